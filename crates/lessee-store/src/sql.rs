@@ -1,0 +1,412 @@
+//! [`Store`] on SQLite and PostgreSQL through sqlx's `Any` driver.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use lessee_domain::{Account, AccountId, Application, Decision};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::{AccountFilter, Created, IdempotencyKey, Page, Result, Store, StoreError, TokenRecord};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The database behind a [`SqlStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Tuning of the connection pools.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The SQL implementation of [`Store`].
+#[derive(Clone)]
+pub struct SqlStore {
+    backend: Backend,
+    /// Writes. On SQLite a single connection: SQLite has one writer at a time.
+    write: AnyPool,
+    /// Reads. On PostgreSQL the same pool as `write`.
+    read: AnyPool,
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+     PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
+
+fn sqlite_pool(max: u32, cfg: &PoolConfig) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(cfg.acquire_timeout)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        })
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the embedded SQLite database in `dir`.
+    pub async fn open_dir(dir: &Path, cfg: &PoolConfig) -> Result<Self> {
+        let path = dir.join("lessee.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        Self::connect(&url, cfg).await
+    }
+
+    /// Connects to `sqlite://…` or `postgres://…`.
+    pub async fn connect(url: &str, cfg: &PoolConfig) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Config(
+                "expected a sqlite:// or postgres:// URL".to_owned(),
+            ));
+        };
+        // Fail early with a clear message on a malformed URL.
+        sqlx::any::AnyConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(e.to_string()))?;
+        match backend {
+            Backend::Sqlite => {
+                let write = sqlite_pool(1, cfg).connect(url).await?;
+                // WAL lets readers run beside the writer; it is a property of the file.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&write)
+                    .await?;
+                let read = sqlite_pool(cfg.max_connections.max(2), cfg)
+                    .connect(url)
+                    .await?;
+                Ok(SqlStore {
+                    backend,
+                    write,
+                    read,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .acquire_timeout(cfg.acquire_timeout)
+                    .connect(url)
+                    .await?;
+                Ok(SqlStore {
+                    backend,
+                    write: pool.clone(),
+                    read: pool,
+                })
+            }
+        }
+    }
+
+    /// Closes the pools, waiting for connections in use.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    /// The pool that writes, for callers (benchmarks) that measure raw inserts.
+    pub fn write_pool(&self) -> &AnyPool {
+        &self.write
+    }
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {ms}")))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn token_from_row(r: &AnyRow) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        role: r.try_get("role")?,
+        secret_hash: r.try_get("secret_hash")?,
+        created_at: from_millis(r.try_get("created_at")?)?,
+        revoked_at: r
+            .try_get::<Option<i64>, _>("revoked_at")?
+            .map(from_millis)
+            .transpose()?,
+    })
+}
+
+impl SqlStore {
+    async fn account_by_id(&self, pool: &AnyPool, id: &str) -> Result<Option<Account>> {
+        let row = sqlx::query("SELECT summary FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        row.map(|r| parse(&r.try_get::<String, _>(0)?)).transpose()
+    }
+
+    async fn external_id_owner(&self, external_id: &str) -> Result<Option<AccountId>> {
+        let row = sqlx::query("SELECT id FROM accounts WHERE external_id = $1")
+            .bind(external_id)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(row
+            .and_then(|r| r.try_get::<String, _>(0).ok())
+            .and_then(|s| AccountId::parse(&s)))
+    }
+
+    /// Resolves an idempotency key that is already taken: the same request gets its account
+    /// back, another request an error.
+    async fn replay(&self, k: &IdempotencyKey) -> Result<Created> {
+        let row = sqlx::query(
+            "SELECT request_hash, account_id FROM idempotency_keys WHERE scope = $1 AND key = $2",
+        )
+        .bind(&k.scope)
+        .bind(&k.key)
+        .fetch_one(&self.write)
+        .await?;
+        let hash: String = row.try_get(0)?;
+        let account_id: String = row.try_get(1)?;
+        if hash != k.request_hash {
+            return Err(StoreError::IdempotencyMismatch);
+        }
+        self.account_by_id(&self.write, &account_id)
+            .await?
+            .map(Created::Replayed)
+            .ok_or_else(|| {
+                StoreError::Corrupt("idempotency key points to a missing account".into())
+            })
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    async fn create_account(
+        &self,
+        account: &Account,
+        application: &Application,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Created> {
+        let id = account.id.to_string();
+        let now = millis(account.created_at);
+        let summary = json(account)?;
+        let app_json = json(application)?;
+        let decision = json(&account.decision)?;
+        let mut tx = self.write.begin().await?;
+        if let Some(k) = idempotency {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, account_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
+            )
+            .bind(&k.scope)
+            .bind(&k.key)
+            .bind(&k.request_hash)
+            .bind(&id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                tx.rollback().await?;
+                return self.replay(k).await;
+            }
+        }
+        let insert = sqlx::query(
+            "INSERT INTO accounts (id, external_id, account_type, opening_method, customer_kind, \
+             classification_status, outcome, created_at, updated_at, summary, application) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
+        )
+        .bind(&id)
+        .bind(&account.external_id)
+        .bind(account.account_type.as_str())
+        .bind(account.opening_method.as_str())
+        .bind(account.customer_kind.as_str())
+        .bind(account.classification.status.as_str())
+        .bind(account.decision.outcome.as_str())
+        .bind(now)
+        .bind(&summary)
+        .bind(&app_json)
+        .execute(&mut *tx)
+        .await;
+        match insert {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                let existing = self.external_id_owner(&account.external_id).await?;
+                return Err(StoreError::ExternalIdTaken { existing });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        sqlx::query(
+            "INSERT INTO decisions (account_id, seq, outcome, policy_version, decided_at, body) \
+             VALUES ($1, 1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(account.decision.outcome.as_str())
+        .bind(&account.decision.policy_version)
+        .bind(millis(account.decision.decided_at))
+        .bind(&decision)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Created::New(account.clone()))
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>> {
+        self.account_by_id(&self.read, &id.to_string()).await
+    }
+
+    async fn list_accounts(&self, filter: &AccountFilter, page: &Page) -> Result<Vec<Account>> {
+        let mut sql = String::from("SELECT summary FROM accounts WHERE 1 = 1");
+        let mut binds: Vec<String> = Vec::new();
+        let conds = [
+            ("external_id", &filter.external_id),
+            ("outcome", &filter.outcome),
+            ("classification_status", &filter.classification),
+            ("account_type", &filter.account_type),
+            ("customer_kind", &filter.customer_kind),
+        ];
+        for (col, val) in conds {
+            if let Some(v) = val {
+                binds.push(v.clone());
+                sql.push_str(&format!(" AND {col} = ${}", binds.len()));
+            }
+        }
+        if let Some(after) = page.after {
+            binds.push(after.to_string());
+            sql.push_str(&format!(" AND id > ${}", binds.len()));
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", page.limit.clamp(1, 1000)));
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| parse(&r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    async fn decisions(&self, id: AccountId) -> Result<Vec<Decision>> {
+        let rows = sqlx::query("SELECT body FROM decisions WHERE account_id = $1 ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| parse(&r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    async fn application(&self, id: AccountId) -> Result<Option<Application>> {
+        let row = sqlx::query("SELECT application FROM accounts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| parse(&r.try_get::<String, _>(0)?)).transpose()
+    }
+
+    async fn create_token(&self, t: &TokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (id, name, role, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(&t.role)
+        .bind(&t.secret_hash)
+        .bind(millis(t.created_at))
+        .bind(t.revoked_at.map(millis))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, name, role, secret_hash, created_at, revoked_at FROM tokens WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query("SELECT id, name, role, secret_hash, created_at, revoked_at FROM tokens ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(millis(at))
+                .bind(id)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn live_token_count(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+}
