@@ -212,7 +212,9 @@ pub struct BeneficialOwner {
     pub ownership_percent: Option<f64>,
     #[serde(default)]
     pub control: bool,
-    /// The owner; must be of kind `individual`.
+    /// The owner; must be of kind `individual`. (Typed as a customer so that an entity here
+    /// gets a precise validation error rather than a parse failure.)
+    #[schema(no_recursion)]
     pub person: Customer,
 }
 

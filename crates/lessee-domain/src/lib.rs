@@ -11,6 +11,7 @@ pub mod classify;
 pub mod country;
 mod country_table;
 pub mod decision;
+pub mod mrz;
 pub mod validate;
 
 pub use account::{Account, AccountId};

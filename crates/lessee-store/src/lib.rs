@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use lessee_domain::{Account, AccountId, Application, Decision};
 
 pub use sql::{Backend, PoolConfig, SqlStore};
+pub use sqlx::Error as SqlxError;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

@@ -127,6 +127,42 @@ impl SqlStore {
         }
     }
 
+    /// Creates an empty PostgreSQL database named `<prefix>_<uuid>` through the server at
+    /// `admin_url` and returns its URL (benchmarks and tests use throwaway databases).
+    pub async fn create_postgres_database(admin_url: &str, prefix: &str) -> Result<String> {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(admin_url).await?;
+        let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::Config(
+                "database name prefix must be [A-Za-z0-9_]".into(),
+            ));
+        }
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
+        let _ = conn.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(admin_url);
+        Ok(format!("{base}/{name}"))
+    }
+
+    /// Drops a database made by [`SqlStore::create_postgres_database`]; close its pools first.
+    pub async fn drop_postgres_database(admin_url: &str, db_url: &str) -> Result<()> {
+        use sqlx::Connection;
+        let name = db_url.rsplit_once('/').map(|(_, n)| n).unwrap_or("");
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::Config("not a database made by lessee".into()));
+        }
+        let mut conn = sqlx::AnyConnection::connect(admin_url).await?;
+        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await?;
+        let _ = conn.close().await;
+        Ok(())
+    }
+
     /// Closes the pools, waiting for connections in use.
     pub async fn close(&self) {
         self.write.close().await;

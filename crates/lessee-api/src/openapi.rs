@@ -1,0 +1,46 @@
+//! The OpenAPI 3.1 document, generated from the handlers and types.
+
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::Problem;
+use crate::v1;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lessee",
+        description = "Know-your-customer for US IaaS providers under Executive Order 13984: open accounts, classify US and foreign persons, decide. Errors are RFC 9457 `application/problem+json` with a stable `code`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        v1::open_account, v1::get_account, v1::list_accounts, v1::account_decisions,
+        crate::healthz, crate::readyz, crate::metrics_text, serve
+    ),
+    components(schemas(Problem, lessee_domain::validate::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "accounts", description = "Account opening, classification and decisions"),
+        (name = "operations", description = "Health, readiness, metrics, this document")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

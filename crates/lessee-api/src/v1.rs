@@ -1,0 +1,190 @@
+//! `/v1` handlers: each parses, calls one service function, maps the result.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lessee_domain::{Account, Application, Decision};
+use lessee_service::{AccountPage, ListQuery};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::extract::{Auth, RequestId, StrictJson, StrictQuery};
+use crate::problem::{ApiError, Problem};
+
+/// Open an account.
+///
+/// Validates, classifies (US or foreign person) and decides. With an `Idempotency-Key`, a replay
+/// of the same request returns the account it created (header `Idempotent-Replayed: true`) and
+/// never a second one; the same key with a different body is refused.
+#[utoipa::path(
+    post, path = "/v1/accounts", tag = "accounts",
+    request_body = Application,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; scoped to the token")),
+    responses(
+        (status = 201, description = "Opened (or replayed)", body = Account),
+        (status = 400, description = "Malformed JSON, wrong types, unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not open accounts", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "external_id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values (countries, dates, ...) or reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn open_account(
+    State(state): State<AppState>,
+    RequestId(rid): RequestId,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    StrictJson(app): StrictJson<Application>,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            ApiError::new(
+                lessee_service::Error::new(
+                    lessee_service::ErrorCode::InvalidIdempotencyKey,
+                    "an Idempotency-Key is visible ASCII",
+                ),
+                &rid,
+            )
+        })?),
+    };
+    let opened = state
+        .service
+        .open_account(&principal, app, key)
+        .await
+        .map_err(|e| ApiError::new(e, &rid))?;
+    let location = format!("/v1/accounts/{}", opened.account.id);
+    let mut resp = (StatusCode::CREATED, Json(opened.account)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert("location", v);
+    }
+    if opened.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+/// Get an account: its classification and latest decision.
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}", tag = "accounts",
+    params(("id" = String, Path, description = "lessee account id (UUID)")),
+    responses(
+        (status = 200, body = Account),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_account(
+    State(state): State<AppState>,
+    RequestId(rid): RequestId,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Account>, ApiError> {
+    state
+        .service
+        .account(&principal, &id)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Query of `GET /v1/accounts`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// The provider's account id.
+    external_id: Option<String>,
+    /// `approve`, `approve_with_conditions`, `manual_review` or `deny`.
+    outcome: Option<String>,
+    /// `us_person` or `foreign_person`.
+    classification: Option<String>,
+    /// `trial`, `standard`, `reseller` or `enterprise`.
+    account_type: Option<String>,
+    /// `individual` or `entity`.
+    customer_kind: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<u32>,
+}
+
+/// List accounts, oldest first, with filters and cursor pagination.
+#[utoipa::path(
+    get, path = "/v1/accounts", tag = "accounts",
+    params(ListParams),
+    responses(
+        (status = 200, body = AccountPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    RequestId(rid): RequestId,
+    Auth(principal): Auth,
+    StrictQuery(p): StrictQuery<ListParams>,
+) -> Result<Json<AccountPage>, ApiError> {
+    let q = ListQuery {
+        external_id: p.external_id,
+        outcome: p.outcome,
+        classification: p.classification,
+        account_type: p.account_type,
+        customer_kind: p.customer_kind,
+        cursor: p.cursor,
+        limit: p.limit,
+    };
+    state
+        .service
+        .list_accounts(&principal, q)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// The decision history of an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionHistory {
+    pub account_id: String,
+    /// Oldest first.
+    pub decisions: Vec<Decision>,
+}
+
+/// The decisions taken on an account, oldest first.
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/decisions", tag = "accounts",
+    params(("id" = String, Path, description = "lessee account id (UUID)")),
+    responses(
+        (status = 200, body = DecisionHistory),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn account_decisions(
+    State(state): State<AppState>,
+    RequestId(rid): RequestId,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<DecisionHistory>, ApiError> {
+    let decisions = state
+        .service
+        .decisions(&principal, &id)
+        .await
+        .map_err(|e| ApiError::new(e, &rid))?;
+    Ok(Json(DecisionHistory {
+        account_id: id,
+        decisions,
+    }))
+}

@@ -1,0 +1,952 @@
+//! One integration binary that drives the real `lessee` executable: servers over HTTP and
+//! the CLI, on SQLite and on a real PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests report by panicking
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lessee");
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/applications")
+}
+
+fn fixtures() -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = std::fs::read_dir(fixtures_dir())
+        .expect("shared fixtures present at ../shared/data/applications")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(out.len(), 8, "expected the 8 shared application fixtures");
+    out
+}
+
+/// Where a test's data lives: a data directory, and a PostgreSQL database for that backend.
+struct Db {
+    dir: tempfile::TempDir,
+    url: Option<String>,
+}
+
+impl Db {
+    async fn new(postgres: bool) -> Db {
+        let url = if postgres {
+            Some(lessee_store::testing::fresh_postgres_url().await.unwrap())
+        } else {
+            None
+        };
+        Db {
+            dir: tempfile::tempdir().unwrap(),
+            url,
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut a = vec![
+            "--data-dir".to_owned(),
+            self.dir.path().display().to_string(),
+        ];
+        if let Some(u) = &self.url {
+            a.push("--database-url".into());
+            a.push(u.clone());
+        }
+        a
+    }
+
+    /// Runs a CLI command; returns (exit code, stdout, stderr).
+    async fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(BIN)
+            .args(self.args())
+            .args(args)
+            .env_remove("LESSEE_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    async fn token(&self, role: &str) -> String {
+        let (code, out, err) = self
+            .cli(&[
+                "tokens",
+                "create",
+                "--role",
+                role,
+                "--name",
+                &format!("test {role}"),
+            ])
+            .await;
+        assert_eq!(code, 0, "tokens create: {err}");
+        let t = out.trim().to_owned();
+        assert!(
+            t.starts_with("lessee_") && !t.contains('\n'),
+            "token alone on stdout: {out:?}"
+        );
+        t
+    }
+
+    async fn serve(&self) -> Server {
+        let log = self
+            .dir
+            .path()
+            .join(format!("server-{}.log", uuid_suffix()));
+        let mut child = Command::new(BIN)
+            .args(self.args())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-body-bytes",
+                "65536",
+            ])
+            .env("LESSEE_LOG", "debug")
+            .env_remove("LESSEE_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("server did not start within 60 s")
+            .unwrap()
+            .expect("server exited before listening");
+        let base = line
+            .strip_prefix("listening on ")
+            .expect("listening line")
+            .to_owned();
+        Server {
+            child,
+            base,
+            log,
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+fn uuid_suffix() -> String {
+    format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    http: reqwest::Client,
+}
+
+struct Resp {
+    status: u16,
+    ctype: String,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Server {
+    async fn req(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let mut r = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.header("content-type", "application/json").body(b);
+        }
+        for (k, v) in extra {
+            r = r.header(*k, *v);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let ctype = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = resp.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Resp {
+            status,
+            ctype,
+            headers,
+            body,
+        }
+    }
+
+    async fn open(&self, token: &str, app: &Value, key: Option<&str>) -> Resp {
+        let extra: Vec<(&str, &str)> = key
+            .map(|k| vec![("idempotency-key", k)])
+            .unwrap_or_default();
+        self.req(
+            "POST",
+            "/v1/accounts",
+            Some(token),
+            Some(serde_json::to_vec(app).unwrap()),
+            &extra,
+        )
+        .await
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Resp {
+        self.req("GET", path, Some(token), None, &[]).await
+    }
+
+    /// Stops the process: gracefully (SIGTERM) or as a crash (SIGKILL).
+    async fn stop(mut self, crash: bool) -> PathBuf {
+        if crash {
+            self.child.start_kill().unwrap();
+        } else if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("server stops")
+            .unwrap();
+        if !crash {
+            assert!(status.success(), "graceful stop exits 0, got {status:?}");
+        }
+        self.log.clone()
+    }
+}
+
+/// What a sound interim policy concludes for each fixture: (classification, outcome, reason codes).
+fn expected(name: &str) -> (&'static str, &'static str, &'static [&'static str]) {
+    match name {
+        "individual_us_person" => ("us_person", "approve", &["us_person_no_cip_required"]),
+        "individual_foreign_located_in_us" => {
+            ("us_person", "approve", &["us_person_no_cip_required"])
+        }
+        "entity_foreign_with_owners" => (
+            "foreign_person",
+            "manual_review",
+            &[
+                "verification_pending",
+                "beneficial_owner_verification_pending",
+            ],
+        ),
+        "reseller_with_sublessees" => (
+            "foreign_person",
+            "manual_review",
+            &[
+                "verification_pending",
+                "beneficial_owner_verification_pending",
+            ],
+        ),
+        _ => ("foreign_person", "manual_review", &["verification_pending"]),
+    }
+}
+
+async fn fixtures_open_and_survive_restart(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let analyst = db.token("analyst").await;
+    let server = db.serve().await;
+    let mut opened = Vec::new();
+    for (name, app) in fixtures() {
+        let r = server.open(&cp, &app, None).await;
+        assert_eq!(r.status, 201, "{name}: {}", r.body);
+        let (status, outcome, reasons) = expected(&name);
+        assert_eq!(r.body["classification"]["status"], status, "{name}");
+        assert_eq!(r.body["decision"]["outcome"], outcome, "{name}");
+        let codes: Vec<&str> = r.body["decision"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, reasons, "{name}");
+        assert_eq!(r.body["decision"]["policy_version"], "builtin-interim-1");
+        assert_eq!(r.body["external_id"], app["external_id"]);
+        assert!(r.headers.get("location").is_some());
+        opened.push((name, r.body));
+    }
+    // Evidence and rules behind the notable classifications.
+    let by = |n: &str| {
+        opened
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, b)| b.clone())
+            .unwrap()
+    };
+    let in_us = by("individual_foreign_located_in_us");
+    assert_eq!(in_us["classification"]["basis"]["rule"], "located_in_us");
+    let kinds: Vec<&str> = in_us["classification"]["basis"]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["address_country", "ip_geolocation"]);
+    assert_eq!(
+        by("individual_us_person")["classification"]["basis"]["rule"],
+        "us_citizen"
+    );
+    let entity = by("entity_foreign_with_owners");
+    let owners: Vec<(&str, &str)> = entity["classification"]["beneficial_owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["status"].as_str().unwrap(),
+                o["basis"]["rule"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("foreign_person", "no_us_nexus"),
+            ("us_person", "us_citizen")
+        ]
+    );
+    let reseller = by("reseller_with_sublessees");
+    let subs: Vec<&str> = reseller["classification"]["sub_lessees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(subs, ["lcc-sub-77", "lcc-sub-78"]);
+
+    // Reads: by id, by external id, decision history; analysts may read.
+    for (name, body) in &opened {
+        let id = body["id"].as_str().unwrap();
+        let r = server.get(&analyst, &format!("/v1/accounts/{id}")).await;
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(
+            &r.body, body,
+            "{name}: read equals what was returned at opening"
+        );
+        let ext = body["external_id"].as_str().unwrap();
+        let l = server
+            .get(&analyst, &format!("/v1/accounts?external_id={ext}"))
+            .await;
+        assert_eq!(l.body["items"].as_array().unwrap().len(), 1);
+        let d = server
+            .get(&analyst, &format!("/v1/accounts/{id}/decisions"))
+            .await;
+        assert_eq!(d.body["decisions"].as_array().unwrap().len(), 1);
+        assert_eq!(d.body["decisions"][0], body["decision"]);
+    }
+    // Pagination walks every account once.
+    let mut seen = Vec::new();
+    let mut path = "/v1/accounts?limit=3".to_owned();
+    loop {
+        let page = server.get(&analyst, &path).await;
+        assert_eq!(page.status, 200);
+        seen.extend(
+            page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/accounts?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8);
+    let filtered = server
+        .get(
+            &analyst,
+            "/v1/accounts?classification=us_person&outcome=approve",
+        )
+        .await;
+    assert_eq!(filtered.body["items"].as_array().unwrap().len(), 2);
+
+    // Restart: nothing is lost.
+    let log = server.stop(false).await;
+    let server = db.serve().await;
+    for (name, body) in &opened {
+        let r = server
+            .get(
+                &analyst,
+                &format!("/v1/accounts/{}", body["id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(&r.body, body, "{name} after restart");
+    }
+    let log2 = server.stop(false).await;
+
+    // No personal data in the logs, even at debug level.
+    let logs = std::fs::read_to_string(&log).unwrap() + &std::fs::read_to_string(&log2).unwrap();
+    assert!(logs.contains("Account opened."), "the server did log");
+    for secret in [
+        "Müller",
+        "MUELLER",
+        "k.mueller@example.de",
+        "C01X00T47",
+        "Okafor",
+        "rachel.okafor",
+        "Bogachev",
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        "GB82WEST12345698765432",
+        "+49 30 23125000",
+        "Friedrichstraße",
+        &cp,
+        &analyst,
+    ] {
+        assert!(!logs.contains(secret), "log leaks {secret}");
+    }
+}
+
+async fn errors_are_problems_and_write_nothing(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let analyst = db.token("analyst").await;
+    let server = db.serve().await;
+    let base = fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "individual_foreign_passport")
+        .unwrap()
+        .1;
+    let first = server.open(&cp, &base, Some("key-1")).await;
+    assert_eq!(first.status, 201);
+    let id = first.body["id"].as_str().unwrap().to_owned();
+
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = base.clone();
+        v["external_id"] = json!("acct-new");
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    };
+    let huge = with(&|v| v["customer"]["address"]["lines"] = json!(["x".repeat(70_000)]));
+    let cases: Vec<(
+        &str,
+        &str,
+        &str,
+        Option<&str>,
+        Option<Vec<u8>>,
+        Vec<(&str, &str)>,
+        u16,
+        &str,
+    )> = vec![
+        (
+            "malformed JSON",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(b"{\"external_id\": ".to_vec()),
+            vec![],
+            400,
+            "malformed_json",
+        ),
+        (
+            "wrong type",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|v| v["products"] = json!("gpu"))),
+            vec![],
+            400,
+            "invalid_body",
+        ),
+        (
+            "unknown field",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|v| v["customer"]["nationality"] = json!("DE"))),
+            vec![],
+            400,
+            "unknown_field",
+        ),
+        (
+            "missing field",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|v| {
+                v.as_object_mut().unwrap().remove("customer");
+            })),
+            vec![],
+            400,
+            "invalid_body",
+        ),
+        (
+            "bad country",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|v| v["customer"]["citizenships"] = json!(["XX"]))),
+            vec![],
+            422,
+            "validation_failed",
+        ),
+        (
+            "bad date",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|v| {
+                v["customer"]["date_of_birth"] = json!("1989-13-01")
+            })),
+            vec![],
+            422,
+            "validation_failed",
+        ),
+        (
+            "full card number",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|v| {
+                v["payment"]["card"]["number"] = json!("4111111111111111")
+            })),
+            vec![],
+            422,
+            "validation_failed",
+        ),
+        (
+            "too large",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(huge),
+            vec![],
+            413,
+            "payload_too_large",
+        ),
+        (
+            "no token",
+            "POST",
+            "/v1/accounts",
+            None,
+            Some(with(&|_| {})),
+            vec![],
+            401,
+            "unauthenticated",
+        ),
+        (
+            "bad token",
+            "GET",
+            "/v1/accounts",
+            Some("lessee_0123456789abcdef_nope"),
+            None,
+            vec![],
+            401,
+            "unauthenticated",
+        ),
+        (
+            "garbage token",
+            "GET",
+            "/v1/accounts",
+            Some("hello"),
+            None,
+            vec![],
+            401,
+            "unauthenticated",
+        ),
+        (
+            "analyst may not open",
+            "POST",
+            "/v1/accounts",
+            Some(&analyst),
+            Some(with(&|_| {})),
+            vec![],
+            403,
+            "forbidden",
+        ),
+        (
+            "unknown id",
+            "GET",
+            "/v1/accounts/01a20973-64a6-7089-9ef9-28ba95c49fbf",
+            Some(&analyst),
+            None,
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "not an id",
+            "GET",
+            "/v1/accounts/nope",
+            Some(&analyst),
+            None,
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "unknown route",
+            "GET",
+            "/v2/things",
+            Some(&analyst),
+            None,
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "wrong method",
+            "DELETE",
+            "/v1/accounts",
+            Some(&cp),
+            None,
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "external id taken",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(serde_json::to_vec(&base).unwrap()),
+            vec![],
+            409,
+            "external_id_conflict",
+        ),
+        (
+            "key reused, other body",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|_| {})),
+            vec![("idempotency-key", "key-1")],
+            422,
+            "idempotency_key_mismatch",
+        ),
+        (
+            "bad key",
+            "POST",
+            "/v1/accounts",
+            Some(&cp),
+            Some(with(&|_| {})),
+            vec![("idempotency-key", "has space")],
+            400,
+            "invalid_idempotency_key",
+        ),
+        (
+            "unknown filter",
+            "GET",
+            "/v1/accounts?colour=red",
+            Some(&analyst),
+            None,
+            vec![],
+            400,
+            "invalid_query",
+        ),
+        (
+            "bad outcome filter",
+            "GET",
+            "/v1/accounts?outcome=maybe",
+            Some(&analyst),
+            None,
+            vec![],
+            400,
+            "invalid_query",
+        ),
+        (
+            "bad limit",
+            "GET",
+            "/v1/accounts?limit=0",
+            Some(&analyst),
+            None,
+            vec![],
+            400,
+            "invalid_query",
+        ),
+        (
+            "bad cursor",
+            "GET",
+            "/v1/accounts?cursor=zzz",
+            Some(&analyst),
+            None,
+            vec![],
+            400,
+            "invalid_query",
+        ),
+    ];
+    for (name, method, path, token, body, extra, status, code) in cases {
+        let r = server.req(method, path, token, body, &extra).await;
+        assert_eq!(r.status, status, "{name}: {}", r.body);
+        assert_eq!(r.ctype, "application/problem+json", "{name}");
+        assert_eq!(r.body["code"], code, "{name}");
+        assert_eq!(r.body["status"], status, "{name}");
+        assert_eq!(
+            r.body["type"],
+            format!("urn:lessee:problem:{code}"),
+            "{name}"
+        );
+        assert!(!r.body["detail"].as_str().unwrap().is_empty(), "{name}");
+        let rid = r.body["request_id"].as_str().unwrap();
+        assert_eq!(
+            r.headers.get("x-request-id").unwrap().to_str().unwrap(),
+            rid,
+            "{name}"
+        );
+    }
+    // Wrong content type.
+    let r = server
+        .http
+        .post(format!("{}/v1/accounts", server.base))
+        .bearer_auth(&cp)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // Validation reports every problem with its pointer.
+    let r = server
+        .open(
+            &cp,
+            &serde_json::from_slice(&with(&|v| {
+                v["customer"]["citizenships"] = json!(["XX"]);
+                v["signup"]["ip"] = json!("999.1.1.1");
+            }))
+            .unwrap(),
+            None,
+        )
+        .await;
+    let ptrs: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(ptrs, ["/customer/citizenships/0", "/signup/ip"]);
+    // The conflict names the account that holds the id.
+    let r = server.open(&cp, &base, None).await;
+    assert_eq!(r.body["existing_account_id"], id.as_str());
+    // Nothing above wrote anything.
+    let all = server.get(&analyst, "/v1/accounts").await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 1);
+    // The same key and body replays the first account.
+    let again = server.open(&cp, &base, Some("key-1")).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body["id"], id.as_str());
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    // Operations endpoints.
+    assert_eq!(
+        server.req("GET", "/healthz", None, None, &[]).await.status,
+        200
+    );
+    assert_eq!(
+        server.req("GET", "/readyz", None, None, &[]).await.status,
+        200
+    );
+    let m = server.req("GET", "/metrics", None, None, &[]).await;
+    assert!(
+        m.body
+            .as_str()
+            .unwrap()
+            .contains("lessee_accounts_opened_total")
+    );
+    let doc = server.req("GET", "/openapi.json", None, None, &[]).await;
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    server.stop(false).await;
+}
+
+async fn acknowledged_write_survives_kill_9(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let server = db.serve().await;
+    let mut ids = Vec::new();
+    for (_, app) in fixtures() {
+        let r = server.open(&cp, &app, None).await;
+        assert_eq!(r.status, 201);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    server.stop(true).await;
+    let server = db.serve().await;
+    for id in &ids {
+        assert_eq!(
+            server.get(&cp, &format!("/v1/accounts/{id}")).await.status,
+            200,
+            "{id} lost after kill -9"
+        );
+    }
+    server.stop(false).await;
+}
+
+async fn cli_mirrors_the_api(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let file = fixtures_dir().join("individual_us_person.json");
+    let (code, out, err) = db.cli(&["accounts", "open", file.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    let acc: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(acc["decision"]["outcome"], "approve");
+    let id = acc["id"].as_str().unwrap();
+    let (code, out, _) = db.cli(&["accounts", "show", id]).await;
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap(), acc);
+    let (code, out, _) = db
+        .cli(&["accounts", "list", "--external-id", "acct-1002"])
+        .await;
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1);
+    let (code, out, _) = db.cli(&["accounts", "decisions", id]).await;
+    assert_eq!((code, out.lines().count()), (0, 1));
+    // Exit codes a script can rely on.
+    let (code, _, err) = db.cli(&["accounts", "open", file.to_str().unwrap()]).await;
+    assert_eq!(code, 5, "conflict: {err}");
+    assert!(
+        err.contains("external_id_conflict") && err.contains(id),
+        "{err}"
+    );
+    let (code, _, err) = db
+        .cli(&["accounts", "show", "01a20973-64a6-7089-9ef9-28ba95c49fbf"])
+        .await;
+    assert_eq!(code, 3, "{err}");
+    let bad = db.dir.path().join("bad.json");
+    std::fs::write(&bad, br#"{"external_id": "x", "account_type": "standard", "opening_method": "self_service", "customer": {"kind": "individual", "name": {"given": "A"}, "citizenships": ["XX"]}}"#).unwrap();
+    let (code, _, err) = db.cli(&["accounts", "open", bad.to_str().unwrap()]).await;
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("/customer/citizenships/0"), "{err}");
+    let (code, _, _) = db
+        .cli(&["accounts", "open", "/nonexistent/file.json"])
+        .await;
+    assert_eq!(code, 8);
+    let (code, _, err) = db
+        .cli(&["tokens", "create", "--role", "emperor", "--name", "x"])
+        .await;
+    assert_eq!(code, 2, "{err}");
+    // Tokens: listed without secrets, revoked tokens stop working.
+    let cp = db.token("control_plane").await;
+    let (code, out, _) = db.cli(&["tokens", "list"]).await;
+    assert_eq!(code, 0);
+    let secret = cp.rsplit('_').next().unwrap();
+    assert!(!out.contains(secret), "token list must not print secrets");
+    let token_id = cp.split('_').nth(1).unwrap();
+    assert!(out.contains(token_id));
+    let server = db.serve().await;
+    assert_eq!(server.get(&cp, "/v1/accounts").await.status, 200);
+    let (code, _, _) = db.cli(&["tokens", "revoke", token_id]).await;
+    assert_eq!(code, 0);
+    let r = server.get(&cp, "/v1/accounts").await;
+    assert_eq!(r.status, 401);
+    let (code, _, _) = db.cli(&["tokens", "revoke", token_id]).await;
+    assert_eq!(code, 3, "revoking twice: not found");
+    server.stop(false).await;
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(false).await } )*
+        }
+        mod postgres_backend {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(true).await } )*
+        }
+    };
+}
+
+on_both_backends!(
+    fixtures_open_and_survive_restart,
+    errors_are_problems_and_write_nothing,
+    acknowledged_write_survives_kill_9,
+    cli_mirrors_the_api,
+);
+
+/// Scale-out: two `lessee serve` processes on one PostgreSQL database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_postgres() {
+    let db = Db::new(true).await;
+    let cp = db.token("control_plane").await;
+    let a = db.serve().await;
+    let b = db.serve().await;
+    assert_ne!(a.base, b.base);
+    let app = fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "entity_foreign_with_owners")
+        .unwrap()
+        .1;
+    let opened = a.open(&cp, &app, None).await;
+    assert_eq!(opened.status, 201);
+    let read = b
+        .get(
+            &cp,
+            &format!("/v1/accounts/{}", opened.body["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(read.body, opened.body, "opened through A, read through B");
+
+    // Concurrent replays of one key through both servers create one account.
+    let mut app2 = fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "individual_foreign_passport")
+        .unwrap()
+        .1;
+    app2["external_id"] = json!("acct-race");
+    let body = serde_json::to_vec(&app2).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        let (http, cp, body) = (a.http.clone(), cp.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{base}/v1/accounts"))
+                .bearer_auth(&cp)
+                .header("content-type", "application/json")
+                .header("idempotency-key", "race-key")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            (status, v["id"].as_str().unwrap_or_default().to_owned())
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        let (status, id) = t.await.unwrap();
+        assert_eq!(status, 201);
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one account for one key: {ids:?}");
+    let list = b.get(&cp, "/v1/accounts?external_id=acct-race").await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    a.stop(false).await;
+    b.stop(false).await;
+}

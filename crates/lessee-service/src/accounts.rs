@@ -1,0 +1,248 @@
+//! Opening and reading accounts.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lessee_domain::classify::ExternalEvidence;
+use lessee_domain::{
+    Account, AccountId, Application, Decision, Outcome, classify, interim_decision, validate,
+};
+use lessee_store::{AccountFilter, Created, IdempotencyKey, Page};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::Service;
+use crate::auth::{Permission, Principal};
+use crate::error::{Error, ErrorCode, Result};
+
+/// The result of opening an account.
+#[derive(Debug)]
+pub struct Opened {
+    pub account: Account,
+    /// True when an idempotency key replayed an earlier request.
+    pub replayed: bool,
+}
+
+/// Filters and paging of `GET /v1/accounts`, as the edges parse them.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub external_id: Option<String>,
+    pub outcome: Option<String>,
+    pub classification: Option<String>,
+    pub account_type: Option<String>,
+    pub customer_kind: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// One page of accounts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountPage {
+    pub items: Vec<Account>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 500;
+
+fn check_idempotency_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::InvalidIdempotencyKey,
+            "an Idempotency-Key is 1 to 255 visible ASCII characters",
+        ))
+    }
+}
+
+fn one_of(field: &str, value: &Option<String>, allowed: &[&str]) -> Result<()> {
+    match value {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(Error::new(
+            ErrorCode::InvalidQuery,
+            format!("`{field}` must be one of {}", allowed.join(", ")),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn encode_cursor(id: AccountId) -> String {
+    URL_SAFE_NO_PAD.encode(id.to_string())
+}
+
+fn decode_cursor(c: &str) -> Result<AccountId> {
+    URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| AccountId::parse(&s))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidQuery,
+                "`cursor` is not a cursor this server issued",
+            )
+        })
+}
+
+/// Parses an account id from a path or argument; an id that cannot exist is "not found".
+pub fn parse_account_id(id: &str) -> Result<AccountId> {
+    AccountId::parse(id).ok_or_else(|| Error::not_found("account"))
+}
+
+impl Service {
+    /// Opens an account: validate, classify, decide, store, in that order. With an
+    /// idempotency key, a replay of the same request returns the first account.
+    pub async fn open_account(
+        &self,
+        by: &Principal,
+        app: Application,
+        idempotency_key: Option<&str>,
+    ) -> Result<Opened> {
+        by.require(Permission::AccountsCreate)?;
+        if let Some(k) = idempotency_key {
+            check_idempotency_key(k)?;
+        }
+        let now = self.now();
+        validate(&app, now).map_err(Error::validation)?;
+
+        let canonical = serde_json::to_vec(&app).map_err(Error::internal)?;
+        let idempotency = idempotency_key.map(|k| IdempotencyKey {
+            scope: by.token_id.clone(),
+            key: k.to_owned(),
+            request_hash: hex::encode(Sha256::digest(&canonical)),
+        });
+
+        let signup_ip_country = app
+            .signup
+            .as_ref()
+            .and_then(|s| s.ip.trim().parse::<IpAddr>().ok())
+            .and_then(|ip| self.geo.country(ip));
+        let classification = classify(
+            &app,
+            ExternalEvidence { signup_ip_country },
+            &self.config.classification,
+        );
+        let decision = interim_decision(&classification, now);
+        let mut random = [0u8; 10];
+        rand::rng().fill_bytes(&mut random);
+        let account = Account {
+            id: AccountId::new(now, random),
+            external_id: app.external_id.trim().to_owned(),
+            account_type: app.account_type,
+            opening_method: app.opening_method,
+            customer_kind: app.customer.kind(),
+            products: app.products.clone(),
+            notice_version: app.notice_version.clone(),
+            created_at: now,
+            classification,
+            decision,
+        };
+        let created = self
+            .store
+            .create_account(&account, &app, idempotency.as_ref())
+            .await?;
+        let replayed = matches!(created, Created::Replayed(_));
+        let account = match created {
+            Created::New(a) | Created::Replayed(a) => a,
+        };
+        if !replayed {
+            metrics::counter!(
+                "lessee_accounts_opened_total",
+                "outcome" => account.decision.outcome.as_str(),
+                "classification" => account.classification.status.as_str(),
+            )
+            .increment(1);
+            tracing::info!(
+                account_id = %account.id,
+                outcome = account.decision.outcome.as_str(),
+                classification = account.classification.status.as_str(),
+                by = %by.token_id,
+                "Account opened."
+            );
+        }
+        Ok(Opened { account, replayed })
+    }
+
+    pub async fn account(&self, by: &Principal, id: &str) -> Result<Account> {
+        by.require(Permission::AccountsRead)?;
+        let id = parse_account_id(id)?;
+        self.store
+            .account(id)
+            .await?
+            .ok_or_else(|| Error::not_found("account"))
+    }
+
+    pub async fn decisions(&self, by: &Principal, id: &str) -> Result<Vec<Decision>> {
+        by.require(Permission::AccountsRead)?;
+        let id = parse_account_id(id)?;
+        let decisions = self.store.decisions(id).await?;
+        if decisions.is_empty() {
+            return Err(Error::not_found("account"));
+        }
+        Ok(decisions)
+    }
+
+    pub async fn list_accounts(&self, by: &Principal, q: ListQuery) -> Result<AccountPage> {
+        by.require(Permission::AccountsRead)?;
+        let outcomes: Vec<&str> = [
+            Outcome::Approve,
+            Outcome::ApproveWithConditions,
+            Outcome::ManualReview,
+            Outcome::Deny,
+        ]
+        .iter()
+        .map(|o| o.as_str())
+        .collect();
+        one_of("outcome", &q.outcome, &outcomes)?;
+        one_of(
+            "classification",
+            &q.classification,
+            &["us_person", "foreign_person"],
+        )?;
+        one_of(
+            "account_type",
+            &q.account_type,
+            &["trial", "standard", "reseller", "enterprise"],
+        )?;
+        one_of("customer_kind", &q.customer_kind, &["individual", "entity"])?;
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(Error::new(
+                ErrorCode::InvalidQuery,
+                format!("`limit` must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        let filter = AccountFilter {
+            external_id: q.external_id,
+            outcome: q.outcome,
+            classification: q.classification,
+            account_type: q.account_type,
+            customer_kind: q.customer_kind,
+        };
+        // One extra row tells whether there is a next page.
+        let mut items = self
+            .store
+            .list_accounts(
+                &filter,
+                &Page {
+                    after,
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|a| encode_cursor(a.id))
+        } else {
+            None
+        };
+        Ok(AccountPage { items, next_cursor })
+    }
+}

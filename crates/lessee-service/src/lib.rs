@@ -1,0 +1,142 @@
+//! lessee's services: every operation the HTTP API and the CLI offer, in one place, so both
+//! edges stay thin. A service function authorizes the caller, runs the domain rules and
+//! writes through the [`Store`].
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod auth;
+pub mod error;
+pub mod geo;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lessee_domain::ClassificationConfig;
+use lessee_store::Store;
+
+pub use accounts::{AccountPage, ListQuery, Opened};
+pub use auth::{NewToken, Permission, Principal, Role, TokenInfo};
+pub use error::{Error, ErrorCode, Result};
+pub use geo::{EmbeddedGeoIp, GeoIp};
+
+/// Where the services read the time. Tests and benchmarks drive it.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Settings of the services.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub classification: ClassificationConfig,
+}
+
+/// The services, shared by every request.
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    geo: Arc<dyn GeoIp>,
+    config: Config,
+}
+
+impl Service {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        geo: Arc<dyn GeoIp>,
+        config: Config,
+    ) -> Self {
+        Service {
+            store,
+            clock,
+            geo,
+            config,
+        }
+    }
+
+    /// The services with the system clock and the embedded IP geolocation.
+    pub fn with_defaults(store: Arc<dyn Store>) -> Self {
+        Service::new(
+            store,
+            Arc::new(SystemClock),
+            Arc::new(EmbeddedGeoIp),
+            Config::default(),
+        )
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Ready when the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await.map_err(Error::from)
+    }
+
+    /// Authenticates a presented bearer token.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let (id, secret) = auth::split(token)?;
+        let record = self.store.token(id).await?;
+        auth::check(record.as_ref(), secret)
+    }
+
+    /// Creates a token; its plaintext is returned once and never stored.
+    pub async fn create_token(&self, by: &Principal, name: &str, role: Role) -> Result<NewToken> {
+        by.require(Permission::TokensManage)?;
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+            return Err(Error::new(
+                ErrorCode::InvalidBody,
+                "a token name is 1 to 100 printable characters",
+            ));
+        }
+        let (token, record) = auth::generate(name, role, self.now());
+        self.store.create_token(&record).await?;
+        tracing::info!(token_id = %token.id, role = %role, by = %by.token_id, "API token created");
+        Ok(token)
+    }
+
+    pub async fn list_tokens(&self, by: &Principal) -> Result<Vec<TokenInfo>> {
+        by.require(Permission::TokensManage)?;
+        Ok(self
+            .store
+            .list_tokens()
+            .await?
+            .into_iter()
+            .map(TokenInfo::from)
+            .collect())
+    }
+
+    pub async fn revoke_token(&self, by: &Principal, id: &str) -> Result<()> {
+        by.require(Permission::TokensManage)?;
+        if self.store.revoke_token(id, self.now()).await? {
+            tracing::info!(token_id = %id, by = %by.token_id, "API token revoked");
+            Ok(())
+        } else {
+            Err(Error::not_found("live token"))
+        }
+    }
+
+    /// On a database with no live token, creates an admin token so the operator can start;
+    /// returns it (to be written to a 0600 file, never logged).
+    pub async fn bootstrap_admin(&self) -> Result<Option<NewToken>> {
+        if self.store.live_token_count().await? > 0 {
+            return Ok(None);
+        }
+        self.create_token(&Principal::local_operator(), "bootstrap admin", Role::Admin)
+            .await
+            .map(Some)
+    }
+}
