@@ -293,7 +293,7 @@ async fn open(args: &OpenArgs) -> anyhow::Result<()> {
         let first_warm = args.requests;
         drive(200, args.concurrency, move |i| warm(first_warm + i)).await;
         let measured = post.clone();
-        let api = drive(args.requests, args.concurrency, move |i| measured(i)).await;
+        let api = drive(args.requests, args.concurrency, measured).await;
         server.abort();
 
         let row = |mode: &str, f: &Figures, ratio: f64| {
