@@ -1,6 +1,11 @@
 //! The OpenAPI document is generated from the code; this snapshot makes every change to the
 //! public contract visible in review.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests report by panicking
 
 use lessee_api::openapi::ApiDoc;
 use utoipa::OpenApi;

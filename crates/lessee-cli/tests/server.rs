@@ -1,6 +1,12 @@
 //! One integration binary that drives the real `lessee` executable: servers over HTTP and
 //! the CLI, on SQLite and on a real PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::type_complexity)] // tests report by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::type_complexity
+)] // tests report by panicking
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

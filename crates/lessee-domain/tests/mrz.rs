@@ -1,5 +1,10 @@
 //! Data-driven tests of the ICAO 9303 MRZ parser and checker.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests report by panicking
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

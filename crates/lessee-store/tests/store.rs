@@ -1,5 +1,10 @@
 //! The storage test suite. Every test runs against SQLite and against a real PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests report by panicking
 
 use std::sync::Arc;
 
