@@ -3,8 +3,10 @@
 
 Setup (once; .venv is gitignored):
 
-    python3 -m venv /work/main/.venv && /work/main/.venv/bin/pip install mrz
-    /work/main/.venv/bin/python scripts/mrz_peer_check.py [--count N] [--seed S]
+    python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements-peers.txt
+    .venv/bin/python scripts/mrz_peer_check.py [--count N] [--seed S]
+
+scripts/test.sh does both.
 
 The script generates MRZs with `mrz.generator` (TD1, TD2, TD3, MRV-A, MRV-B) from random valid
 data, corrupts some of them, runs every MRZ through `mrz.checker` and through our checker
@@ -275,7 +277,6 @@ def peer(kind: str, mrz: str) -> dict:
 
 def ours(mrzs: list[str]) -> list[dict]:
     env = dict(os.environ)
-    env.setdefault("CARGO_TARGET_DIR", "/work/target-mrz")
     proc = subprocess.run(
         ["cargo", "run", "-q", "-p", "lessee-domain", "--example", "mrz_check", "--",
          "--reference", REFERENCE.isoformat()],
