@@ -22,3 +22,6 @@ cargo test --workspace --locked
 
 echo "== MRZ peer check (PyPI mrz)"
 .venv/bin/python scripts/mrz_peer_check.py
+
+echo "== API conformance (openapi-spec-validator, schemathesis)"
+scripts/api_conformance.sh

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use lessee_store::TokenRecord;
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 
 const PREFIX: &str = "lessee_";
 
@@ -229,10 +229,7 @@ pub(crate) fn check(record: Option<&TokenRecord>, secret: &str) -> Result<Princi
                 role,
             })
         }
-        Some(r) if same => Err(Error {
-            code: ErrorCode::Unauthenticated,
-            ..Error::unauthenticated(format!("token {} is revoked", r.id))
-        }),
+        Some(r) if same => Err(Error::unauthenticated(format!("token {} is revoked", r.id))),
         _ => Err(Error::unauthenticated("invalid token")),
     }
 }
