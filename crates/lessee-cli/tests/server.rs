@@ -951,3 +951,43 @@ async fn two_servers_share_one_postgres() {
     a.stop(false).await;
     b.stop(false).await;
 }
+
+/// When the database goes away, readiness and reads answer 503 `unavailable`, not 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_loss_is_unavailable_not_internal() {
+    let db = Db::new(true).await;
+    let cp = db.token("control_plane").await;
+    let server = db.serve().await;
+    assert_eq!(
+        server.req("GET", "/readyz", None, None, &[]).await.status,
+        200
+    );
+    let url = db.url.clone().unwrap();
+    lessee_store::SqlStore::drop_postgres_database(&lessee_store::testing::admin_url(), &url)
+        .await
+        .unwrap();
+    let r = server.req("GET", "/readyz", None, None, &[]).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (503, Some("unavailable")),
+        "{}",
+        r.body
+    );
+    let r = server.get(&cp, "/v1/accounts").await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (503, Some("unavailable")),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body["detail"].as_str().unwrap().contains("3D000"),
+        "no internals in the body"
+    );
+    // The process is still alive and answers liveness.
+    assert_eq!(
+        server.req("GET", "/healthz", None, None, &[]).await.status,
+        200
+    );
+    server.stop(false).await;
+}

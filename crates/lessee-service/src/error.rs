@@ -156,13 +156,18 @@ impl From<StoreError> for Error {
     }
 }
 
+/// Errors that mean "the database is not there right now", as opposed to a bug.
 fn is_unavailable(e: &lessee_store::SqlxError) -> bool {
-    matches!(
-        e,
-        lessee_store::SqlxError::PoolTimedOut
-            | lessee_store::SqlxError::Io(_)
-            | lessee_store::SqlxError::PoolClosed
-    )
+    use lessee_store::SqlxError as E;
+    match e {
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08xxx), operator intervention such as shutdown
+        // (57Pxx), the database itself gone (3D000).
+        E::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "3D000"),
+        _ => false,
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
