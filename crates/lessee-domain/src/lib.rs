@@ -5,6 +5,7 @@
 //! facts (such as the country of an IP address) in.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod account;
 pub mod application;
 pub mod classify;
