@@ -314,9 +314,8 @@ pub fn plan(query: Cidr) -> Option<LookupPlan> {
                 filter_exactly: false,
             });
         }
-        if coarser.is_none() {
-            return None;
-        }
+        // Too wide to expand and no coarser level to filter from.
+        coarser?;
     }
     let c = coarser.unwrap_or(0);
     let len = levels.get(c).copied().unwrap_or(0);
