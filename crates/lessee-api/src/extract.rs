@@ -22,8 +22,7 @@ impl RequestId {
             Some(v)
                 if !v.is_empty()
                     && v.len() <= 64
-                    && v.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) =>
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) =>
             {
                 RequestId(v.to_owned())
             }
@@ -33,11 +32,7 @@ impl RequestId {
 }
 
 pub(crate) fn request_id(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default()
+    parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestId {
@@ -52,35 +47,20 @@ pub struct Auth(pub Principal);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let rid = request_id(parts);
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::new(
-                    Error::unauthenticated("send `Authorization: Bearer <token>`"),
-                    &rid,
-                )
-            })?;
+            .ok_or_else(|| ApiError::new(Error::unauthenticated("send `Authorization: Bearer <token>`"), &rid))?;
         let token = match value.split_once(' ') {
             Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
             _ => {
-                return Err(ApiError::new(
-                    Error::unauthenticated("the Authorization scheme must be Bearer"),
-                    &rid,
-                ));
+                return Err(ApiError::new(Error::unauthenticated("the Authorization scheme must be Bearer"), &rid));
             }
         };
-        let principal = state
-            .service
-            .authenticate(token)
-            .await
-            .map_err(|e| ApiError::new(e, &rid))?;
+        let principal = state.service.authenticate(token).await.map_err(|e| ApiError::new(e, &rid))?;
         Ok(Auth(principal))
     }
 }
@@ -92,9 +72,7 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
     for seg in path.iter() {
         match seg {
             Segment::Seq { index } => p.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                p.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
-            }
+            Segment::Map { key } => p.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
             Segment::Enum { .. } | Segment::Unknown => {}
         }
     }
@@ -111,10 +89,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             let inner = e.into_inner();
             let msg = inner.to_string();
             // serde reports an unknown field at its parent; point at the field itself.
-            if let Some(name) = msg
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next())
-            {
+            if let Some(name) = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
                 ptr = format!("{ptr}/{}", name.replace('~', "~0").replace('/', "~1"));
             }
             let (code, field_code) = match inner.classify() {
@@ -132,11 +107,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                 _ => format!("{msg} (at `{ptr}`)"),
             };
             Err(Error {
-                errors: vec![FieldError {
-                    pointer: ptr,
-                    code: field_code.to_owned(),
-                    message: msg,
-                }],
+                errors: vec![FieldError { pointer: ptr, code: field_code.to_owned(), message: msg }],
                 ..Error::new(code, detail)
             })
         }
@@ -149,28 +120,12 @@ pub struct StrictJson<T>(pub T);
 impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let rid = req
-            .extensions()
-            .get::<RequestId>()
-            .map(|r| r.0.clone())
-            .unwrap_or_default();
-        let ctype = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = ctype
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if mime != "application/json" && !mime.ends_with("+json") {
             return Err(ApiError::new(
-                Error::new(
-                    ErrorCode::UnsupportedMediaType,
-                    "send the body as `Content-Type: application/json`",
-                ),
+                Error::new(ErrorCode::UnsupportedMediaType, "send the body as `Content-Type: application/json`"),
                 &rid,
             ));
         }
@@ -178,19 +133,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
             let e = if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::new(
                     ErrorCode::PayloadTooLarge,
-                    format!(
-                        "the body is larger than the limit of {} bytes",
-                        state.config.max_body_bytes
-                    ),
+                    format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
                 )
             } else {
                 Error::new(ErrorCode::InvalidBody, "the body could not be read")
             };
             ApiError::new(e, &rid)
         })?;
-        parse_json(&bytes)
-            .map(StrictJson)
-            .map_err(|e| ApiError::new(e, &rid))
+        parse_json(&bytes).map(StrictJson).map_err(|e| ApiError::new(e, &rid))
     }
 }
 
@@ -204,8 +154,38 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for StrictQ
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| StrictQuery(q))
-            .map_err(|rej| {
-                ApiError::new(Error::new(ErrorCode::InvalidQuery, rej.body_text()), &rid)
-            })
+            .map_err(|rej| ApiError::new(Error::new(ErrorCode::InvalidQuery, rej.body_text()), &rid))
+    }
+}
+
+/// The audit context of a request: its id and the client's address (the TCP peer).
+pub struct Ctx(pub lessee_service::RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let client_ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(Ctx(lessee_service::RequestContext { request_id: request_id(parts), client_ip }))
+    }
+}
+
+/// The `Lessee-Purpose` header: why the caller reads personal data.
+pub struct PurposeHeader(pub lessee_service::Purpose);
+
+impl<S: Send + Sync> FromRequestParts<S> for PurposeHeader {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let rid = request_id(parts);
+        let all: Vec<&str> = lessee_service::Purpose::ALL.iter().map(|p| p.as_str()).collect();
+        let raw = parts.headers.get("lessee-purpose").and_then(|v| v.to_str().ok());
+        raw.and_then(lessee_service::Purpose::parse).map(PurposeHeader).ok_or_else(|| {
+            ApiError::new(
+                Error::new(
+                    ErrorCode::InvalidPurpose,
+                    format!("reading personal data needs a `Lessee-Purpose` header, one of: {}", all.join(", ")),
+                ),
+                &rid,
+            )
+        })
     }
 }

@@ -31,9 +31,7 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig {
-            max_body_bytes: 4 * 1024 * 1024,
-        }
+        ApiConfig { max_body_bytes: 4 * 1024 * 1024 }
     }
 }
 
@@ -62,23 +60,31 @@ fn prometheus() -> PrometheusHandle {
 
 impl AppState {
     pub fn new(service: Arc<Service>, config: ApiConfig) -> Self {
-        AppState {
-            service,
-            config: Arc::new(config),
-            metrics: prometheus(),
-        }
+        AppState { service, config: Arc::new(config), metrics: prometheus() }
     }
+}
+
+/// Serves the router with the client's address available to handlers (for audit records).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
-        .route(
-            "/v1/accounts",
-            get(v1::list_accounts).post(v1::open_account),
-        )
+        .route("/v1/accounts", get(v1::list_accounts).post(v1::open_account))
         .route("/v1/accounts/{id}", get(v1::get_account))
-        .route("/v1/accounts/{id}/decisions", get(v1::account_decisions));
+        .route("/v1/accounts/{id}/decisions", get(v1::account_decisions))
+        .route("/v1/accounts/{id}/application", get(v1::get_application))
+        .route("/v1/accounts/search", axum::routing::post(v1::search_accounts))
+        .route("/v1/audit/checkpoints", axum::routing::post(v1::audit_checkpoint))
+        .route("/v1/audit/export", get(v1::audit_export));
     Router::new()
         .merge(v1)
         .route("/openapi.json", get(openapi::serve))
@@ -96,49 +102,34 @@ pub fn router(state: AppState) -> Router {
 /// template, status, time; never bodies, query strings or headers), sets safe headers.
 async fn observe(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let rid = RequestId::from_header(
-        req.headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
-    );
+    let rid = RequestId::from_header(req.headers().get("x-request-id").and_then(|v| v.to_str().ok()));
     req.extensions_mut().insert(rid.clone());
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let mut resp = next.run(req).await;
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
     metrics::counter!("lessee_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("lessee_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone()).record(elapsed.as_secs_f64());
+    metrics::histogram!("lessee_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone())
+        .record(elapsed.as_secs_f64());
     tracing::debug!(request_id = %rid.0, %method, %route, status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "Request handled.");
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&rid.0) {
         h.insert("x-request-id", v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     resp
 }
 
 async fn not_found(RequestId(rid): RequestId) -> ApiError {
-    ApiError::new(
-        Error::new(ErrorCode::NotFound, "no such route; see /openapi.json"),
-        &rid,
-    )
+    ApiError::new(Error::new(ErrorCode::NotFound, "no such route; see /openapi.json"), &rid)
 }
 
 async fn method_not_allowed(RequestId(rid): RequestId) -> ApiError {
     ApiError::new(
-        Error::new(
-            ErrorCode::MethodNotAllowed,
-            "this route does not take that method; see /openapi.json",
-        ),
+        Error::new(ErrorCode::MethodNotAllowed, "this route does not take that method; see /openapi.json"),
         &rid,
     )
 }
@@ -154,17 +145,11 @@ pub async fn healthz() -> &'static str {
     (status = 200, description = "Ready", body = String),
     (status = 503, body = problem::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn readyz(
-    State(state): State<AppState>,
-    RequestId(rid): RequestId,
-) -> Result<&'static str, ApiError> {
+pub async fn readyz(State(state): State<AppState>, RequestId(rid): RequestId) -> Result<&'static str, ApiError> {
     state.service.ready().await.map(|_| "ready").map_err(|e| {
         let cause = e.internal.clone().unwrap_or_else(|| e.detail.clone());
         ApiError::new(
-            Error {
-                internal: Some(cause),
-                ..Error::new(ErrorCode::Unavailable, "the database is not reachable")
-            },
+            Error { internal: Some(cause), ..Error::new(ErrorCode::Unavailable, "the database is not reachable") },
             &rid,
         )
     })
@@ -173,10 +158,5 @@ pub async fn readyz(
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String)))]
 pub async fn metrics_text(State(state): State<AppState>) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

@@ -16,12 +16,14 @@ use crate::v1;
     ),
     paths(
         v1::open_account, v1::get_account, v1::list_accounts, v1::account_decisions,
+        v1::get_application, v1::search_accounts, v1::audit_checkpoint, v1::audit_export,
         crate::healthz, crate::readyz, crate::metrics_text, serve
     ),
     components(schemas(Problem, lessee_domain::validate::FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "accounts", description = "Account opening, classification and decisions"),
+        (name = "records", description = "Personal data (purpose-bound, audited) and the tamper-evident audit log"),
         (name = "operations", description = "Health, readiness, metrics, this document")
     )
 )]
@@ -32,10 +34,7 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 

@@ -15,19 +15,16 @@ pub fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
         ErrorCode::UnknownField => (StatusCode::BAD_REQUEST, "Unknown field"),
         ErrorCode::InvalidQuery => (StatusCode::BAD_REQUEST, "Invalid query"),
         ErrorCode::InvalidIdempotencyKey => (StatusCode::BAD_REQUEST, "Invalid Idempotency-Key"),
+        ErrorCode::InvalidPurpose => (StatusCode::BAD_REQUEST, "Purpose required"),
         ErrorCode::Unauthenticated => (StatusCode::UNAUTHORIZED, "Authentication required"),
         ErrorCode::Forbidden => (StatusCode::FORBIDDEN, "Forbidden"),
         ErrorCode::NotFound => (StatusCode::NOT_FOUND, "Not found"),
         ErrorCode::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
         ErrorCode::ExternalIdConflict => (StatusCode::CONFLICT, "External id already used"),
         ErrorCode::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
-        ErrorCode::UnsupportedMediaType => {
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type")
-        }
+        ErrorCode::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
         ErrorCode::ValidationFailed => (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed"),
-        ErrorCode::IdempotencyKeyMismatch => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key reused")
-        }
+        ErrorCode::IdempotencyKeyMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key reused"),
         ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
         ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     }
@@ -63,10 +60,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(error: Error, request_id: &str) -> Self {
-        ApiError {
-            error,
-            request_id: request_id.to_owned(),
-        }
+        ApiError { error, request_id: request_id.to_owned() }
     }
 }
 
@@ -90,15 +84,9 @@ impl IntoResponse for ApiError {
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = (status, json).into_response();
         let headers = resp.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"lessee\""),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"lessee\""));
         }
         resp
     }
@@ -112,10 +100,7 @@ mod tests {
     fn every_code_has_a_4xx_or_5xx_status() {
         for code in ErrorCode::ALL {
             let (status, title) = status_of(code);
-            assert!(
-                status.is_client_error() || status.is_server_error(),
-                "{code:?}"
-            );
+            assert!(status.is_client_error() || status.is_server_error(), "{code:?}");
             assert!(!title.is_empty());
         }
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::extract::{Auth, RequestId, StrictJson, StrictQuery};
+use crate::extract::{Auth, Ctx, PurposeHeader, RequestId, StrictJson, StrictQuery};
 use crate::problem::{ApiError, Problem};
 
 /// Open an account.
@@ -37,6 +37,7 @@ use crate::problem::{ApiError, Problem};
 pub async fn open_account(
     State(state): State<AppState>,
     RequestId(rid): RequestId,
+    Ctx(ctx): Ctx,
     Auth(principal): Auth,
     headers: HeaderMap,
     StrictJson(app): StrictJson<Application>,
@@ -53,19 +54,14 @@ pub async fn open_account(
             )
         })?),
     };
-    let opened = state
-        .service
-        .open_account(&principal, app, key)
-        .await
-        .map_err(|e| ApiError::new(e, &rid))?;
+    let opened = state.service.open_account(&principal, &ctx, app, key).await.map_err(|e| ApiError::new(e, &rid))?;
     let location = format!("/v1/accounts/{}", opened.account.id);
     let mut resp = (StatusCode::CREATED, Json(opened.account)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert("location", v);
     }
     if opened.replayed {
-        resp.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
 }
@@ -88,12 +84,7 @@ pub async fn get_account(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    state
-        .service
-        .account(&principal, &id)
-        .await
-        .map(Json)
-        .map_err(|e| ApiError::new(e, &rid))
+    state.service.account(&principal, &id).await.map(Json).map_err(|e| ApiError::new(e, &rid))
 }
 
 /// Query of `GET /v1/accounts`.
@@ -144,12 +135,7 @@ pub async fn list_accounts(
         cursor: p.cursor,
         limit: p.limit,
     };
-    state
-        .service
-        .list_accounts(&principal, q)
-        .await
-        .map(Json)
-        .map_err(|e| ApiError::new(e, &rid))
+    state.service.list_accounts(&principal, q).await.map(Json).map_err(|e| ApiError::new(e, &rid))
 }
 
 /// The decision history of an account.
@@ -178,13 +164,119 @@ pub async fn account_decisions(
     Auth(principal): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<DecisionHistory>, ApiError> {
-    let decisions = state
+    let decisions = state.service.decisions(&principal, &id).await.map_err(|e| ApiError::new(e, &rid))?;
+    Ok(Json(DecisionHistory { account_id: id, decisions }))
+}
+
+/// Read an account's application: personal data.
+///
+/// The `Lessee-Purpose` header must name a purpose the token's role holds. The read is written
+/// to the tamper-evident audit log **before** the data is returned; if that write fails, nothing
+/// is returned. Refused reads are audited too.
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/application", tag = "records",
+    params(
+        ("id" = String, Path, description = "lessee account id (UUID)"),
+        ("Lessee-Purpose" = String, Header, description = "verification, review, legal_process, audit or customer_support"),
+    ),
+    responses(
+        (status = 200, description = "The application as received", body = Application),
+        (status = 400, description = "No or unknown purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role does not hold the purpose", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The audit record could not be written", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_application(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    PurposeHeader(purpose): PurposeHeader,
+    Path(id): Path<String>,
+) -> Result<Json<Application>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.application(&principal, &ctx, &id, purpose).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// A search by a personal identifier, sent in the body so it stays out of URLs and logs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// `email`, `phone`, `national_id` or `ip_address` (the sign-up address).
+    pub kind: String,
+    pub value: String,
+}
+
+/// Find accounts by email, phone, national id or sign-up IP (exact, after normalization),
+/// through keyed blind indexes. Needs `Lessee-Purpose`; audited.
+#[utoipa::path(
+    post, path = "/v1/accounts/search", tag = "records",
+    request_body = SearchRequest,
+    params(("Lessee-Purpose" = String, Header, description = "a purpose the role holds")),
+    responses(
+        (status = 200, body = AccountPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn search_accounts(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    PurposeHeader(purpose): PurposeHeader,
+    StrictJson(req): StrictJson<SearchRequest>,
+) -> Result<Json<AccountPage>, ApiError> {
+    let rid = ctx.request_id.clone();
+    let items = state
         .service
-        .decisions(&principal, &id)
+        .find_accounts(&principal, &ctx, &req.kind, &req.value, purpose)
         .await
         .map_err(|e| ApiError::new(e, &rid))?;
-    Ok(Json(DecisionHistory {
-        account_id: id,
-        decisions,
-    }))
+    Ok(Json(AccountPage { items, next_cursor: None }))
+}
+
+/// Sign and return a checkpoint of the audit log as it is now.
+#[utoipa::path(
+    post, path = "/v1/audit/checkpoints", tag = "records",
+    responses(
+        (status = 200, body = lessee_service::audit::SignedCheckpoint),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn audit_checkpoint(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+) -> Result<Json<lessee_service::audit::SignedCheckpoint>, ApiError> {
+    let rid = ctx.request_id.clone();
+    principal.require(lessee_service::Permission::AuditRead).map_err(|e| ApiError::new(e, &rid))?;
+    state.service.checkpoint().await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Export the audit log (NDJSON: a header with the public key and a fresh signed checkpoint,
+/// then every record). `lessee audit verify FILE` checks it without the server.
+#[utoipa::path(
+    get, path = "/v1/audit/export", tag = "records",
+    responses(
+        (status = 200, description = "application/x-ndjson", body = String),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn audit_export(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+) -> Result<Response, ApiError> {
+    let rid = ctx.request_id.clone();
+    let mut buf = Vec::new();
+    state.service.export_audit(&principal, &ctx, &mut buf).await.map_err(|e| ApiError::new(e, &rid))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-ndjson")], buf).into_response())
 }

@@ -1,11 +1,6 @@
 //! The OpenAPI document is generated from the code; this snapshot makes every change to the
 //! public contract visible in review.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 
 use lessee_api::openapi::ApiDoc;
 use utoipa::OpenApi;
@@ -25,17 +20,8 @@ fn openapi_document_snapshot() {
     ] {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
-    for schema in [
-        "Application",
-        "Account",
-        "Problem",
-        "Decision",
-        "AccountClassification",
-    ] {
-        assert!(
-            doc["components"]["schemas"][schema].is_object(),
-            "missing schema {schema}"
-        );
+    for schema in ["Application", "Account", "Problem", "Decision", "AccountClassification"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "missing schema {schema}");
     }
     insta::assert_json_snapshot!("openapi", doc);
 }

@@ -6,26 +6,15 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use lessee_audit::{
-    Actor, AuditEvent, AuditHashKey, MemoryAuditLog, MerkleLog, Outcome, Target, leaf_hash,
-};
+use lessee_audit::{Actor, AuditEvent, AuditHashKey, MemoryAuditLog, MerkleLog, Outcome, Target, leaf_hash};
 
 fn event(i: u64, key: &AuditHashKey) -> Result<AuditEvent, Box<dyn Error>> {
     Ok(AuditEvent {
-        actor: Actor {
-            token_id: format!("tok_{:04}", i % 97),
-            role: "reviewer".into(),
-        },
+        actor: Actor { token_id: format!("tok_{:04}", i % 97), role: "reviewer".into() },
         purpose: "review".into(),
         action: "account.read".into(),
-        target: Target {
-            kind: "account".into(),
-            id: format!("acct_{i:08}"),
-        },
-        time: Utc
-            .timestamp_opt(1_795_000_000 + i as i64, 0)
-            .single()
-            .ok_or("bad time")?,
+        target: Target { kind: "account".into(), id: format!("acct_{i:08}") },
+        time: Utc.timestamp_opt(1_795_000_000 + i as i64, 0).single().ok_or("bad time")?,
         client_ip: key.hash_ip(format!("198.51.100.{}", i % 250).parse()?),
         request_id: format!("req-{i:016x}"),
         outcome: Outcome::Allowed,
@@ -37,15 +26,9 @@ fn rate(n: u64, seconds: f64) -> String {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let n: u64 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(1_000_000);
     let key = AuditHashKey::from_bytes([7; 32]);
-    let events = (0..n)
-        .map(|i| event(i, &key))
-        .collect::<Result<Vec<_>, _>>()?;
+    let events = (0..n).map(|i| event(i, &key)).collect::<Result<Vec<_>, _>>()?;
 
     // Baseline: encode and leaf-hash every record, no tree.
     let start = Instant::now();
@@ -74,14 +57,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let whole = start.elapsed().as_secs_f64();
 
     println!("{n} records");
-    println!(
-        "baseline  encode + leaf hash only       {}",
-        rate(n, baseline)
-    );
-    println!(
-        "tree      append(leaf) + root()         {}",
-        rate(n, tree_only)
-    );
+    println!("baseline  encode + leaf hash only       {}", rate(n, baseline));
+    println!("tree      append(leaf) + root()         {}", rate(n, tree_only));
     println!("log       encode + hash + append + root {}", rate(n, whole));
     println!("root {}", log.root());
     black_box(leaf_hash(b""));

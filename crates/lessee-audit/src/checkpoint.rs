@@ -28,9 +28,7 @@ use crate::hash::{Hash, sha256};
 const ED25519_TYPE: u8 = 0x01;
 
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), followed by the 32 key bytes.
-const SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
+const SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 
 /// Longest signed note accepted, in bytes.
 pub const MAX_NOTE_LEN: usize = 64 * 1024;
@@ -42,9 +40,7 @@ pub const MAX_SIGNATURES: usize = 64;
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// The key name (or origin) is empty or has a space, a plus or a control character.
-    #[error(
-        "a key name or origin must be non-empty, without spaces, plus signs or control characters"
-    )]
+    #[error("a key name or origin must be non-empty, without spaces, plus signs or control characters")]
     BadName,
     /// A key is not in one of the accepted encodings.
     #[error("malformed key: {0}")]
@@ -72,15 +68,8 @@ pub enum CheckpointError {
 }
 
 fn check_name(name: &str) -> Result<(), CheckpointError> {
-    let bad = name.is_empty()
-        || name
-            .chars()
-            .any(|c| c.is_whitespace() || c == '+' || c.is_control());
-    if bad {
-        Err(CheckpointError::BadName)
-    } else {
-        Ok(())
-    }
+    let bad = name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control());
+    if bad { Err(CheckpointError::BadName) } else { Ok(()) }
 }
 
 fn key_id(name: &str, public: &ed25519_dalek::VerifyingKey) -> u32 {
@@ -96,13 +85,11 @@ fn key_id(name: &str, public: &ed25519_dalek::VerifyingKey) -> u32 {
 
 /// Decodes `base64(0x01 || 32 bytes)`.
 fn decode_typed_key(text: &str) -> Result<[u8; 32], CheckpointError> {
-    let bytes = BASE64
-        .decode(text)
-        .map_err(|_| CheckpointError::BadKey("the key is not base64"))?;
+    let bytes = BASE64.decode(text).map_err(|_| CheckpointError::BadKey("the key is not base64"))?;
     match bytes.split_first() {
-        Some((&ED25519_TYPE, rest)) => rest
-            .try_into()
-            .map_err(|_| CheckpointError::BadKey("an Ed25519 key is 32 bytes")),
+        Some((&ED25519_TYPE, rest)) => {
+            rest.try_into().map_err(|_| CheckpointError::BadKey("an Ed25519 key is 32 bytes"))
+        }
         _ => Err(CheckpointError::BadKey("not an Ed25519 key")),
     }
 }
@@ -131,12 +118,7 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SigningKey({}, {:08x})",
-            self.name,
-            self.verifying_key().key_id()
-        )
+        write!(f, "SigningKey({}, {:08x})", self.name, self.verifying_key().key_id())
     }
 }
 
@@ -151,10 +133,7 @@ impl SigningKey {
     /// The key with this name and 32-byte Ed25519 seed (RFC 8032 private key).
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<Self, CheckpointError> {
         check_name(name)?;
-        Ok(Self {
-            name: name.to_owned(),
-            key: ed25519_dalek::SigningKey::from_bytes(&seed),
-        })
+        Ok(Self { name: name.to_owned(), key: ed25519_dalek::SigningKey::from_bytes(&seed) })
     }
 
     /// The key's name.
@@ -164,10 +143,7 @@ impl SigningKey {
 
     /// The public half.
     pub fn verifying_key(&self) -> VerifyingKey {
-        VerifyingKey {
-            name: self.name.clone(),
-            key: self.key.verifying_key(),
-        }
+        VerifyingKey { name: self.name.clone(), key: self.key.verifying_key() }
     }
 
     /// The secret key as `PRIVATE+KEY+<name>+<key id>+<base64(0x01 || seed)>`, the Go
@@ -186,9 +162,7 @@ impl SigningKey {
         let rest = text
             .trim()
             .strip_prefix("PRIVATE+KEY+")
-            .ok_or(CheckpointError::BadKey(
-                "a signer key starts with PRIVATE+KEY+",
-            ))?;
+            .ok_or(CheckpointError::BadKey("a signer key starts with PRIVATE+KEY+"))?;
         // Names and ids have no '+'; base64 may.
         let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
@@ -210,24 +184,16 @@ impl SigningKey {
     /// newlines, no blank last line): returns the signed note.
     pub fn sign_note(&self, text: &str) -> Result<String, CheckpointError> {
         if !text.ends_with('\n') || text.ends_with("\n\n") || text.len() > MAX_NOTE_LEN / 2 {
-            return Err(CheckpointError::Malformed(
-                "note text must end in exactly one newline and be short",
-            ));
+            return Err(CheckpointError::Malformed("note text must end in exactly one newline and be short"));
         }
         if text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(CheckpointError::Malformed(
-                "the note has a control character",
-            ));
+            return Err(CheckpointError::Malformed("the note has a control character"));
         }
         let signature = self.key.sign(text.as_bytes());
         let mut blob = Vec::with_capacity(4 + 64);
         blob.extend_from_slice(&self.verifying_key().key_id().to_be_bytes());
         blob.extend_from_slice(&signature.to_bytes());
-        Ok(format!(
-            "{text}\n\u{2014} {} {}\n",
-            self.name,
-            BASE64.encode(blob)
-        ))
+        Ok(format!("{text}\n\u{2014} {} {}\n", self.name, BASE64.encode(blob)))
     }
 }
 
@@ -256,10 +222,7 @@ impl VerifyingKey {
         check_name(name)?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
             .map_err(|_| CheckpointError::BadKey("not an Ed25519 public key"))?;
-        Ok(Self {
-            name: name.to_owned(),
-            key,
-        })
+        Ok(Self { name: name.to_owned(), key })
     }
 
     /// The key's name.
@@ -280,12 +243,7 @@ impl VerifyingKey {
 
     /// `<name>+<key id>+<base64(0x01 || public key)>`, the Go `sumdb/note` verifier encoding.
     pub fn to_note_string(&self) -> String {
-        format!(
-            "{}+{:08x}+{}",
-            self.name,
-            self.key_id(),
-            encode_typed_key(self.key.as_bytes())
-        )
+        format!("{}+{:08x}+{}", self.name, self.key_id(), encode_typed_key(self.key.as_bytes()))
     }
 
     /// Reads [`to_note_string`](Self::to_note_string)'s encoding, checking the key id.
@@ -312,10 +270,7 @@ impl VerifyingKey {
         let mut der = Vec::with_capacity(44);
         der.extend_from_slice(&SPKI_PREFIX);
         der.extend_from_slice(self.key.as_bytes());
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            BASE64.encode(der)
-        )
+        format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", BASE64.encode(der))
     }
 
     /// Reads a PEM Ed25519 `PUBLIC KEY` and names it.
@@ -326,15 +281,11 @@ impl VerifyingKey {
             .and_then(|rest| rest.strip_suffix("-----END PUBLIC KEY-----"))
             .ok_or(CheckpointError::BadKey("not a PEM PUBLIC KEY"))?;
         let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = BASE64
-            .decode(compact)
-            .map_err(|_| CheckpointError::BadKey("the PEM body is not base64"))?;
+        let der = BASE64.decode(compact).map_err(|_| CheckpointError::BadKey("the PEM body is not base64"))?;
         let key = der
             .strip_prefix(&SPKI_PREFIX)
             .and_then(|key| <&[u8; 32]>::try_from(key).ok())
-            .ok_or(CheckpointError::BadKey(
-                "not an Ed25519 SubjectPublicKeyInfo",
-            ))?;
+            .ok_or(CheckpointError::BadKey("not an Ed25519 SubjectPublicKeyInfo"))?;
         Self::from_bytes(name, key)
     }
 
@@ -373,16 +324,10 @@ impl<'a> SignedNote<'a> {
             return Err(CheckpointError::Malformed("the note is too long"));
         }
         if note.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(CheckpointError::Malformed(
-                "the note has a control character",
-            ));
+            return Err(CheckpointError::Malformed("the note has a control character"));
         }
-        let split = note.rfind("\n\n").ok_or(CheckpointError::Malformed(
-            "the note has no signature block",
-        ))?;
-        let text = note
-            .get(..=split)
-            .ok_or(CheckpointError::Malformed("the note has no text"))?;
+        let split = note.rfind("\n\n").ok_or(CheckpointError::Malformed("the note has no signature block"))?;
+        let text = note.get(..=split).ok_or(CheckpointError::Malformed("the note has no text"))?;
         let block = note
             .get(split + 2..)
             .and_then(|block| block.strip_suffix('\n'))
@@ -390,22 +335,16 @@ impl<'a> SignedNote<'a> {
         let mut signatures = Vec::new();
         for line in block.split('\n') {
             if signatures.len() == MAX_SIGNATURES {
-                return Err(CheckpointError::Malformed(
-                    "the note has too many signatures",
-                ));
+                return Err(CheckpointError::Malformed("the note has too many signatures"));
             }
             let (name, blob) = line
                 .strip_prefix("\u{2014} ")
                 .and_then(|rest| rest.split_once(' '))
                 .ok_or(CheckpointError::Malformed("a signature line is malformed"))?;
-            check_name(name)
-                .map_err(|_| CheckpointError::Malformed("a signer name is malformed"))?;
-            let blob = BASE64
-                .decode(blob)
-                .map_err(|_| CheckpointError::Malformed("a signature is not base64"))?;
-            let (id, signature) = blob
-                .split_first_chunk::<4>()
-                .ok_or(CheckpointError::Malformed("a signature is too short"))?;
+            check_name(name).map_err(|_| CheckpointError::Malformed("a signer name is malformed"))?;
+            let blob = BASE64.decode(blob).map_err(|_| CheckpointError::Malformed("a signature is not base64"))?;
+            let (id, signature) =
+                blob.split_first_chunk::<4>().ok_or(CheckpointError::Malformed("a signature is too short"))?;
             signatures.push(NoteSignature {
                 name: name.to_owned(),
                 key_id: u32::from_be_bytes(*id),
@@ -426,26 +365,13 @@ impl<'a> SignedNote<'a> {
             }
             let ok = ed25519_dalek::Signature::from_slice(&line.signature)
                 .ok()
-                .is_some_and(|signature| {
-                    key.key
-                        .verify_strict(self.text.as_bytes(), &signature)
-                        .is_ok()
-                });
+                .is_some_and(|signature| key.key.verify_strict(self.text.as_bytes(), &signature).is_ok());
             if !ok {
-                return Err(CheckpointError::BadSignature {
-                    name: key.name.clone(),
-                });
+                return Err(CheckpointError::BadSignature { name: key.name.clone() });
             }
             verified = true;
         }
-        if verified {
-            Ok(())
-        } else {
-            Err(CheckpointError::NotSignedByKey {
-                name: key.name.clone(),
-                key_id: id,
-            })
-        }
+        if verified { Ok(()) } else { Err(CheckpointError::NotSignedByKey { name: key.name.clone(), key_id: id }) }
     }
 }
 
@@ -482,50 +408,29 @@ impl Checkpoint {
 
     /// Reads [`to_note_text`](Self::to_note_text)'s format, in its one canonical spelling.
     pub fn from_note_text(text: &str) -> Result<Self, CheckpointError> {
-        let body = text
-            .strip_suffix('\n')
-            .ok_or(CheckpointError::Malformed("the text must end in a newline"))?;
+        let body = text.strip_suffix('\n').ok_or(CheckpointError::Malformed("the text must end in a newline"))?;
         let mut lines = body.split('\n');
-        let (Some(origin), Some(size), Some(root), Some(time), None) = (
-            lines.next(),
-            lines.next(),
-            lines.next(),
-            lines.next(),
-            lines.next(),
-        ) else {
-            return Err(CheckpointError::Malformed(
-                "expected four lines: origin, tree size, root hash, time",
-            ));
+        let (Some(origin), Some(size), Some(root), Some(time), None) =
+            (lines.next(), lines.next(), lines.next(), lines.next(), lines.next())
+        else {
+            return Err(CheckpointError::Malformed("expected four lines: origin, tree size, root hash, time"));
         };
         check_name(origin).map_err(|_| CheckpointError::Malformed("the origin is malformed"))?;
-        let tree_size: u64 = size
-            .parse()
-            .map_err(|_| CheckpointError::Malformed("the tree size is not a number"))?;
+        let tree_size: u64 = size.parse().map_err(|_| CheckpointError::Malformed("the tree size is not a number"))?;
         if tree_size.to_string() != size {
-            return Err(CheckpointError::Malformed(
-                "the tree size has leading zeros",
-            ));
+            return Err(CheckpointError::Malformed("the tree size has leading zeros"));
         }
         let root = Hash::from_base64(root)
             .map_err(|_| CheckpointError::Malformed("the root hash is not 32 bytes of base64"))?;
         let time_text = time
             .strip_prefix("time ")
-            .ok_or(CheckpointError::Malformed(
-                "the fourth line must be `time <RFC 3339>`",
-            ))?;
+            .ok_or(CheckpointError::Malformed("the fourth line must be `time <RFC 3339>`"))?;
         let time = DateTime::parse_from_rfc3339(time_text)
             .map_err(|_| CheckpointError::Malformed("the time is not RFC 3339"))?
             .with_timezone(&Utc);
         if format_time(&time) != time_text {
-            return Err(CheckpointError::Malformed(
-                "the time is not in canonical UTC form",
-            ));
+            return Err(CheckpointError::Malformed("the time is not in canonical UTC form"));
         }
-        Ok(Self {
-            origin: origin.to_owned(),
-            tree_size,
-            root,
-            time,
-        })
+        Ok(Self { origin: origin.to_owned(), tree_size, root, time })
     }
 }

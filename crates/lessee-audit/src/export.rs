@@ -105,11 +105,7 @@ pub fn write_export<W: Write>(
     serde_json::to_writer(&mut out, &header)?;
     out.write_all(b"\n")?;
     for entry in entries {
-        let line = LineOut {
-            seq: entry.record.seq,
-            leaf_hash: &entry.leaf_hash,
-            event: &entry.record.event,
-        };
+        let line = LineOut { seq: entry.record.seq, leaf_hash: &entry.leaf_hash, event: &entry.record.event };
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
     }
@@ -125,11 +121,7 @@ pub fn export(entries: &[LogEntry], checkpoint_note: &str, public_key: &Verifyin
 }
 
 /// Reads one line of at most [`MAX_LINE_LEN`] bytes, without its newline; `None` at the end.
-fn next_line<R: BufRead>(
-    input: &mut R,
-    number: usize,
-    buffer: &mut Vec<u8>,
-) -> Result<Option<String>, ImportError> {
+fn next_line<R: BufRead>(input: &mut R, number: usize, buffer: &mut Vec<u8>) -> Result<Option<String>, ImportError> {
     buffer.clear();
     let limit = u64::try_from(MAX_LINE_LEN).unwrap_or(u64::MAX) + 1;
     let read = io::Read::take(&mut *input, limit).read_until(b'\n', buffer)?;
@@ -147,9 +139,7 @@ fn next_line<R: BufRead>(
     if buffer.len() > MAX_LINE_LEN {
         return Err(ImportError::LineTooLong(number));
     }
-    String::from_utf8(std::mem::take(buffer))
-        .map(Some)
-        .map_err(|_| ImportError::NotUtf8(number))
+    String::from_utf8(std::mem::take(buffer)).map(Some).map_err(|_| ImportError::NotUtf8(number))
 }
 
 /// Reads an export. Blank lines are skipped. Records are not validated here: [`verify_log`]
@@ -159,16 +149,11 @@ fn next_line<R: BufRead>(
 pub fn read_export<R: BufRead>(mut input: R) -> Result<Export, ImportError> {
     let mut buffer = Vec::new();
     let header_line = next_line(&mut input, 1, &mut buffer)?.ok_or(ImportError::Empty)?;
-    let header: Header = serde_json::from_str(&header_line)
-        .map_err(|error| ImportError::Header(error.to_string()))?;
+    let header: Header = serde_json::from_str(&header_line).map_err(|error| ImportError::Header(error.to_string()))?;
     if header.format != EXPORT_FORMAT {
-        return Err(ImportError::Header(format!(
-            "unknown format {:?}",
-            header.format
-        )));
+        return Err(ImportError::Header(format!("unknown format {:?}", header.format)));
     }
-    let public_key =
-        VerifyingKey::from_note_string(&header.public_key).map_err(ImportError::PublicKey)?;
+    let public_key = VerifyingKey::from_note_string(&header.public_key).map_err(ImportError::PublicKey)?;
 
     let mut entries = Vec::new();
     let mut number = 1;
@@ -180,23 +165,13 @@ pub fn read_export<R: BufRead>(mut input: R) -> Result<Export, ImportError> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: LineIn = serde_json::from_str(&line).map_err(|error| ImportError::Line {
-            line: number,
-            error,
-        })?;
+        let parsed: LineIn = serde_json::from_str(&line).map_err(|error| ImportError::Line { line: number, error })?;
         entries.push(LogEntry {
-            record: AuditRecord {
-                seq: parsed.seq,
-                event: parsed.event,
-            },
+            record: AuditRecord { seq: parsed.seq, event: parsed.event },
             leaf_hash: parsed.leaf_hash,
         });
     }
-    Ok(Export {
-        public_key,
-        checkpoint: header.checkpoint,
-        entries,
-    })
+    Ok(Export { public_key, checkpoint: header.checkpoint, entries })
 }
 
 /// Reads an export from a string (see [`read_export`]).

@@ -30,14 +30,11 @@ pub use hash::{Hash, leaf_hash, node_hash};
 pub use log::{AppendError, MemoryAuditLog};
 pub use merkle::{
     Frontier, MemoryStore, MerkleError, MerkleLog, NodeId, NodeMap, NodeReader, NodeWriter,
-    nodes_for_consistency_proof, nodes_for_inclusion_proof, nodes_for_root, prove_consistency,
-    prove_inclusion, root_at, root_from_leaves,
+    nodes_for_consistency_proof, nodes_for_inclusion_proof, nodes_for_root, prove_consistency, prove_inclusion,
+    root_at, root_from_leaves,
 };
 pub use proof::{
-    ConsistencyProof, InclusionProof, ProofError, root_from_inclusion_proof, verify_consistency,
-    verify_inclusion,
+    ConsistencyProof, InclusionProof, ProofError, root_from_inclusion_proof, verify_consistency, verify_inclusion,
 };
-pub use record::{
-    Actor, AuditEvent, AuditHashKey, AuditRecord, KeyedHash, Outcome, RecordError, Target,
-};
+pub use record::{Actor, AuditEvent, AuditHashKey, AuditRecord, KeyedHash, Outcome, RecordError, Target};
 pub use verify::{LogEntry, Problem, Report, verify_log};

@@ -36,10 +36,7 @@ impl Default for MemoryAuditLog {
 impl MemoryAuditLog {
     /// An empty log.
     pub fn new() -> Self {
-        Self {
-            tree: MerkleLog::in_memory(),
-            entries: Vec::new(),
-        }
+        Self { tree: MerkleLog::in_memory(), entries: Vec::new() }
     }
 
     /// Gives the event the next sequence number, appends it, and returns the stored entry.
@@ -48,9 +45,7 @@ impl MemoryAuditLog {
         let entry = LogEntry::new(record)?;
         self.tree.append(entry.leaf_hash)?;
         self.entries.push(entry);
-        self.entries
-            .last()
-            .ok_or(AppendError::Merkle(MerkleError::Full))
+        self.entries.last().ok_or(AppendError::Merkle(MerkleError::Full))
     }
 
     /// The entries, in order.
@@ -74,17 +69,8 @@ impl MemoryAuditLog {
     }
 
     /// The current checkpoint, named after `key`, signed: the note text.
-    pub fn sign_checkpoint(
-        &self,
-        key: &SigningKey,
-        time: DateTime<Utc>,
-    ) -> Result<String, CheckpointError> {
-        let checkpoint = Checkpoint {
-            origin: key.name().to_owned(),
-            tree_size: self.size(),
-            root: self.root(),
-            time,
-        };
+    pub fn sign_checkpoint(&self, key: &SigningKey, time: DateTime<Utc>) -> Result<String, CheckpointError> {
+        let checkpoint = Checkpoint { origin: key.name().to_owned(), tree_size: self.size(), root: self.root(), time };
         key.sign_checkpoint(&checkpoint)
     }
 }

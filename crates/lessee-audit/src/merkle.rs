@@ -134,10 +134,7 @@ struct FromReader<'a, R: ?Sized>(&'a R);
 
 impl<R: NodeReader + ?Sized> Fetch for FromReader<'_, R> {
     fn fetch(&self, id: NodeId) -> Result<Hash, MerkleError> {
-        self.0
-            .node(id)
-            .map_err(store_error)?
-            .ok_or(MerkleError::MissingNode(id))
+        self.0.node(id).map_err(store_error)?.ok_or(MerkleError::MissingNode(id))
     }
 }
 
@@ -164,10 +161,7 @@ fn subtree_root(fetch: &impl Fetch, lo: u64, hi: u64) -> Result<Hash, MerkleErro
     }
     if n.is_power_of_two() && lo.is_multiple_of(n) {
         let level = n.trailing_zeros();
-        return fetch.fetch(NodeId {
-            level: level as u8,
-            index: lo >> level,
-        });
+        return fetch.fetch(NodeId { level: level as u8, index: lo >> level });
     }
     let k = split_point(n);
     let left = subtree_root(fetch, lo, lo + k)?;
@@ -176,13 +170,7 @@ fn subtree_root(fetch: &impl Fetch, lo: u64, hi: u64) -> Result<Hash, MerkleErro
 }
 
 /// `PATH(m, D[lo:hi])` (RFC 9162 §2.1.3.1), bottom-up.
-fn path(
-    fetch: &impl Fetch,
-    m: u64,
-    lo: u64,
-    hi: u64,
-    out: &mut Vec<Hash>,
-) -> Result<(), MerkleError> {
+fn path(fetch: &impl Fetch, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) -> Result<(), MerkleError> {
     let n = hi - lo;
     if n <= 1 {
         return Ok(());
@@ -228,10 +216,7 @@ fn subproof(
 fn check_size<R: NodeReader + ?Sized>(reader: &R, size: u64) -> Result<(), MerkleError> {
     let available = reader.tree_size().map_err(store_error)?;
     if size > available {
-        return Err(MerkleError::SizeOutOfRange {
-            requested: size,
-            available,
-        });
+        return Err(MerkleError::SizeOutOfRange { requested: size, available });
     }
     Ok(())
 }
@@ -279,11 +264,7 @@ pub fn prove_inclusion<R: NodeReader + ?Sized>(
 ) -> Result<InclusionProof, MerkleError> {
     check_index(index, tree_size)?;
     check_size(reader, tree_size)?;
-    Ok(InclusionProof {
-        index,
-        tree_size,
-        hashes: inclusion_hashes(&FromReader(reader), index, tree_size)?,
-    })
+    Ok(InclusionProof { index, tree_size, hashes: inclusion_hashes(&FromReader(reader), index, tree_size)? })
 }
 
 /// The proof that the tree of the first `old_size` leaves is a prefix of the tree of the first
@@ -295,11 +276,7 @@ pub fn prove_consistency<R: NodeReader + ?Sized>(
 ) -> Result<ConsistencyProof, MerkleError> {
     check_order(old_size, new_size)?;
     check_size(reader, new_size)?;
-    Ok(ConsistencyProof {
-        old_size,
-        new_size,
-        hashes: consistency_hashes(&FromReader(reader), old_size, new_size)?,
-    })
+    Ok(ConsistencyProof { old_size, new_size, hashes: consistency_hashes(&FromReader(reader), old_size, new_size)? })
 }
 
 /// The stored nodes that [`root_at`] reads for a tree of `size` leaves.
@@ -319,10 +296,7 @@ pub fn nodes_for_inclusion_proof(index: u64, tree_size: u64) -> Result<Vec<NodeI
 }
 
 /// The stored nodes that [`prove_consistency`] reads.
-pub fn nodes_for_consistency_proof(
-    old_size: u64,
-    new_size: u64,
-) -> Result<Vec<NodeId>, MerkleError> {
+pub fn nodes_for_consistency_proof(old_size: u64, new_size: u64) -> Result<Vec<NodeId>, MerkleError> {
     check_order(old_size, new_size)?;
     let recorder = Recorder::default();
     consistency_hashes(&recorder, old_size, new_size)?;
@@ -350,10 +324,7 @@ impl Frontier {
         let mut start = 0u64;
         for level in (0..64u32).rev() {
             if size & (1u64 << level) != 0 {
-                ids.push(NodeId {
-                    level: level as u8,
-                    index: start >> level,
-                });
+                ids.push(NodeId { level: level as u8, index: start >> level });
                 start += 1u64 << level;
             }
         }
@@ -364,10 +335,7 @@ impl Frontier {
     pub fn load<R: NodeReader + ?Sized>(reader: &R) -> Result<Self, MerkleError> {
         let size = reader.tree_size().map_err(store_error)?;
         let fetch = FromReader(reader);
-        let hashes = Self::node_ids(size)
-            .into_iter()
-            .map(|id| fetch.fetch(id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let hashes = Self::node_ids(size).into_iter().map(|id| fetch.fetch(id)).collect::<Result<Vec<_>, _>>()?;
         Ok(Self { size, hashes })
     }
 
@@ -378,26 +346,17 @@ impl Frontier {
 
     /// Appends a leaf hash and calls `completed` with the leaf node and every perfect subtree
     /// it completes, in increasing level. Returns the leaf's index.
-    pub fn push_with(
-        &mut self,
-        leaf: Hash,
-        mut completed: impl FnMut(NodeId, Hash),
-    ) -> Result<u64, MerkleError> {
+    pub fn push_with(&mut self, leaf: Hash, mut completed: impl FnMut(NodeId, Hash)) -> Result<u64, MerkleError> {
         let index = self.size;
         let new_size = index.checked_add(1).ok_or(MerkleError::Full)?;
         let mut hash = leaf;
         let mut id = NodeId::leaf(index);
         completed(id, hash);
         while id.index & 1 == 1 {
-            let left = self.hashes.pop().ok_or(MerkleError::MissingNode(NodeId {
-                level: id.level,
-                index: id.index - 1,
-            }))?;
+            let left =
+                self.hashes.pop().ok_or(MerkleError::MissingNode(NodeId { level: id.level, index: id.index - 1 }))?;
             hash = node_hash(&left, &hash);
-            id = NodeId {
-                level: id.level + 1,
-                index: id.index >> 1,
-            };
+            id = NodeId { level: id.level + 1, index: id.index >> 1 };
             completed(id, hash);
         }
         self.hashes.push(hash);
@@ -466,20 +425,12 @@ impl<S: NodeReader> MerkleLog<S> {
     }
 
     /// The inclusion proof of leaf `index` in the tree of the first `tree_size` leaves.
-    pub fn inclusion_proof(
-        &self,
-        index: u64,
-        tree_size: u64,
-    ) -> Result<InclusionProof, MerkleError> {
+    pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<InclusionProof, MerkleError> {
         prove_inclusion(&self.store, index, tree_size)
     }
 
     /// The consistency proof from the tree of `old_size` leaves to the tree of `new_size`.
-    pub fn consistency_proof(
-        &self,
-        old_size: u64,
-        new_size: u64,
-    ) -> Result<ConsistencyProof, MerkleError> {
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof, MerkleError> {
         prove_consistency(&self.store, old_size, new_size)
     }
 
@@ -497,10 +448,7 @@ impl<S: NodeReader> MerkleLog<S> {
 impl MerkleLog<MemoryStore> {
     /// An empty log in memory.
     pub fn in_memory() -> Self {
-        Self {
-            store: MemoryStore::new(),
-            frontier: Frontier::new(),
-        }
+        Self { store: MemoryStore::new(), frontier: Frontier::new() }
     }
 }
 
@@ -512,19 +460,14 @@ impl<S: NodeWriter> MerkleLog<S> {
     }
 
     /// Appends leaf hashes with one store write; returns their indices.
-    pub fn append_all(
-        &mut self,
-        leaves: impl IntoIterator<Item = Hash>,
-    ) -> Result<Range<u64>, MerkleError> {
+    pub fn append_all(&mut self, leaves: impl IntoIterator<Item = Hash>) -> Result<Range<u64>, MerkleError> {
         let start = self.frontier.size();
         let mut next = self.frontier.clone();
         let mut nodes = Vec::new();
         for leaf in leaves {
             next.push_with(leaf, |id, hash| nodes.push((id, hash)))?;
         }
-        self.store
-            .put_nodes(next.size(), &nodes)
-            .map_err(store_error)?;
+        self.store.put_nodes(next.size(), &nodes).map_err(store_error)?;
         self.frontier = next;
         Ok(start..self.frontier.size())
     }
@@ -565,20 +508,14 @@ impl NodeReader for MemoryStore {
 
     fn node(&self, id: NodeId) -> Result<Option<Hash>, MemoryStoreError> {
         let level = self.levels.get(usize::from(id.level));
-        Ok(level
-            .and_then(|hashes| usize::try_from(id.index).ok().and_then(|i| hashes.get(i)))
-            .copied())
+        Ok(level.and_then(|hashes| usize::try_from(id.index).ok().and_then(|i| hashes.get(i))).copied())
     }
 }
 
 impl NodeWriter for MemoryStore {
     /// Refuses, without writing anything, a batch in which a node does not land exactly at the
     /// end of its level.
-    fn put_nodes(
-        &mut self,
-        _tree_size: u64,
-        nodes: &[(NodeId, Hash)],
-    ) -> Result<(), MemoryStoreError> {
+    fn put_nodes(&mut self, _tree_size: u64, nodes: &[(NodeId, Hash)]) -> Result<(), MemoryStoreError> {
         let mut lengths: Vec<u64> = self.levels.iter().map(|level| level.len() as u64).collect();
         for (id, _) in nodes {
             let level = usize::from(id.level);
@@ -614,10 +551,7 @@ pub struct NodeMap {
 impl NodeMap {
     /// A map standing for a log of `tree_size` leaves.
     pub fn new(tree_size: u64, nodes: impl IntoIterator<Item = (NodeId, Hash)>) -> Self {
-        Self {
-            tree_size,
-            nodes: nodes.into_iter().collect(),
-        }
+        Self { tree_size, nodes: nodes.into_iter().collect() }
     }
 }
 

@@ -43,13 +43,7 @@ impl ConsistencyProof {
     /// Checks that the tree with head `old_root` (of `self.old_size` leaves) is a prefix of the
     /// tree with head `new_root` (of `self.new_size` leaves).
     pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> Result<(), ProofError> {
-        verify_consistency(
-            self.old_size,
-            self.new_size,
-            old_root,
-            new_root,
-            &self.hashes,
-        )
+        verify_consistency(self.old_size, self.new_size, old_root, new_root, &self.hashes)
     }
 }
 
@@ -81,12 +75,7 @@ pub enum ProofError {
 }
 
 /// The tree head that an inclusion proof leads to from `leaf` (RFC 9162 §2.1.3.2).
-pub fn root_from_inclusion_proof(
-    leaf: &Hash,
-    index: u64,
-    tree_size: u64,
-    proof: &[Hash],
-) -> Result<Hash, ProofError> {
+pub fn root_from_inclusion_proof(leaf: &Hash, index: u64, tree_size: u64, proof: &[Hash]) -> Result<Hash, ProofError> {
     if index >= tree_size {
         return Err(ProofError::IndexOutOfRange { index, tree_size });
     }
@@ -124,11 +113,7 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), ProofError> {
-    if root_from_inclusion_proof(leaf, index, tree_size, proof)? == *root {
-        Ok(())
-    } else {
-        Err(ProofError::Mismatch)
-    }
+    if root_from_inclusion_proof(leaf, index, tree_size, proof)? == *root { Ok(()) } else { Err(ProofError::Mismatch) }
 }
 
 /// Checks that the tree of `old_size` leaves with head `old_root` is a prefix of the tree of
@@ -144,10 +129,7 @@ pub fn verify_consistency(
     proof: &[Hash],
 ) -> Result<(), ProofError> {
     if old_size > new_size {
-        return Err(ProofError::OldAfterNew {
-            old: old_size,
-            new: new_size,
-        });
+        return Err(ProofError::OldAfterNew { old: old_size, new: new_size });
     }
     if old_size == new_size || old_size == 0 {
         if !proof.is_empty() {
@@ -155,11 +137,7 @@ pub fn verify_consistency(
         }
         let old_ok = old_size != 0 || *old_root == Hash::EMPTY_ROOT;
         let same_ok = old_size != new_size || old_root == new_root;
-        return if old_ok && same_ok {
-            Ok(())
-        } else {
-            Err(ProofError::Mismatch)
-        };
+        return if old_ok && same_ok { Ok(()) } else { Err(ProofError::Mismatch) };
     }
     if proof.is_empty() {
         return Err(ProofError::WrongLength);
@@ -200,9 +178,5 @@ pub fn verify_consistency(
     if s_n != 0 {
         return Err(ProofError::WrongLength);
     }
-    if f_r == *old_root && s_r == *new_root {
-        Ok(())
-    } else {
-        Err(ProofError::Mismatch)
-    }
+    if f_r == *old_root && s_r == *new_root { Ok(()) } else { Err(ProofError::Mismatch) }
 }

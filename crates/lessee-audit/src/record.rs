@@ -141,17 +141,8 @@ const ID_CHARS: &str = "printable ASCII other than space and @";
 
 fn check_name(field: &'static str, value: &str) -> Result<(), RecordError> {
     check_len(field, value, MAX_NAME_LEN)?;
-    let ok = value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(RecordError::BadCharacter {
-            field,
-            allowed: NAME_CHARS,
-        })
-    }
+    let ok = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b));
+    if ok { Ok(()) } else { Err(RecordError::BadCharacter { field, allowed: NAME_CHARS }) }
 }
 
 fn check_id(field: &'static str, value: &str) -> Result<(), RecordError> {
@@ -159,10 +150,7 @@ fn check_id(field: &'static str, value: &str) -> Result<(), RecordError> {
     if value.bytes().all(|b| b.is_ascii_graphic() && b != b'@') {
         Ok(())
     } else {
-        Err(RecordError::BadCharacter {
-            field,
-            allowed: ID_CHARS,
-        })
+        Err(RecordError::BadCharacter { field, allowed: ID_CHARS })
     }
 }
 

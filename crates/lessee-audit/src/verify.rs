@@ -111,22 +111,16 @@ impl fmt::Display for Problem {
             Problem::MalformedCheckpoint(error) => {
                 write!(f, "the checkpoint is malformed: {error}")
             }
-            Problem::NotSignedByKey { name, key_id } => write!(
-                f,
-                "the checkpoint is not signed by the log key {name} ({key_id:08x})"
-            ),
-            Problem::BadSignature => {
-                f.write_str("the checkpoint's signature does not verify: it was changed")
+            Problem::NotSignedByKey { name, key_id } => {
+                write!(f, "the checkpoint is not signed by the log key {name} ({key_id:08x})")
             }
-            Problem::InvalidRecord {
-                position,
-                seq,
-                error,
-            } => write!(f, "record {seq} (position {position}) is invalid: {error}"),
-            Problem::Altered { position, seq } => write!(
-                f,
-                "record {seq} (position {position}) was altered: it does not match its leaf hash"
-            ),
+            Problem::BadSignature => f.write_str("the checkpoint's signature does not verify: it was changed"),
+            Problem::InvalidRecord { position, seq, error } => {
+                write!(f, "record {seq} (position {position}) is invalid: {error}")
+            }
+            Problem::Altered { position, seq } => {
+                write!(f, "record {seq} (position {position}) was altered: it does not match its leaf hash")
+            }
             Problem::Inserted { position, seq } => write!(
                 f,
                 "the record at position {position} was inserted: it claims sequence number {seq}, \
@@ -142,19 +136,12 @@ impl fmt::Display for Problem {
                     write!(f, "records {} to {} were removed", seqs.start, seqs.end - 1)
                 }
             }
-            Problem::Truncated {
-                present,
-                checkpoint_size,
-            } => write!(
+            Problem::Truncated { present, checkpoint_size } => write!(
                 f,
                 "the log was truncated: it ends at {present} records, the checkpoint covers \
                  {checkpoint_size}"
             ),
-            Problem::RootMismatch {
-                tree_size,
-                checkpoint_root,
-                computed_root,
-            } => write!(
+            Problem::RootMismatch { tree_size, checkpoint_root, computed_root } => write!(
                 f,
                 "the first {tree_size} records hash to {computed_root}, the checkpoint says \
                  {checkpoint_root}"
@@ -197,12 +184,7 @@ impl fmt::Display for Report {
                 checkpoint.origin,
                 checkpoint.time.to_rfc3339()
             )?,
-            _ => writeln!(
-                f,
-                "FAILED: {} records, {} problems",
-                self.records,
-                self.problems.len()
-            )?,
+            _ => writeln!(f, "FAILED: {} records, {} problems", self.records, self.problems.len())?,
         }
         for problem in &self.problems {
             writeln!(f, "- {problem}")?;
@@ -290,19 +272,14 @@ fn sequence_problems(seqs: &[u64], checkpoint_size: Option<u64>) -> Vec<Problem>
     let mut expected = 0u64;
     for seq in sorted {
         if seq > expected {
-            problems.push(Problem::Removed {
-                seqs: expected..seq,
-            });
+            problems.push(Problem::Removed { seqs: expected..seq });
         }
         expected = seq + 1;
     }
     if let Some(size) = checkpoint_size
         && expected < size
     {
-        problems.push(Problem::Truncated {
-            present: expected,
-            checkpoint_size: size,
-        });
+        problems.push(Problem::Truncated { present: expected, checkpoint_size: size });
     }
     problems
 }
@@ -310,9 +287,7 @@ fn sequence_problems(seqs: &[u64], checkpoint_size: Option<u64>) -> Vec<Problem>
 /// Checkpoint problems first, then record problems in log order, then the tree head.
 fn report_order(problem: &Problem) -> (u8, u64) {
     match problem {
-        Problem::MalformedCheckpoint(_)
-        | Problem::NotSignedByKey { .. }
-        | Problem::BadSignature => (0, 0),
+        Problem::MalformedCheckpoint(_) | Problem::NotSignedByKey { .. } | Problem::BadSignature => (0, 0),
         Problem::InvalidRecord { position, .. }
         | Problem::Altered { position, .. }
         | Problem::Inserted { position, .. }
@@ -341,11 +316,7 @@ pub fn verify_log(entries: &[LogEntry], checkpoint_note: &str, key: &VerifyingKe
                 leaves.push(leaf);
             }
             Err(error) => {
-                problems.push(Problem::InvalidRecord {
-                    position,
-                    seq,
-                    error,
-                });
+                problems.push(Problem::InvalidRecord { position, seq, error });
                 leaves.push(entry.leaf_hash);
             }
         }
@@ -374,11 +345,5 @@ pub fn verify_log(entries: &[LogEntry], checkpoint_note: &str, key: &VerifyingKe
     }
 
     problems.sort_by_key(report_order);
-    Report {
-        records,
-        checkpoint,
-        computed_root,
-        unanchored,
-        problems,
-    }
+    Report { records, checkpoint, computed_root, unanchored, problems }
 }

@@ -1,15 +1,9 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 //! Proofs for every tree up to 300 leaves, against a direct transcription of RFC 9162 §2.1.1;
 //! and, by property, that changing any bit of a proof, a leaf or a head makes it fail.
 
 use lessee_audit::{
-    Hash, MemoryStore, MerkleLog, NodeId, NodeWriter, leaf_hash, node_hash, verify_consistency,
-    verify_inclusion,
+    Hash, MemoryStore, MerkleLog, NodeId, NodeWriter, leaf_hash, node_hash, verify_consistency, verify_inclusion,
 };
 use proptest::prelude::*;
 
@@ -29,9 +23,7 @@ fn mth(leaves: &[Hash]) -> Hash {
 }
 
 fn leaves(n: u64) -> Vec<Hash> {
-    (0..n)
-        .map(|i| leaf_hash(format!("leaf {i}").as_bytes()))
-        .collect()
+    (0..n).map(|i| leaf_hash(format!("leaf {i}").as_bytes())).collect()
 }
 
 fn log_of(n: u64) -> MerkleLog<MemoryStore> {
@@ -84,14 +76,8 @@ fn every_consistency_proof_up_to_300_verifies() {
     for new in 0..=MAX {
         for old in 0..=new {
             let proof = log.consistency_proof(old, new).unwrap();
-            verify_consistency(
-                old,
-                new,
-                &roots[old as usize],
-                &roots[new as usize],
-                &proof.hashes,
-            )
-            .unwrap_or_else(|e| panic!("PROOF({old}, D[{new}]): {e}"));
+            verify_consistency(old, new, &roots[old as usize], &roots[new as usize], &proof.hashes)
+                .unwrap_or_else(|e| panic!("PROOF({old}, D[{new}]): {e}"));
         }
     }
 }
@@ -103,9 +89,7 @@ fn a_reopened_log_continues_where_it_stopped() {
         let first = log_of(stop);
         let mut reopened = MerkleLog::open(first.into_store()).unwrap();
         assert_eq!(reopened.size(), stop);
-        reopened
-            .append_all(all[stop as usize..].iter().copied())
-            .unwrap();
+        reopened.append_all(all[stop as usize..].iter().copied()).unwrap();
         assert_eq!(reopened.root(), mth(&all), "stopped at {stop}");
         assert_eq!(reopened.store().leaves(), all.as_slice());
     }
@@ -119,17 +103,7 @@ fn the_memory_store_is_append_only() {
     store.put_nodes(1, &[(NodeId::leaf(0), leaf)]).unwrap();
     assert!(store.put_nodes(1, &[(NodeId::leaf(0), leaf)]).is_err());
     // A refused batch writes nothing.
-    assert!(
-        store
-            .put_nodes(
-                2,
-                &[
-                    (NodeId::leaf(1), leaf),
-                    (NodeId { level: 1, index: 3 }, leaf)
-                ]
-            )
-            .is_err()
-    );
+    assert!(store.put_nodes(2, &[(NodeId::leaf(1), leaf), (NodeId { level: 1, index: 3 }, leaf)]).is_err());
     assert_eq!(store.leaves().len(), 1);
 }
 

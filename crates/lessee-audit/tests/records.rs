@@ -1,9 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 //! The record encoding is a format: pinned bytes, validation that keeps personal data out,
 //! strict JSON.
 
@@ -90,10 +85,7 @@ fn every_field_is_in_the_leaf() {
 #[test]
 fn fields_that_could_carry_personal_data_are_refused() {
     let cases: Vec<(Edit, &str)> = vec![
-        (
-            |r| r.event.target.id = "jane.doe@example.com".into(),
-            "target.id",
-        ),
+        (|r| r.event.target.id = "jane.doe@example.com".into(), "target.id"),
         (|r| r.event.target.id = "Jane Doe".into(), "target.id"),
         (|r| r.event.actor.token_id = String::new(), "actor.token_id"),
         (|r| r.event.request_id = "x".repeat(129), "request_id"),
@@ -122,10 +114,7 @@ fn keyed_hashes_hide_the_value_and_separate_kinds() {
     let mapped: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
     assert_eq!(key.hash_ip(ip), key.hash_ip(mapped));
     assert_ne!(key.hash_ip(ip), key.hash("email", b"203.0.113.9"));
-    assert_ne!(
-        key.hash_ip(ip),
-        AuditHashKey::from_bytes([8; 32]).hash_ip(ip)
-    );
+    assert_ne!(key.hash_ip(ip), AuditHashKey::from_bytes([8; 32]).hash_ip(ip));
     // HMAC-SHA-256 of `kind || 0x00 || value`; the key "Jefe" of RFC 4231 zero-padded to 32
     // bytes gives the MAC of the 4-byte key, as RFC 2104 pads keys.
     let mut jefe = [0u8; 32];
@@ -133,10 +122,7 @@ fn keyed_hashes_hide_the_value_and_separate_kinds() {
     let ours = AuditHashKey::from_bytes(jefe).hash("what do ya want", b"for nothing?");
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"Jefe").unwrap();
     mac.update(b"what do ya want\0for nothing?");
-    assert_eq!(
-        ours.0.as_bytes().as_slice(),
-        mac.finalize().into_bytes().as_slice()
-    );
+    assert_eq!(ours.0.as_bytes().as_slice(), mac.finalize().into_bytes().as_slice());
     assert_eq!(format!("{key:?}"), "AuditHashKey(..)");
 }
 

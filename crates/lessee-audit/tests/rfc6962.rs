@@ -1,17 +1,12 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 //! Known answers from RFC 6962's reference implementations: the eight standard leaves of the
 //! certificate-transparency / transparency-dev `merkle` test suites, their roots, and their
 //! inclusion and consistency proofs; plus the corruptions those suites try on each proof.
 
 use lessee_audit::{
-    Hash, MemoryStore, MerkleLog, NodeMap, NodeReader, ProofError, leaf_hash, node_hash,
-    nodes_for_consistency_proof, nodes_for_inclusion_proof, nodes_for_root, prove_consistency,
-    prove_inclusion, root_at, root_from_leaves, verify_consistency, verify_inclusion,
+    Hash, MemoryStore, MerkleLog, NodeMap, NodeReader, ProofError, leaf_hash, node_hash, nodes_for_consistency_proof,
+    nodes_for_inclusion_proof, nodes_for_root, prove_consistency, prove_inclusion, root_at, root_from_leaves,
+    verify_consistency, verify_inclusion,
 };
 
 fn h(hex: &str) -> Hash {
@@ -19,16 +14,8 @@ fn h(hex: &str) -> Hash {
 }
 
 /// The leaf data of the reference test suites.
-const LEAVES: [&str; 8] = [
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-];
+const LEAVES: [&str; 8] =
+    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 
 /// ROOTS[i] is the tree head of the first i + 1 leaves.
 const ROOTS: [&str; 8] = [
@@ -65,11 +52,7 @@ const INCLUSION: [(u64, u64, &[&str]); 5] = [
             "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
         ],
     ),
-    (
-        2,
-        3,
-        &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
-    ),
+    (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
     (
         1,
         5,
@@ -122,10 +105,7 @@ const CONSISTENCY: [(u64, u64, &[&str]); 5] = [
 ];
 
 fn leaf_hashes() -> Vec<Hash> {
-    LEAVES
-        .iter()
-        .map(|data| leaf_hash(&hex::decode(data).unwrap()))
-        .collect()
+    LEAVES.iter().map(|data| leaf_hash(&hex::decode(data).unwrap())).collect()
 }
 
 fn reference_log() -> MerkleLog<MemoryStore> {
@@ -153,10 +133,7 @@ fn hashing_is_domain_separated() {
     // A node over the first two leaves is the two-leaf head.
     let leaves = leaf_hashes();
     assert_eq!(node_hash(&leaves[0], &leaves[1]), h(ROOTS[1]));
-    assert_ne!(
-        leaf_hash(&[leaves[0].as_bytes().as_slice(), leaves[1].as_bytes()].concat()),
-        h(ROOTS[1])
-    );
+    assert_ne!(leaf_hash(&[leaves[0].as_bytes().as_slice(), leaves[1].as_bytes()].concat()), h(ROOTS[1]));
 }
 
 #[test]
@@ -166,11 +143,7 @@ fn roots_of_the_eight_reference_trees() {
     for (i, expected) in ROOTS.iter().enumerate() {
         let size = i as u64 + 1;
         assert_eq!(log.root_at(size).unwrap(), h(expected), "root_at({size})");
-        assert_eq!(
-            root_from_leaves(&leaves[..=i]),
-            h(expected),
-            "root_from_leaves({size})"
-        );
+        assert_eq!(root_from_leaves(&leaves[..=i]), h(expected), "root_from_leaves({size})");
         let mut grown = MerkleLog::in_memory();
         grown.append_all(leaves[..=i].iter().copied()).unwrap();
         assert_eq!(grown.root(), h(expected), "incremental root at {size}");
@@ -195,9 +168,7 @@ fn consistency_proofs_match_the_reference() {
     for (old, new, expected) in CONSISTENCY {
         let proof = log.consistency_proof(old, new).unwrap();
         assert_eq!(proof.hashes, hashes(expected), "PROOF({old}, D[{new}])");
-        proof
-            .verify(&h(ROOTS[old as usize - 1]), &h(ROOTS[new as usize - 1]))
-            .unwrap();
+        proof.verify(&h(ROOTS[old as usize - 1]), &h(ROOTS[new as usize - 1])).unwrap();
     }
 }
 
@@ -212,86 +183,16 @@ fn corrupted_inclusion_proofs_fail() {
         verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
 
         let mut probes: Vec<(String, u64, u64, Hash, Hash, Vec<Hash>)> = vec![
-            (
-                "index - 1".into(),
-                index.wrapping_sub(1),
-                size,
-                root,
-                leaf,
-                proof.clone(),
-            ),
-            (
-                "index + 1".into(),
-                index + 1,
-                size,
-                root,
-                leaf,
-                proof.clone(),
-            ),
-            (
-                "index ^ 2".into(),
-                index ^ 2,
-                size,
-                root,
-                leaf,
-                proof.clone(),
-            ),
-            (
-                "size * 2".into(),
-                index,
-                size * 2,
-                root,
-                leaf,
-                proof.clone(),
-            ),
-            (
-                "size / 2".into(),
-                index,
-                size / 2,
-                root,
-                leaf,
-                proof.clone(),
-            ),
-            (
-                "wrong leaf".into(),
-                index,
-                size,
-                root,
-                leaf_hash(b"WrongLeaf"),
-                proof.clone(),
-            ),
-            (
-                "empty root".into(),
-                index,
-                size,
-                Hash::EMPTY_ROOT,
-                leaf,
-                proof.clone(),
-            ),
-            (
-                "random root".into(),
-                index,
-                size,
-                some_hash,
-                leaf,
-                proof.clone(),
-            ),
-            (
-                "trailing root".into(),
-                index,
-                size,
-                root,
-                leaf,
-                [proof.clone(), vec![root]].concat(),
-            ),
-            (
-                "preceding root".into(),
-                index,
-                size,
-                root,
-                leaf,
-                [vec![root], proof.clone()].concat(),
-            ),
+            ("index - 1".into(), index.wrapping_sub(1), size, root, leaf, proof.clone()),
+            ("index + 1".into(), index + 1, size, root, leaf, proof.clone()),
+            ("index ^ 2".into(), index ^ 2, size, root, leaf, proof.clone()),
+            ("size * 2".into(), index, size * 2, root, leaf, proof.clone()),
+            ("size / 2".into(), index, size / 2, root, leaf, proof.clone()),
+            ("wrong leaf".into(), index, size, root, leaf_hash(b"WrongLeaf"), proof.clone()),
+            ("empty root".into(), index, size, Hash::EMPTY_ROOT, leaf, proof.clone()),
+            ("random root".into(), index, size, some_hash, leaf, proof.clone()),
+            ("trailing root".into(), index, size, root, leaf, [proof.clone(), vec![root]].concat()),
+            ("preceding root".into(), index, size, root, leaf, [vec![root], proof.clone()].concat()),
         ];
         for i in 0..proof.len() {
             let mut bad = proof.clone();
@@ -301,25 +202,11 @@ fn corrupted_inclusion_proofs_fail() {
             probes.push((format!("proof[{i}] bit 3"), index, size, root, leaf, bad));
         }
         if !proof.is_empty() {
-            probes.push((
-                "removed component".into(),
-                index,
-                size,
-                root,
-                leaf,
-                proof[..proof.len() - 1].to_vec(),
-            ));
+            probes.push(("removed component".into(), index, size, root, leaf, proof[..proof.len() - 1].to_vec()));
         }
         if proof.len() > 1 {
             let inserted = [vec![proof[0], some_hash], proof[1..].to_vec()].concat();
-            probes.push((
-                "inserted component".into(),
-                index,
-                size,
-                root,
-                leaf,
-                inserted,
-            ));
+            probes.push(("inserted component".into(), index, size, root, leaf, inserted));
         }
         for (what, index, size, root, leaf, proof) in probes {
             // The reference suite treats index - 1 of leaf 0 as a large index: out of range.
@@ -351,63 +238,14 @@ fn corrupted_consistency_proofs_fail() {
             ("new / 2".into(), old, new / 2, root1, root2, proof.clone()),
             ("wrong root1".into(), old, new, wrong, root2, proof.clone()),
             ("wrong root2".into(), old, new, root1, wrong, proof.clone()),
-            (
-                "swapped roots".into(),
-                old,
-                new,
-                root2,
-                root1,
-                proof.clone(),
-            ),
+            ("swapped roots".into(), old, new, root2, root1, proof.clone()),
             ("empty proof".into(), old, new, root1, root2, vec![]),
-            (
-                "trailing root1".into(),
-                old,
-                new,
-                root1,
-                root2,
-                [proof.clone(), vec![root1]].concat(),
-            ),
-            (
-                "trailing root2".into(),
-                old,
-                new,
-                root1,
-                root2,
-                [proof.clone(), vec![root2]].concat(),
-            ),
-            (
-                "preceding root1".into(),
-                old,
-                new,
-                root1,
-                root2,
-                [vec![root1], proof.clone()].concat(),
-            ),
-            (
-                "preceding root2".into(),
-                old,
-                new,
-                root1,
-                root2,
-                [vec![root2], proof.clone()].concat(),
-            ),
-            (
-                "preceding proof[0]".into(),
-                old,
-                new,
-                root1,
-                root2,
-                [vec![proof[0]], proof.clone()].concat(),
-            ),
-            (
-                "truncated proof".into(),
-                old,
-                new,
-                root1,
-                root2,
-                proof[..proof.len() - 1].to_vec(),
-            ),
+            ("trailing root1".into(), old, new, root1, root2, [proof.clone(), vec![root1]].concat()),
+            ("trailing root2".into(), old, new, root1, root2, [proof.clone(), vec![root2]].concat()),
+            ("preceding root1".into(), old, new, root1, root2, [vec![root1], proof.clone()].concat()),
+            ("preceding root2".into(), old, new, root1, root2, [vec![root2], proof.clone()].concat()),
+            ("preceding proof[0]".into(), old, new, root1, root2, [vec![proof[0]], proof.clone()].concat()),
+            ("truncated proof".into(), old, new, root1, root2, proof[..proof.len() - 1].to_vec()),
         ];
         for i in 0..proof.len() {
             let mut bad = proof.clone();
@@ -433,40 +271,19 @@ fn consistency_edge_cases() {
     // Equal sizes: an empty proof and equal heads.
     assert!(verify_consistency(0, 0, &empty, &empty, &[]).is_ok());
     assert!(verify_consistency(1, 1, &a, &a, &[]).is_ok());
-    assert_eq!(
-        verify_consistency(1, 1, &a, &b, &[]),
-        Err(ProofError::Mismatch)
-    );
-    assert_eq!(
-        verify_consistency(1, 1, &a, &a, &[a]),
-        Err(ProofError::WrongLength)
-    );
+    assert_eq!(verify_consistency(1, 1, &a, &b, &[]), Err(ProofError::Mismatch));
+    assert_eq!(verify_consistency(1, 1, &a, &a, &[a]), Err(ProofError::WrongLength));
     // From the empty tree: an empty proof, and the old head must be the empty head.
     assert!(verify_consistency(0, 5, &empty, &b, &[]).is_ok());
-    assert_eq!(
-        verify_consistency(0, 5, &a, &b, &[]),
-        Err(ProofError::Mismatch)
-    );
-    assert_eq!(
-        verify_consistency(0, 1, &empty, &a, &[empty]),
-        Err(ProofError::WrongLength)
-    );
+    assert_eq!(verify_consistency(0, 5, &a, &b, &[]), Err(ProofError::Mismatch));
+    assert_eq!(verify_consistency(0, 1, &empty, &a, &[empty]), Err(ProofError::WrongLength));
     // Time travel.
-    assert_eq!(
-        verify_consistency(2, 1, &a, &b, &[]),
-        Err(ProofError::OldAfterNew { old: 2, new: 1 })
-    );
+    assert_eq!(verify_consistency(2, 1, &a, &b, &[]), Err(ProofError::OldAfterNew { old: 2, new: 1 }));
     // A non-trivial pair needs a proof.
-    assert_eq!(
-        verify_consistency(1, 2, &a, &b, &[]),
-        Err(ProofError::WrongLength)
-    );
+    assert_eq!(verify_consistency(1, 2, &a, &b, &[]), Err(ProofError::WrongLength));
     // Inclusion in an empty or too small tree.
     for (index, size) in [(0, 0), (1, 0), (2, 1), (1, 1)] {
-        assert!(
-            verify_inclusion(&a, index, size, &[], &a).is_err(),
-            "({index}, {size})"
-        );
+        assert!(verify_inclusion(&a, index, size, &[], &a).is_err(), "({index}, {size})");
     }
     assert!(verify_inclusion(&a, 0, 1, &[], &a).is_ok());
 }
@@ -475,38 +292,23 @@ fn consistency_edge_cases() {
 fn proofs_from_prefetched_nodes_equal_proofs_from_the_store() {
     let log = reference_log();
     let fetch = |ids: Vec<lessee_audit::NodeId>, size: u64| {
-        NodeMap::new(
-            size,
-            ids.into_iter()
-                .map(|id| (id, log.store().node(id).unwrap().unwrap())),
-        )
+        NodeMap::new(size, ids.into_iter().map(|id| (id, log.store().node(id).unwrap().unwrap())))
     };
     for size in 0..=8u64 {
         let map = fetch(nodes_for_root(size), size);
         assert_eq!(root_at(&map, size).unwrap(), log.root_at(size).unwrap());
         for index in 0..size {
             let map = fetch(nodes_for_inclusion_proof(index, size).unwrap(), size);
-            assert_eq!(
-                prove_inclusion(&map, index, size).unwrap(),
-                log.inclusion_proof(index, size).unwrap()
-            );
+            assert_eq!(prove_inclusion(&map, index, size).unwrap(), log.inclusion_proof(index, size).unwrap());
         }
         for old in 0..=size {
             let map = fetch(nodes_for_consistency_proof(old, size).unwrap(), size);
-            assert_eq!(
-                prove_consistency(&map, old, size).unwrap(),
-                log.consistency_proof(old, size).unwrap()
-            );
+            assert_eq!(prove_consistency(&map, old, size).unwrap(), log.consistency_proof(old, size).unwrap());
         }
     }
     // O(log n) nodes, not n.
     assert!(nodes_for_root(1 << 40 | 12345).len() <= 41);
-    assert!(
-        nodes_for_inclusion_proof(77, 1 << 40 | 12345)
-            .unwrap()
-            .len()
-            <= 2 * 41
-    );
+    assert!(nodes_for_inclusion_proof(77, 1 << 40 | 12345).unwrap().len() <= 2 * 41);
 }
 
 #[test]

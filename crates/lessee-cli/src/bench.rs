@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use lessee_api::{ApiConfig, AppState};
 use lessee_domain::classify::{ClassificationConfig, ExternalEvidence};
 use lessee_domain::{Account, AccountId, Application, classify, interim_decision};
-use lessee_service::{Principal, Role, Service};
+use lessee_service::{AuditKeys, Principal, RequestContext, Role, Service, Vault};
 use lessee_store::{PoolConfig, SqlStore, Store};
 use serde_json::Value;
 
@@ -37,11 +37,7 @@ pub struct OpenArgs {
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     backends: Vec<String>,
     /// PostgreSQL server on which a throwaway database is created (and dropped).
-    #[arg(
-        long,
-        env = "LESSEE_BENCH_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
+    #[arg(long, env = "LESSEE_BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_admin_url: String,
 }
 
@@ -61,9 +57,7 @@ fn load_fixtures(dir: &Path) -> anyhow::Result<Vec<Value>> {
     paths.sort();
     for p in paths {
         let text = std::fs::read_to_string(&p)?;
-        out.push(
-            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))?,
-        );
+        out.push(serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))?);
     }
     if out.is_empty() {
         bail!("no *.json applications in {}", dir.display());
@@ -95,12 +89,7 @@ fn figures(mut lat: Vec<Duration>, elapsed: Duration, errors: usize) -> Figures 
         let i = ((lat.len() as f64 - 1.0) * q).round() as usize;
         lat.get(i).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
     };
-    Figures {
-        ops_per_sec: lat.len() as f64 / elapsed.as_secs_f64(),
-        p50_ms: pick(0.50),
-        p99_ms: pick(0.99),
-        errors,
-    }
+    Figures { ops_per_sec: lat.len() as f64 / elapsed.as_secs_f64(), p50_ms: pick(0.50), p99_ms: pick(0.99), errors }
 }
 
 /// Runs `n` jobs with `c` workers; each job returns Ok(()) or an error count.
@@ -149,10 +138,7 @@ async fn open_store(
     backend: &str,
     admin: &str,
 ) -> anyhow::Result<(Arc<SqlStore>, Option<tempfile::TempDir>, Option<String>)> {
-    let cfg = PoolConfig {
-        max_connections: 16,
-        ..PoolConfig::default()
-    };
+    let cfg = PoolConfig { max_connections: 16, ..PoolConfig::default() };
     match backend {
         "sqlite" => {
             let dir = tempfile::tempdir()?;
@@ -172,19 +158,21 @@ async fn open_store(
     }
 }
 
-fn prepared_rows(
-    fixtures: &[Value],
-    n: usize,
-    prefix: &str,
-) -> anyhow::Result<Vec<(Account, Application)>> {
+/// A row as the store takes it, prepared outside the measured loop.
+struct Row {
+    account: Account,
+    sealed: lessee_store::SealedApplication,
+    indexes: Vec<lessee_store::BlindEntry>,
+    audit: lessee_audit::AuditEvent,
+}
+
+fn prepared_rows(fixtures: &[Value], n: usize, prefix: &str, vault: &Vault) -> anyhow::Result<Vec<Row>> {
     let cfg = ClassificationConfig::default();
     let now = Utc::now();
     (0..n)
         .map(|i| {
-            let v = with_external_id(
-                fixtures.get(i % fixtures.len()).unwrap_or(&Value::Null),
-                &format!("{prefix}-{i}"),
-            );
+            let v =
+                with_external_id(fixtures.get(i % fixtures.len()).unwrap_or(&Value::Null), &format!("{prefix}-{i}"));
             let app: Application = serde_json::from_value(v)?;
             let c = classify(&app, ExternalEvidence::default(), &cfg);
             let d = interim_decision(&c, now);
@@ -206,7 +194,18 @@ fn prepared_rows(
                 classification: c,
                 decision: d,
             };
-            Ok((acc, app))
+            let (sealed, indexes) = vault.seal(acc.id, &app)?;
+            let audit = lessee_audit::AuditEvent {
+                actor: lessee_audit::Actor { token_id: "bench".into(), role: "control_plane".into() },
+                purpose: "verification".into(),
+                action: "account.open".into(),
+                target: lessee_audit::Target { kind: "account".into(), id: acc.id.to_string() },
+                time: now,
+                client_ip: vault.ip_hash(None),
+                request_id: format!("bench-{i}"),
+                outcome: lessee_audit::Outcome::Allowed,
+            };
+            Ok(Row { account: acc, sealed, indexes, audit })
         })
         .collect()
 }
@@ -218,9 +217,7 @@ async fn open(args: &OpenArgs) -> anyhow::Result<()> {
         args.requests,
         args.concurrency,
         fixtures.len(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
     println!(
         "{:<9} {:<34} {:>10} {:>9} {:>9} {:>8} {:>7}",
@@ -230,7 +227,10 @@ async fn open(args: &OpenArgs) -> anyhow::Result<()> {
         let (store, dir, pg_url) = open_store(backend, &args.postgres_admin_url).await?;
 
         // Baseline: the same rows written straight to the same database, no HTTP, no logic.
-        let rows = Arc::new(prepared_rows(&fixtures, args.requests, "bench-base")?);
+        let keydir = tempfile::tempdir()?;
+        let vault = Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(keydir.path())?))?);
+        let (audit_keys, _, _) = AuditKeys::open_or_create(keydir.path())?;
+        let rows = Arc::new(prepared_rows(&fixtures, args.requests, "bench-base", &vault)?);
         let s = store.clone();
         let r = rows.clone();
         let base = drive(args.requests, args.concurrency, move |i| {
@@ -238,7 +238,9 @@ async fn open(args: &OpenArgs) -> anyhow::Result<()> {
             let r = r.clone();
             async move {
                 match r.get(i) {
-                    Some((acc, app)) => s.create_account(acc, app, None).await.is_ok(),
+                    Some(row) => {
+                        s.create_account(&row.account, &row.sealed, &row.indexes, &row.audit, None).await.is_ok()
+                    }
                     None => false,
                 }
             }
@@ -247,18 +249,16 @@ async fn open(args: &OpenArgs) -> anyhow::Result<()> {
 
         // The product: full opening through the HTTP API (auth, parse, validate, geolocate,
         // classify, decide, idempotency, store).
-        let service = Arc::new(Service::with_defaults(store.clone()));
+        let service = Arc::new(Service::with_defaults(store.clone(), vault.clone(), Arc::new(audit_keys)));
         let token = service
-            .create_token(&Principal::local_operator(), "bench", Role::ControlPlane)
+            .create_token(&Principal::local_operator(), &RequestContext::local(), "bench", Role::ControlPlane)
             .await?
             .token;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = lessee_api::router(AppState::new(service, ApiConfig::default()));
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(args.concurrency)
-            .build()?;
+        let app_state = AppState::new(service, ApiConfig::default());
+        let server = tokio::spawn(async move { lessee_api::serve(listener, app_state, std::future::pending()).await });
+        let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
         let url = format!("http://{addr}/v1/accounts");
         let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
             (0..args.requests + 200)
@@ -283,9 +283,7 @@ async fn open(args: &OpenArgs) -> anyhow::Result<()> {
                     .header("content-type", "application/json")
                     .header("idempotency-key", format!("bench-{i}"))
                     .body(bodies.get(i).cloned().unwrap_or_default());
-                async move {
-                    matches!(req.send().await, Ok(r) if r.status() == reqwest::StatusCode::CREATED)
-                }
+                async move { matches!(req.send().await, Ok(r) if r.status() == reqwest::StatusCode::CREATED) }
             }
         };
         // Warm-up: connections, caches, prepared statements.
@@ -303,11 +301,7 @@ async fn open(args: &OpenArgs) -> anyhow::Result<()> {
             );
         };
         row("baseline: store insert, no HTTP", &base, 1.0);
-        row(
-            "HTTP API: full opening",
-            &api,
-            base.ops_per_sec / api.ops_per_sec.max(f64::MIN_POSITIVE),
-        );
+        row("HTTP API: full opening", &api, base.ops_per_sec / api.ops_per_sec.max(f64::MIN_POSITIVE));
         store.close().await;
         drop(dir);
         if let Some(url) = pg_url {

@@ -11,6 +11,7 @@
 //! | 6 | not authorized |
 //! | 7 | unavailable (database unreachable, port taken) |
 //! | 8 | cannot read the input file |
+//! | 9 | the audit log or an export does not verify (tampered) |
 
 use lessee_service::{Error, ErrorCode};
 
@@ -22,6 +23,7 @@ pub const CONFLICT: u8 = 5;
 pub const DENIED: u8 = 6;
 pub const UNAVAILABLE: u8 = 7;
 pub const NO_INPUT: u8 = 8;
+pub const TAMPERED: u8 = 9;
 
 pub fn code_of(code: ErrorCode) -> u8 {
     match code {
@@ -31,7 +33,8 @@ pub fn code_of(code: ErrorCode) -> u8 {
         | ErrorCode::UnsupportedMediaType
         | ErrorCode::PayloadTooLarge
         | ErrorCode::ValidationFailed
-        | ErrorCode::InvalidIdempotencyKey => DATA,
+        | ErrorCode::InvalidIdempotencyKey
+        | ErrorCode::InvalidPurpose => DATA,
         ErrorCode::InvalidQuery | ErrorCode::MethodNotAllowed => USAGE,
         ErrorCode::Unauthenticated | ErrorCode::Forbidden => DENIED,
         ErrorCode::NotFound => NOT_FOUND,
@@ -51,11 +54,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: u8, message: impl Into<String>) -> Self {
-        Failure {
-            code,
-            message: message.into(),
-            details: Vec::new(),
-        }
+        Failure { code, message: message.into(), details: Vec::new() }
     }
 
     pub fn io(e: impl std::fmt::Display) -> Self {
@@ -75,18 +74,11 @@ impl From<Error> for Failure {
         if let Some(cause) = &e.internal {
             tracing::error!(code = e.code.as_str(), error = %cause, "Command failed.");
         }
-        let mut details: Vec<String> = e
-            .errors
-            .iter()
-            .map(|f| format!("{}: {} ({})", f.pointer, f.message, f.code))
-            .collect();
+        let mut details: Vec<String> =
+            e.errors.iter().map(|f| format!("{}: {} ({})", f.pointer, f.message, f.code)).collect();
         if let Some(a) = e.existing_account {
             details.push(format!("existing account: {a}"));
         }
-        Failure {
-            code: code_of(e.code),
-            message: format!("{}: {}", e.code.as_str(), e.detail),
-            details,
-        }
+        Failure { code: code_of(e.code), message: format!("{}: {}", e.code.as_str(), e.detail), details }
     }
 }

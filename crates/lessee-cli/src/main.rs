@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use lessee_api::{ApiConfig, AppState};
-use lessee_service::{ListQuery, Principal, Role, Service};
+use lessee_service::{AuditKeys, ListQuery, Principal, RequestContext, Role, Service, Vault};
 use lessee_store::{PoolConfig, SqlStore, Store};
 
 use crate::exit::Failure;
@@ -23,21 +23,15 @@ use crate::exit::Failure;
 #[command(name = "lessee", version, about)]
 struct Cli {
     /// Directory of the embedded database and local files.
-    #[arg(
-        long,
-        global = true,
-        env = "LESSEE_DATA_DIR",
-        default_value = "./lessee-data"
-    )]
+    #[arg(long, global = true, env = "LESSEE_DATA_DIR", default_value = "./lessee-data")]
     data_dir: PathBuf,
     /// Use this database instead of the embedded SQLite: `postgres://user@host/db`.
-    #[arg(
-        long,
-        global = true,
-        env = "LESSEE_DATABASE_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "LESSEE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Where key-encryption keys live: `local` (a 0600 key file in the data directory) or
+    /// `pkcs11` (an HSM; set LESSEE_PKCS11_MODULE, LESSEE_PKCS11_TOKEN_LABEL, LESSEE_PKCS11_PIN).
+    #[arg(long, global = true, env = "LESSEE_KEYRING", default_value = "local")]
+    keyring: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +48,12 @@ enum Command {
     /// Open and inspect accounts.
     #[command(subcommand)]
     Accounts(AccountsCmd),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Key management.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Measure performance against a baseline in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -82,6 +82,35 @@ enum TokensCmd {
     List,
     /// Revoke a token by id.
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Verify an exported log (FILE) without the server, or the live log (no FILE). Exits 0
+    /// when every record verifies against the signed checkpoint, 9 otherwise.
+    Verify {
+        file: Option<PathBuf>,
+        /// Trusted public key (note format, as `audit public-key` prints). Without it, an
+        /// export is checked against the key in its own header, which proves integrity only
+        /// to someone who already trusts that key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Write the log with a fresh signed checkpoint to FILE (`-` for stdout).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a checkpoint of the log as it is now and print it.
+    Checkpoint,
+    /// Print the checkpoint verifying key (note format).
+    PublicKey,
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Add a key-encryption key version and rewrap every customer's data key under it.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -117,9 +146,7 @@ fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LESSEE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let json = std::env::var("LESSEE_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -130,8 +157,7 @@ fn init_logging(default: &str) {
 /// Creates the data directory, readable by its owner only.
 fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -154,6 +180,50 @@ async fn open_store(cli: &Cli) -> Result<Arc<SqlStore>, Failure> {
     Ok(Arc::new(store))
 }
 
+/// Opens the keyring named by `--keyring`.
+fn open_keyring(cli: &Cli) -> Result<Arc<dyn lessee_crypto::Keyring>, Failure> {
+    match cli.keyring.as_str() {
+        "local" => {
+            ensure_data_dir(&cli.data_dir).map_err(Failure::io)?;
+            let k = lessee_crypto::LocalKeyring::open_or_create(&cli.data_dir)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("key file: {e}")))?;
+            if k.created() {
+                tracing::warn!(path = %k.path().display(), "Created the key file (mode 0600). Back it up: without it, personal data cannot be decrypted.");
+            }
+            Ok(Arc::new(k))
+        }
+        "pkcs11" => {
+            let var = |n: &str| {
+                std::env::var(n).map_err(|_| Failure::new(exit::USAGE, format!("--keyring pkcs11 needs {n}")))
+            };
+            let cfg = lessee_crypto::Pkcs11Config::new(
+                var("LESSEE_PKCS11_MODULE")?,
+                var("LESSEE_PKCS11_TOKEN_LABEL")?,
+                lessee_crypto::SecretString::from(var("LESSEE_PKCS11_PIN")?),
+            );
+            let k = lessee_crypto::Pkcs11Keyring::open(&cfg)
+                .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("PKCS#11: {e}")))?;
+            Ok(Arc::new(k))
+        }
+        other => Err(Failure::new(exit::USAGE, format!("unknown keyring `{other}` (local, pkcs11)"))),
+    }
+}
+
+/// The store (migrated), the vault and the audit keys: everything a command needs.
+async fn open_service(cli: &Cli) -> Result<(Arc<SqlStore>, Service), Failure> {
+    let store = open_store(cli).await?;
+    store.migrate().await.map_err(|e| Failure::from(lessee_service::Error::from(e)))?;
+    let keyring = open_keyring(cli)?;
+    let vault = Arc::new(Vault::new(keyring)?);
+    ensure_data_dir(&cli.data_dir).map_err(Failure::io)?;
+    let (keys, path, created) = AuditKeys::open_or_create(&cli.data_dir)?;
+    if created {
+        tracing::warn!(path = %path.display(), "Created the audit checkpoint signing key (mode 0600).");
+    }
+    let service = Service::with_defaults(store.clone(), vault, Arc::new(keys));
+    Ok((store, service))
+}
+
 /// Writes the bootstrap admin token to `<data-dir>/admin-token` with mode 0600.
 fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
@@ -163,22 +233,19 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
     writeln!(f, "{secret}")?;
     Ok(())
 }
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
-    let store = open_store(cli).await?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| Failure::from(lessee_service::Error::from(e)))?;
-    let service = Arc::new(Service::with_defaults(store.clone()));
+    let (store, service) = open_service(cli).await?;
+    let service = Arc::new(service);
+    let sealed = service.seal_legacy_applications().await?;
+    if sealed > 0 {
+        tracing::warn!(count = sealed, "Sealed applications that were stored before encryption existed.");
+    }
     if let Some(token) = service.bootstrap_admin().await? {
-        ensure_data_dir(&cli.data_dir).map_err(Failure::io)?;
         let path = cli.data_dir.join("admin-token");
         match write_secret_file(&path, &token.token) {
             Ok(()) => {
@@ -186,35 +253,42 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             }
             Err(e) => {
                 tracing::error!(error = %e, "Could not write the bootstrap admin token; revoking it.");
-                service
-                    .revoke_token(&Principal::local_operator(), &token.id)
-                    .await?;
+                service.revoke_token(&Principal::local_operator(), &RequestContext::local(), &token.id).await?;
             }
         }
     }
-    let state = AppState::new(
-        service,
-        ApiConfig {
-            max_body_bytes: args.max_body_bytes,
-        },
-    );
+    // Sign a checkpoint of the audit log every minute while it grows.
+    let cp_service = service.clone();
+    let checkpoints = tokio::spawn(async move {
+        let mut last = u64::MAX;
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match cp_service.store().audit_size().await {
+                Ok(size) if size != last => match cp_service.checkpoint().await {
+                    Ok(cp) => last = cp.tree_size,
+                    Err(e) => tracing::error!(error = %e, "Could not sign an audit checkpoint."),
+                },
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "Could not read the audit log size."),
+            }
+        }
+    });
+    let state = AppState::new(service.clone(), ApiConfig { max_body_bytes: args.max_body_bytes });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| {
-            Failure::new(
-                exit::UNAVAILABLE,
-                format!("cannot listen on {}: {e}", args.listen),
-            )
-        })?;
+        .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr().map_err(Failure::io)?;
     tracing::info!(%addr, backend = store.backend().as_str(), "lessee is serving.");
     // Machine-readable line for scripts and tests that start the server on port 0.
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    axum::serve(listener, lessee_api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(Failure::io)?;
+    lessee_api::serve(listener, state, shutdown_signal()).await.map_err(Failure::io)?;
+    checkpoints.abort();
+    // A last checkpoint so the log's tail is anchored.
+    if let Err(e) = service.checkpoint().await {
+        tracing::error!(error = %e, "Could not sign the final audit checkpoint.");
+    }
     store.close().await;
     tracing::info!("lessee stopped.");
     Ok(())
@@ -253,17 +327,9 @@ fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
     } else {
         std::fs::File::open(file).and_then(|f| f.take(LIMIT + 1).read_to_end(&mut buf))
     };
-    res.map_err(|e| {
-        Failure::new(
-            exit::NO_INPUT,
-            format!("cannot read {}: {e}", file.display()),
-        )
-    })?;
+    res.map_err(|e| Failure::new(exit::NO_INPUT, format!("cannot read {}: {e}", file.display())))?;
     if buf.len() as u64 > LIMIT {
-        return Err(Failure::new(
-            exit::DATA,
-            format!("{} is larger than {LIMIT} bytes", file.display()),
-        ));
+        return Err(Failure::new(exit::DATA, format!("{} is larger than {LIMIT} bytes", file.display())));
     }
     Ok(buf)
 }
@@ -274,30 +340,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => serve(&cli, args).await,
         Command::Migrate => {
             let store = open_store(&cli).await?;
-            store
-                .migrate()
-                .await
-                .map_err(|e| Failure::from(lessee_service::Error::from(e)))?;
+            store.migrate().await.map_err(|e| Failure::from(lessee_service::Error::from(e)))?;
             eprintln!("migrations applied ({})", store.backend().as_str());
             Ok(())
         }
         Command::Tokens(cmd) => {
-            let store = open_store(&cli).await?;
-            store
-                .migrate()
-                .await
-                .map_err(|e| Failure::from(lessee_service::Error::from(e)))?;
-            let service = Service::with_defaults(store);
+            let (_, service) = open_service(&cli).await?;
+            let ctx = RequestContext::local();
             match cmd {
                 TokensCmd::Create { role, name } => {
                     let role = Role::parse(role).ok_or_else(|| {
                         let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                        Failure::new(
-                            exit::USAGE,
-                            format!("unknown role `{role}`; roles: {}", all.join(", ")),
-                        )
+                        Failure::new(exit::USAGE, format!("unknown role `{role}`; roles: {}", all.join(", ")))
                     })?;
-                    let t = service.create_token(&operator, name, role).await?;
+                    let t = service.create_token(&operator, &ctx, name, role).await?;
                     println!("{}", t.token);
                     Ok(())
                 }
@@ -308,29 +364,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Ok(())
                 }
                 TokensCmd::Revoke { id } => {
-                    service.revoke_token(&operator, id).await?;
+                    service.revoke_token(&operator, &ctx, id).await?;
                     eprintln!("token {id} revoked");
                     Ok(())
                 }
             }
         }
         Command::Accounts(cmd) => {
-            let store = open_store(&cli).await?;
-            store
-                .migrate()
-                .await
-                .map_err(|e| Failure::from(lessee_service::Error::from(e)))?;
-            let service = Service::with_defaults(store);
+            let (_, service) = open_service(&cli).await?;
+            let ctx = RequestContext::local();
             match cmd {
-                AccountsCmd::Open {
-                    file,
-                    idempotency_key,
-                } => {
+                AccountsCmd::Open { file, idempotency_key } => {
                     let bytes = read_input(file)?;
                     let app = lessee_api::extract::parse_json(&bytes)?;
-                    let opened = service
-                        .open_account(&operator, app, idempotency_key.as_deref())
-                        .await?;
+                    let opened = service.open_account(&operator, &ctx, app, idempotency_key.as_deref()).await?;
                     print_json(&opened.account)
                 }
                 AccountsCmd::Show { id } => print_json(&service.account(&operator, id).await?),
@@ -340,14 +387,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     }
                     Ok(())
                 }
-                AccountsCmd::List {
-                    external_id,
-                    outcome,
-                    classification,
-                    account_type,
-                    limit,
-                    cursor,
-                } => {
+                AccountsCmd::List { external_id, outcome, classification, account_type, limit, cursor } => {
                     let page = service
                         .list_accounts(
                             &operator,
@@ -372,23 +412,83 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
             }
         }
-        Command::Bench(cmd) => bench::run(cmd)
-            .await
-            .map_err(|e| Failure::new(exit::INTERNAL, format!("{e:#}"))),
+        Command::Audit(cmd) => audit_command(&cli, cmd).await,
+        Command::Keys(KeysCmd::Rotate) => {
+            let (_, service) = open_service(&cli).await?;
+            let (version, rewrapped) = service.rotate_keys(&operator, &RequestContext::local()).await?;
+            eprintln!("key-encryption key version {version} added; {rewrapped} customer data keys rewrapped");
+            Ok(())
+        }
+        Command::Bench(cmd) => bench::run(cmd).await.map_err(|e| Failure::new(exit::INTERNAL, format!("{e:#}"))),
+    }
+}
+
+async fn audit_command(cli: &Cli, cmd: &AuditCmd) -> Result<(), Failure> {
+    let operator = Principal::local_operator();
+    let trusted = |text: &str| {
+        lessee_audit::VerifyingKey::from_note_string(text.trim())
+            .map_err(|e| Failure::new(exit::USAGE, format!("--public-key: {e}")))
+    };
+    let report = match cmd {
+        AuditCmd::Verify { file: Some(file), public_key } => {
+            let key = public_key.as_deref().map(trusted).transpose()?;
+            let f = std::fs::File::open(file)
+                .map_err(|e| Failure::new(exit::NO_INPUT, format!("cannot read {}: {e}", file.display())))?;
+            let mut reader = std::io::BufReader::new(f);
+            lessee_service::audit::verify_export(&mut reader, key.as_ref())
+                .map_err(|e| Failure::new(exit::DATA, format!("not an audit export: {e}")))?
+        }
+        AuditCmd::Verify { file: None, public_key } => {
+            let (_, service) = open_service(cli).await?;
+            if let Some(k) = public_key.as_deref().map(trusted).transpose()?
+                && k != service.audit_public_key()
+            {
+                return Err(Failure::new(exit::TAMPERED, "the log's signing key is not the trusted public key"));
+            }
+            service.verify_audit().await?
+        }
+        AuditCmd::Export { out } => {
+            let (_, service) = open_service(cli).await?;
+            let mut buf = Vec::new();
+            let n = service.export_audit(&operator, &RequestContext::local(), &mut buf).await?;
+            let written =
+                if out == Path::new("-") { std::io::stdout().write_all(&buf) } else { std::fs::write(out, buf) };
+            written.map_err(|e| Failure::new(exit::INTERNAL, format!("cannot write {}: {e}", out.display())))?;
+            eprintln!("{n} audit records exported");
+            return Ok(());
+        }
+        AuditCmd::Checkpoint => {
+            let (_, service) = open_service(cli).await?;
+            return print_json(&service.checkpoint().await?);
+        }
+        AuditCmd::PublicKey => {
+            let (_, service) = open_service(cli).await?;
+            println!("{}", service.audit_public_key().to_note_string());
+            return Ok(());
+        }
+    };
+    let summary = serde_json::json!({
+        "records": report.records,
+        "tree_size": report.checkpoint.as_ref().map(|c| c.tree_size),
+        "unanchored": report.unanchored.end.saturating_sub(report.unanchored.start),
+        "problems": report.problems.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>(),
+        "ok": report.problems.is_empty(),
+    });
+    print_json(&summary)?;
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            exit::TAMPERED,
+            format!("the audit log does not verify: {} problem(s)", report.problems.len()),
+        ))
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(if matches!(cli.command, Command::Serve(_)) {
-        "info"
-    } else {
-        "warn"
-    });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    init_logging(if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" });
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

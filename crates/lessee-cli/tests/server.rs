@@ -1,12 +1,6 @@
 //! One integration binary that drives the real `lessee` executable: servers over HTTP and
 //! the CLI, on SQLite and on a real PostgreSQL.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::type_complexity
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::type_complexity)] // tests report by panicking
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -47,22 +41,12 @@ struct Db {
 
 impl Db {
     async fn new(postgres: bool) -> Db {
-        let url = if postgres {
-            Some(lessee_store::testing::fresh_postgres_url().await.unwrap())
-        } else {
-            None
-        };
-        Db {
-            dir: tempfile::tempdir().unwrap(),
-            url,
-        }
+        let url = if postgres { Some(lessee_store::testing::fresh_postgres_url().await.unwrap()) } else { None };
+        Db { dir: tempfile::tempdir().unwrap(), url }
     }
 
     fn args(&self) -> Vec<String> {
-        let mut a = vec![
-            "--data-dir".to_owned(),
-            self.dir.path().display().to_string(),
-        ];
+        let mut a = vec!["--data-dir".to_owned(), self.dir.path().display().to_string()];
         if let Some(u) = &self.url {
             a.push("--database-url".into());
             a.push(u.clone());
@@ -88,39 +72,18 @@ impl Db {
     }
 
     async fn token(&self, role: &str) -> String {
-        let (code, out, err) = self
-            .cli(&[
-                "tokens",
-                "create",
-                "--role",
-                role,
-                "--name",
-                &format!("test {role}"),
-            ])
-            .await;
+        let (code, out, err) = self.cli(&["tokens", "create", "--role", role, "--name", &format!("test {role}")]).await;
         assert_eq!(code, 0, "tokens create: {err}");
         let t = out.trim().to_owned();
-        assert!(
-            t.starts_with("lessee_") && !t.contains('\n'),
-            "token alone on stdout: {out:?}"
-        );
+        assert!(t.starts_with("lessee_") && !t.contains('\n'), "token alone on stdout: {out:?}");
         t
     }
 
     async fn serve(&self) -> Server {
-        let log = self
-            .dir
-            .path()
-            .join(format!("server-{}.log", uuid_suffix()));
+        let log = self.dir.path().join(format!("server-{}.log", uuid_suffix()));
         let mut child = Command::new(BIN)
             .args(self.args())
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--max-body-bytes",
-                "65536",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--max-body-bytes", "65536"])
             .env("LESSEE_LOG", "debug")
             .env_remove("LESSEE_DATABASE_URL")
             .stdin(Stdio::null())
@@ -136,27 +99,13 @@ impl Db {
             .expect("server did not start within 60 s")
             .unwrap()
             .expect("server exited before listening");
-        let base = line
-            .strip_prefix("listening on ")
-            .expect("listening line")
-            .to_owned();
-        Server {
-            child,
-            base,
-            log,
-            http: reqwest::Client::new(),
-        }
+        let base = line.strip_prefix("listening on ").expect("listening line").to_owned();
+        Server { child, base, log, http: reqwest::Client::new() }
     }
 }
 
 fn uuid_suffix() -> String {
-    format!(
-        "{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
+    format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
 }
 
 struct Server {
@@ -182,9 +131,7 @@ impl Server {
         body: Option<Vec<u8>>,
         extra: &[(&str, &str)],
     ) -> Resp {
-        let mut r = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{}", self.base, path));
+        let mut r = self.http.request(method.parse().unwrap(), format!("{}{}", self.base, path));
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }
@@ -197,33 +144,16 @@ impl Server {
         let resp = r.send().await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let ctype = headers
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+        let ctype = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let bytes = resp.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Resp {
-            status,
-            ctype,
-            headers,
-            body,
-        }
+        let body =
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Resp { status, ctype, headers, body }
     }
 
     async fn open(&self, token: &str, app: &Value, key: Option<&str>) -> Resp {
-        let extra: Vec<(&str, &str)> = key
-            .map(|k| vec![("idempotency-key", k)])
-            .unwrap_or_default();
-        self.req(
-            "POST",
-            "/v1/accounts",
-            Some(token),
-            Some(serde_json::to_vec(app).unwrap()),
-            &extra,
-        )
-        .await
+        let extra: Vec<(&str, &str)> = key.map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
+        self.req("POST", "/v1/accounts", Some(token), Some(serde_json::to_vec(app).unwrap()), &extra).await
     }
 
     async fn get(&self, token: &str, path: &str) -> Resp {
@@ -235,14 +165,10 @@ impl Server {
         if crash {
             self.child.start_kill().unwrap();
         } else if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
         }
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("server stops")
-            .unwrap();
+        let status =
+            tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("server stops").unwrap();
         if !crash {
             assert!(status.success(), "graceful stop exits 0, got {status:?}");
         }
@@ -254,25 +180,13 @@ impl Server {
 fn expected(name: &str) -> (&'static str, &'static str, &'static [&'static str]) {
     match name {
         "individual_us_person" => ("us_person", "approve", &["us_person_no_cip_required"]),
-        "individual_foreign_located_in_us" => {
-            ("us_person", "approve", &["us_person_no_cip_required"])
+        "individual_foreign_located_in_us" => ("us_person", "approve", &["us_person_no_cip_required"]),
+        "entity_foreign_with_owners" => {
+            ("foreign_person", "manual_review", &["verification_pending", "beneficial_owner_verification_pending"])
         }
-        "entity_foreign_with_owners" => (
-            "foreign_person",
-            "manual_review",
-            &[
-                "verification_pending",
-                "beneficial_owner_verification_pending",
-            ],
-        ),
-        "reseller_with_sublessees" => (
-            "foreign_person",
-            "manual_review",
-            &[
-                "verification_pending",
-                "beneficial_owner_verification_pending",
-            ],
-        ),
+        "reseller_with_sublessees" => {
+            ("foreign_person", "manual_review", &["verification_pending", "beneficial_owner_verification_pending"])
+        }
         _ => ("foreign_person", "manual_review", &["verification_pending"]),
     }
 }
@@ -289,12 +203,8 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
         let (status, outcome, reasons) = expected(&name);
         assert_eq!(r.body["classification"]["status"], status, "{name}");
         assert_eq!(r.body["decision"]["outcome"], outcome, "{name}");
-        let codes: Vec<&str> = r.body["decision"]["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["code"].as_str().unwrap())
-            .collect();
+        let codes: Vec<&str> =
+            r.body["decision"]["reasons"].as_array().unwrap().iter().map(|x| x["code"].as_str().unwrap()).collect();
         assert_eq!(codes, reasons, "{name}");
         assert_eq!(r.body["decision"]["policy_version"], "builtin-interim-1");
         assert_eq!(r.body["external_id"], app["external_id"]);
@@ -302,13 +212,7 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
         opened.push((name, r.body));
     }
     // Evidence and rules behind the notable classifications.
-    let by = |n: &str| {
-        opened
-            .iter()
-            .find(|(name, _)| name == n)
-            .map(|(_, b)| b.clone())
-            .unwrap()
-    };
+    let by = |n: &str| opened.iter().find(|(name, _)| name == n).map(|(_, b)| b.clone()).unwrap();
     let in_us = by("individual_foreign_located_in_us");
     assert_eq!(in_us["classification"]["basis"]["rule"], "located_in_us");
     let kinds: Vec<&str> = in_us["classification"]["basis"]["evidence"]
@@ -318,29 +222,15 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["address_country", "ip_geolocation"]);
-    assert_eq!(
-        by("individual_us_person")["classification"]["basis"]["rule"],
-        "us_citizen"
-    );
+    assert_eq!(by("individual_us_person")["classification"]["basis"]["rule"], "us_citizen");
     let entity = by("entity_foreign_with_owners");
     let owners: Vec<(&str, &str)> = entity["classification"]["beneficial_owners"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| {
-            (
-                o["status"].as_str().unwrap(),
-                o["basis"]["rule"].as_str().unwrap(),
-            )
-        })
+        .map(|o| (o["status"].as_str().unwrap(), o["basis"]["rule"].as_str().unwrap()))
         .collect();
-    assert_eq!(
-        owners,
-        [
-            ("foreign_person", "no_us_nexus"),
-            ("us_person", "us_citizen")
-        ]
-    );
+    assert_eq!(owners, [("foreign_person", "no_us_nexus"), ("us_person", "us_citizen")]);
     let reseller = by("reseller_with_sublessees");
     let subs: Vec<&str> = reseller["classification"]["sub_lessees"]
         .as_array()
@@ -355,18 +245,11 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
         let id = body["id"].as_str().unwrap();
         let r = server.get(&analyst, &format!("/v1/accounts/{id}")).await;
         assert_eq!(r.status, 200, "{name}");
-        assert_eq!(
-            &r.body, body,
-            "{name}: read equals what was returned at opening"
-        );
+        assert_eq!(&r.body, body, "{name}: read equals what was returned at opening");
         let ext = body["external_id"].as_str().unwrap();
-        let l = server
-            .get(&analyst, &format!("/v1/accounts?external_id={ext}"))
-            .await;
+        let l = server.get(&analyst, &format!("/v1/accounts?external_id={ext}")).await;
         assert_eq!(l.body["items"].as_array().unwrap().len(), 1);
-        let d = server
-            .get(&analyst, &format!("/v1/accounts/{id}/decisions"))
-            .await;
+        let d = server.get(&analyst, &format!("/v1/accounts/{id}/decisions")).await;
         assert_eq!(d.body["decisions"].as_array().unwrap().len(), 1);
         assert_eq!(d.body["decisions"][0], body["decision"]);
     }
@@ -376,37 +259,21 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
     loop {
         let page = server.get(&analyst, &path).await;
         assert_eq!(page.status, 200);
-        seen.extend(
-            page.body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a["id"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()));
         match page.body["next_cursor"].as_str() {
             Some(c) => path = format!("/v1/accounts?limit=3&cursor={c}"),
             None => break,
         }
     }
     assert_eq!(seen.len(), 8);
-    let filtered = server
-        .get(
-            &analyst,
-            "/v1/accounts?classification=us_person&outcome=approve",
-        )
-        .await;
+    let filtered = server.get(&analyst, "/v1/accounts?classification=us_person&outcome=approve").await;
     assert_eq!(filtered.body["items"].as_array().unwrap().len(), 2);
 
     // Restart: nothing is lost.
     let log = server.stop(false).await;
     let server = db.serve().await;
     for (name, body) in &opened {
-        let r = server
-            .get(
-                &analyst,
-                &format!("/v1/accounts/{}", body["id"].as_str().unwrap()),
-            )
-            .await;
+        let r = server.get(&analyst, &format!("/v1/accounts/{}", body["id"].as_str().unwrap())).await;
         assert_eq!(&r.body, body, "{name} after restart");
     }
     let log2 = server.stop(false).await;
@@ -438,11 +305,7 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
     let cp = db.token("control_plane").await;
     let analyst = db.token("analyst").await;
     let server = db.serve().await;
-    let base = fixtures()
-        .into_iter()
-        .find(|(n, _)| n == "individual_foreign_passport")
-        .unwrap()
-        .1;
+    let base = fixtures().into_iter().find(|(n, _)| n == "individual_foreign_passport").unwrap().1;
     let first = server.open(&cp, &base, Some("key-1")).await;
     assert_eq!(first.status, 201);
     let id = first.body["id"].as_str().unwrap().to_owned();
@@ -454,16 +317,7 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
         serde_json::to_vec(&v).unwrap()
     };
     let huge = with(&|v| v["customer"]["address"]["lines"] = json!(["x".repeat(70_000)]));
-    let cases: Vec<(
-        &str,
-        &str,
-        &str,
-        Option<&str>,
-        Option<Vec<u8>>,
-        Vec<(&str, &str)>,
-        u16,
-        &str,
-    )> = vec![
+    let cases: Vec<(&str, &str, &str, Option<&str>, Option<Vec<u8>>, Vec<(&str, &str)>, u16, &str)> = vec![
         (
             "malformed JSON",
             "POST",
@@ -521,9 +375,7 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
             "POST",
             "/v1/accounts",
             Some(&cp),
-            Some(with(&|v| {
-                v["customer"]["date_of_birth"] = json!("1989-13-01")
-            })),
+            Some(with(&|v| v["customer"]["date_of_birth"] = json!("1989-13-01"))),
             vec![],
             422,
             "validation_failed",
@@ -533,33 +385,13 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
             "POST",
             "/v1/accounts",
             Some(&cp),
-            Some(with(&|v| {
-                v["payment"]["card"]["number"] = json!("4111111111111111")
-            })),
+            Some(with(&|v| v["payment"]["card"]["number"] = json!("4111111111111111"))),
             vec![],
             422,
             "validation_failed",
         ),
-        (
-            "too large",
-            "POST",
-            "/v1/accounts",
-            Some(&cp),
-            Some(huge),
-            vec![],
-            413,
-            "payload_too_large",
-        ),
-        (
-            "no token",
-            "POST",
-            "/v1/accounts",
-            None,
-            Some(with(&|_| {})),
-            vec![],
-            401,
-            "unauthenticated",
-        ),
+        ("too large", "POST", "/v1/accounts", Some(&cp), Some(huge), vec![], 413, "payload_too_large"),
+        ("no token", "POST", "/v1/accounts", None, Some(with(&|_| {})), vec![], 401, "unauthenticated"),
         (
             "bad token",
             "GET",
@@ -570,26 +402,8 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
             401,
             "unauthenticated",
         ),
-        (
-            "garbage token",
-            "GET",
-            "/v1/accounts",
-            Some("hello"),
-            None,
-            vec![],
-            401,
-            "unauthenticated",
-        ),
-        (
-            "analyst may not open",
-            "POST",
-            "/v1/accounts",
-            Some(&analyst),
-            Some(with(&|_| {})),
-            vec![],
-            403,
-            "forbidden",
-        ),
+        ("garbage token", "GET", "/v1/accounts", Some("hello"), None, vec![], 401, "unauthenticated"),
+        ("analyst may not open", "POST", "/v1/accounts", Some(&analyst), Some(with(&|_| {})), vec![], 403, "forbidden"),
         (
             "unknown id",
             "GET",
@@ -600,36 +414,9 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
             404,
             "not_found",
         ),
-        (
-            "not an id",
-            "GET",
-            "/v1/accounts/nope",
-            Some(&analyst),
-            None,
-            vec![],
-            404,
-            "not_found",
-        ),
-        (
-            "unknown route",
-            "GET",
-            "/v2/things",
-            Some(&analyst),
-            None,
-            vec![],
-            404,
-            "not_found",
-        ),
-        (
-            "wrong method",
-            "DELETE",
-            "/v1/accounts",
-            Some(&cp),
-            None,
-            vec![],
-            405,
-            "method_not_allowed",
-        ),
+        ("not an id", "GET", "/v1/accounts/nope", Some(&analyst), None, vec![], 404, "not_found"),
+        ("unknown route", "GET", "/v2/things", Some(&analyst), None, vec![], 404, "not_found"),
+        ("wrong method", "DELETE", "/v1/accounts", Some(&cp), None, vec![], 405, "method_not_allowed"),
         (
             "external id taken",
             "POST",
@@ -660,46 +447,10 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
             400,
             "invalid_idempotency_key",
         ),
-        (
-            "unknown filter",
-            "GET",
-            "/v1/accounts?colour=red",
-            Some(&analyst),
-            None,
-            vec![],
-            400,
-            "invalid_query",
-        ),
-        (
-            "bad outcome filter",
-            "GET",
-            "/v1/accounts?outcome=maybe",
-            Some(&analyst),
-            None,
-            vec![],
-            400,
-            "invalid_query",
-        ),
-        (
-            "bad limit",
-            "GET",
-            "/v1/accounts?limit=0",
-            Some(&analyst),
-            None,
-            vec![],
-            400,
-            "invalid_query",
-        ),
-        (
-            "bad cursor",
-            "GET",
-            "/v1/accounts?cursor=zzz",
-            Some(&analyst),
-            None,
-            vec![],
-            400,
-            "invalid_query",
-        ),
+        ("unknown filter", "GET", "/v1/accounts?colour=red", Some(&analyst), None, vec![], 400, "invalid_query"),
+        ("bad outcome filter", "GET", "/v1/accounts?outcome=maybe", Some(&analyst), None, vec![], 400, "invalid_query"),
+        ("bad limit", "GET", "/v1/accounts?limit=0", Some(&analyst), None, vec![], 400, "invalid_query"),
+        ("bad cursor", "GET", "/v1/accounts?cursor=zzz", Some(&analyst), None, vec![], 400, "invalid_query"),
     ];
     for (name, method, path, token, body, extra, status, code) in cases {
         let r = server.req(method, path, token, body, &extra).await;
@@ -707,18 +458,10 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
         assert_eq!(r.ctype, "application/problem+json", "{name}");
         assert_eq!(r.body["code"], code, "{name}");
         assert_eq!(r.body["status"], status, "{name}");
-        assert_eq!(
-            r.body["type"],
-            format!("urn:lessee:problem:{code}"),
-            "{name}"
-        );
+        assert_eq!(r.body["type"], format!("urn:lessee:problem:{code}"), "{name}");
         assert!(!r.body["detail"].as_str().unwrap().is_empty(), "{name}");
         let rid = r.body["request_id"].as_str().unwrap();
-        assert_eq!(
-            r.headers.get("x-request-id").unwrap().to_str().unwrap(),
-            rid,
-            "{name}"
-        );
+        assert_eq!(r.headers.get("x-request-id").unwrap().to_str().unwrap(), rid, "{name}");
     }
     // Wrong content type.
     let r = server
@@ -743,12 +486,7 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
             None,
         )
         .await;
-    let ptrs: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
+    let ptrs: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
     assert_eq!(ptrs, ["/customer/citizenships/0", "/signup/ip"]);
     // The conflict names the account that holds the id.
     let r = server.open(&cp, &base, None).await;
@@ -762,21 +500,10 @@ async fn errors_are_problems_and_write_nothing(postgres: bool) {
     assert_eq!(again.body["id"], id.as_str());
     assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
     // Operations endpoints.
-    assert_eq!(
-        server.req("GET", "/healthz", None, None, &[]).await.status,
-        200
-    );
-    assert_eq!(
-        server.req("GET", "/readyz", None, None, &[]).await.status,
-        200
-    );
+    assert_eq!(server.req("GET", "/healthz", None, None, &[]).await.status, 200);
+    assert_eq!(server.req("GET", "/readyz", None, None, &[]).await.status, 200);
     let m = server.req("GET", "/metrics", None, None, &[]).await;
-    assert!(
-        m.body
-            .as_str()
-            .unwrap()
-            .contains("lessee_accounts_opened_total")
-    );
+    assert!(m.body.as_str().unwrap().contains("lessee_accounts_opened_total"));
     let doc = server.req("GET", "/openapi.json", None, None, &[]).await;
     assert_eq!(doc.body["openapi"], "3.1.0");
     server.stop(false).await;
@@ -795,11 +522,7 @@ async fn acknowledged_write_survives_kill_9(postgres: bool) {
     server.stop(true).await;
     let server = db.serve().await;
     for id in &ids {
-        assert_eq!(
-            server.get(&cp, &format!("/v1/accounts/{id}")).await.status,
-            200,
-            "{id} lost after kill -9"
-        );
+        assert_eq!(server.get(&cp, &format!("/v1/accounts/{id}")).await.status, 200, "{id} lost after kill -9");
     }
     server.stop(false).await;
 }
@@ -815,9 +538,7 @@ async fn cli_mirrors_the_api(postgres: bool) {
     let (code, out, _) = db.cli(&["accounts", "show", id]).await;
     assert_eq!(code, 0);
     assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap(), acc);
-    let (code, out, _) = db
-        .cli(&["accounts", "list", "--external-id", "acct-1002"])
-        .await;
+    let (code, out, _) = db.cli(&["accounts", "list", "--external-id", "acct-1002"]).await;
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 1);
     let (code, out, _) = db.cli(&["accounts", "decisions", id]).await;
@@ -825,26 +546,17 @@ async fn cli_mirrors_the_api(postgres: bool) {
     // Exit codes a script can rely on.
     let (code, _, err) = db.cli(&["accounts", "open", file.to_str().unwrap()]).await;
     assert_eq!(code, 5, "conflict: {err}");
-    assert!(
-        err.contains("external_id_conflict") && err.contains(id),
-        "{err}"
-    );
-    let (code, _, err) = db
-        .cli(&["accounts", "show", "01a20973-64a6-7089-9ef9-28ba95c49fbf"])
-        .await;
+    assert!(err.contains("external_id_conflict") && err.contains(id), "{err}");
+    let (code, _, err) = db.cli(&["accounts", "show", "01a20973-64a6-7089-9ef9-28ba95c49fbf"]).await;
     assert_eq!(code, 3, "{err}");
     let bad = db.dir.path().join("bad.json");
     std::fs::write(&bad, br#"{"external_id": "x", "account_type": "standard", "opening_method": "self_service", "customer": {"kind": "individual", "name": {"given": "A"}, "citizenships": ["XX"]}}"#).unwrap();
     let (code, _, err) = db.cli(&["accounts", "open", bad.to_str().unwrap()]).await;
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("/customer/citizenships/0"), "{err}");
-    let (code, _, _) = db
-        .cli(&["accounts", "open", "/nonexistent/file.json"])
-        .await;
+    let (code, _, _) = db.cli(&["accounts", "open", "/nonexistent/file.json"]).await;
     assert_eq!(code, 8);
-    let (code, _, err) = db
-        .cli(&["tokens", "create", "--role", "emperor", "--name", "x"])
-        .await;
+    let (code, _, err) = db.cli(&["tokens", "create", "--role", "emperor", "--name", "x"]).await;
     assert_eq!(code, 2, "{err}");
     // Tokens: listed without secrets, revoked tokens stop working.
     let cp = db.token("control_plane").await;
@@ -881,6 +593,9 @@ on_both_backends!(
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,
     cli_mirrors_the_api,
+    no_personal_data_at_rest,
+    personal_data_reads_are_purpose_bound_and_audited,
+    keys_rotate_without_losing_data,
 );
 
 /// Scale-out: two `lessee serve` processes on one PostgreSQL database.
@@ -891,36 +606,19 @@ async fn two_servers_share_one_postgres() {
     let a = db.serve().await;
     let b = db.serve().await;
     assert_ne!(a.base, b.base);
-    let app = fixtures()
-        .into_iter()
-        .find(|(n, _)| n == "entity_foreign_with_owners")
-        .unwrap()
-        .1;
+    let app = fixtures().into_iter().find(|(n, _)| n == "entity_foreign_with_owners").unwrap().1;
     let opened = a.open(&cp, &app, None).await;
     assert_eq!(opened.status, 201);
-    let read = b
-        .get(
-            &cp,
-            &format!("/v1/accounts/{}", opened.body["id"].as_str().unwrap()),
-        )
-        .await;
+    let read = b.get(&cp, &format!("/v1/accounts/{}", opened.body["id"].as_str().unwrap())).await;
     assert_eq!(read.body, opened.body, "opened through A, read through B");
 
     // Concurrent replays of one key through both servers create one account.
-    let mut app2 = fixtures()
-        .into_iter()
-        .find(|(n, _)| n == "individual_foreign_passport")
-        .unwrap()
-        .1;
+    let mut app2 = fixtures().into_iter().find(|(n, _)| n == "individual_foreign_passport").unwrap().1;
     app2["external_id"] = json!("acct-race");
     let body = serde_json::to_vec(&app2).unwrap();
     let mut tasks = Vec::new();
     for i in 0..24 {
-        let base = if i % 2 == 0 {
-            a.base.clone()
-        } else {
-            b.base.clone()
-        };
+        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
         let (http, cp, body) = (a.http.clone(), cp.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             let r = http
@@ -958,36 +656,210 @@ async fn database_loss_is_unavailable_not_internal() {
     let db = Db::new(true).await;
     let cp = db.token("control_plane").await;
     let server = db.serve().await;
-    assert_eq!(
-        server.req("GET", "/readyz", None, None, &[]).await.status,
-        200
-    );
+    assert_eq!(server.req("GET", "/readyz", None, None, &[]).await.status, 200);
     let url = db.url.clone().unwrap();
-    lessee_store::SqlStore::drop_postgres_database(&lessee_store::testing::admin_url(), &url)
+    lessee_store::SqlStore::drop_postgres_database(&lessee_store::testing::admin_url(), &url).await.unwrap();
+    let r = server.req("GET", "/readyz", None, None, &[]).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (503, Some("unavailable")), "{}", r.body);
+    let r = server.get(&cp, "/v1/accounts").await;
+    assert_eq!((r.status, r.body["code"].as_str()), (503, Some("unavailable")), "{}", r.body);
+    assert!(!r.body["detail"].as_str().unwrap().contains("3D000"), "no internals in the body");
+    // The process is still alive and answers liveness.
+    assert_eq!(server.req("GET", "/healthz", None, None, &[]).await.status, 200);
+    server.stop(false).await;
+}
+
+/// Personal data of the fixtures, as it must never appear in the clear at rest.
+const FIXTURE_PII: &[&str] = &[
+    "Katharina",
+    "Müller",
+    "k.mueller@example.de",
+    "C01X00T47",
+    "Friedrichstraße",
+    "+49 30 23125000",
+    "Okafor",
+    "rachel.okafor@example.com",
+    "1200 Pine St",
+    "Ananya",
+    "Z4821937",
+    "ananya.sharma@example.edu",
+    "Bogachev",
+    "RU0313455",
+    "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+    "e.bogachev@example.ru",
+    "Tremblay",
+    "AB123456",
+    "Sainte-Catherine",
+    "João Pedro",
+    "FZ482913",
+    "Paulista",
+    "Northgate Analytics",
+    "GB82WEST12345698765432",
+    "LH4829175",
+    "Oliver James",
+    "Farringdon",
+    "Lion City Cloud",
+    "K1234567Q",
+    "Raffles Place",
+    "Zor Security",
+    "Harbor Robotics",
+    "0123456789",
+    "1989-04-12",
+    "1977-02-03",
+    "80.133.10.7",
+    "73.158.22.9",
+    "tok_9f2c41d7",
+];
+
+async fn no_personal_data_at_rest(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let server = db.serve().await;
+    for (name, app) in fixtures() {
+        assert_eq!(server.open(&cp, &app, None).await.status, 201, "{name}");
+    }
+    server.stop(false).await;
+    let mut haystack: Vec<u8> = Vec::new();
+    if let Some(url) = &db.url {
+        // Every row of every table, as PostgreSQL prints it.
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+        let tables: Vec<String> =
+            sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+        assert!(tables.contains(&"accounts".to_owned()) && tables.contains(&"audit_records".to_owned()), "{tables:?}");
+        for t in tables {
+            for r in sqlx::query(&format!("SELECT t::text FROM {t} t")).fetch_all(&mut conn).await.unwrap() {
+                haystack.extend(r.get::<String, _>(0).into_bytes());
+            }
+        }
+    } else {
+        for entry in std::fs::read_dir(db.dir.path()).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "log") {
+                continue; // server logs are checked by their own test
+            }
+            haystack.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    assert!(haystack.len() > 10_000, "read the stored data ({} bytes)", haystack.len());
+    for pii in FIXTURE_PII {
+        let needle = pii.as_bytes();
+        assert!(!haystack.windows(needle.len()).any(|w| w == needle), "`{pii}` is stored in the clear");
+    }
+}
+
+async fn personal_data_reads_are_purpose_bound_and_audited(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let analyst = db.token("analyst").await;
+    let auditor = db.token("auditor").await;
+    let server = db.serve().await;
+    let app = fixtures().into_iter().find(|(n, _)| n == "individual_foreign_passport").unwrap().1;
+    let id = server.open(&cp, &app, None).await.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/accounts/{id}/application");
+    let r = server.req("GET", &path, Some(&analyst), None, &[]).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (400, Some("invalid_purpose")));
+    let r = server.req("GET", &path, Some(&analyst), None, &[("lessee-purpose", "legal_process")]).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("forbidden")));
+    let r = server.req("GET", &path, Some(&analyst), None, &[("lessee-purpose", "review")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, app, "the application comes back as it was sent");
+    // Search by email through the blind index, differently cased and spaced.
+    let body = serde_json::to_vec(&json!({"kind": "email", "value": "  K.Mueller@Example.DE "})).unwrap();
+    let r =
+        server.req("POST", "/v1/accounts/search", Some(&analyst), Some(body), &[("lessee-purpose", "review")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["items"][0]["id"], id.as_str());
+    // The audit log holds the opening, the refused read, the read and the search, in order.
+    let r = server.req("GET", "/v1/audit/export", Some(&auditor), None, &[]).await;
+    assert_eq!(r.status, 200);
+    let text = r.body.as_str().unwrap().to_owned();
+    let actions: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["event"]["action"].as_str().unwrap().to_owned(), v["event"]["outcome"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let reads: Vec<(&str, &str)> =
+        actions.iter().map(|(a, o)| (a.as_str(), o.as_str())).filter(|(a, _)| a.starts_with("account.")).collect();
+    assert_eq!(
+        reads,
+        [
+            ("account.open", "allowed"),
+            ("account.application.read", "denied"),
+            ("account.application.read", "allowed"),
+            ("account.search", "allowed")
+        ]
+    );
+    assert!(!text.contains("Mueller") && !text.contains("k.mueller"), "audit records hold no personal data");
+    // Only auditors (and admins) read the log.
+    assert_eq!(server.req("GET", "/v1/audit/export", Some(&analyst), None, &[]).await.status, 403);
+    // The export verifies offline against the pinned key, and a tampered copy does not.
+    let file = db.dir.path().join("audit.ndjson");
+    std::fs::write(&file, &text).unwrap();
+    let (code, key, _) = db.cli(&["audit", "public-key"]).await;
+    assert_eq!(code, 0);
+    let (code, out, err) = db.cli(&["audit", "verify", file.to_str().unwrap(), "--public-key", key.trim()]).await;
+    assert_eq!(code, 0, "{out} {err}");
+    let tampered = text.replacen("\"denied\"", "\"allowed\"", 1);
+    assert_ne!(tampered, text);
+    std::fs::write(&file, &tampered).unwrap();
+    let (code, out, _) = db.cli(&["audit", "verify", file.to_str().unwrap(), "--public-key", key.trim()]).await;
+    assert_eq!(code, 9, "an altered record is caught: {out}");
+    let dropped: String = text.lines().enumerate().filter(|(i, _)| *i != 2).map(|(_, l)| format!("{l}\n")).collect();
+    std::fs::write(&file, &dropped).unwrap();
+    let (code, _, _) = db.cli(&["audit", "verify", file.to_str().unwrap(), "--public-key", key.trim()]).await;
+    assert_eq!(code, 9, "a removed record is caught");
+    server.stop(false).await;
+    // The live log verifies; then a record altered in the database is caught.
+    let (code, out, err) = db.cli(&["audit", "verify"]).await;
+    assert_eq!(code, 0, "{out} {err}");
+    if db.url.is_none() {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", db.dir.path().join("lessee.db").display());
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "UPDATE audit_records SET record = replace(record, 'denied', 'allowed') WHERE record LIKE '%denied%'",
+        )
+        .execute(&mut conn)
         .await
         .unwrap();
-    let r = server.req("GET", "/readyz", None, None, &[]).await;
-    assert_eq!(
-        (r.status, r.body["code"].as_str()),
-        (503, Some("unavailable")),
-        "{}",
-        r.body
-    );
-    let r = server.get(&cp, "/v1/accounts").await;
-    assert_eq!(
-        (r.status, r.body["code"].as_str()),
-        (503, Some("unavailable")),
-        "{}",
-        r.body
-    );
-    assert!(
-        !r.body["detail"].as_str().unwrap().contains("3D000"),
-        "no internals in the body"
-    );
-    // The process is still alive and answers liveness.
-    assert_eq!(
-        server.req("GET", "/healthz", None, None, &[]).await.status,
-        200
-    );
+        conn.close().await.unwrap();
+        let (code, out, _) = db.cli(&["audit", "verify"]).await;
+        assert_eq!(code, 9, "{out}");
+    }
+}
+
+async fn keys_rotate_without_losing_data(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let file = fixtures_dir().join("entity_foreign_with_owners.json");
+    let (code, out, err) = db.cli(&["accounts", "open", file.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    let id = serde_json::from_str::<Value>(out.trim()).unwrap()["id"].as_str().unwrap().to_owned();
+    let (code, _, err) = db.cli(&["keys", "rotate"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("version 2") && err.contains("1 customer data keys rewrapped"), "{err}");
+    let legal = db.token("legal").await;
+    let server = db.serve().await;
+    let r = server
+        .req(
+            "GET",
+            &format!("/v1/accounts/{id}/application"),
+            Some(&legal),
+            None,
+            &[("lessee-purpose", "legal_process")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["customer"]["legal_name"], "Northgate Analytics Ltd");
     server.stop(false).await;
 }

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lessee_crypto::{
-    CryptoError, Envelope, FieldRef, IndexPurpose, Keyring, LocalKeyring, Pkcs11Config,
-    Pkcs11Keyring, SecretString,
+    CryptoError, Envelope, FieldRef, IndexPurpose, Keyring, LocalKeyring, Pkcs11Config, Pkcs11Keyring, SecretString,
 };
 
 /// Runs `op` for about a second; returns operations per second.
@@ -62,19 +61,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::remove_dir_all(&dir)?;
     result?;
 
-    let vars = [
-        "LESSEE_PKCS11_MODULE",
-        "LESSEE_PKCS11_TOKEN_LABEL",
-        "LESSEE_PKCS11_PIN",
-    ]
-    .map(|name| std::env::var(name).ok());
+    let vars =
+        ["LESSEE_PKCS11_MODULE", "LESSEE_PKCS11_TOKEN_LABEL", "LESSEE_PKCS11_PIN"].map(|name| std::env::var(name).ok());
     if let [Some(module), Some(token), Some(pin)] = vars {
         let mut config = Pkcs11Config::new(module, token, SecretString::from(pin));
         config.label_prefix = format!("throughput-{}", std::process::id());
-        measure(
-            "PKCS#11 (SoftHSM2)",
-            Arc::new(Pkcs11Keyring::open(&config)?),
-        )?;
+        measure("PKCS#11 (SoftHSM2)", Arc::new(Pkcs11Keyring::open(&config)?))?;
     } else {
         println!("PKCS#11: skipped (LESSEE_PKCS11_* not set)");
     }

@@ -68,10 +68,7 @@ impl fmt::Display for IndexPurpose {
 
 /// Normalizes `raw` for `purpose` (the value that is indexed). Idempotent.
 pub fn normalize(purpose: IndexPurpose, raw: &str) -> Result<String, NormalizeError> {
-    let refuse = |reason| NormalizeError {
-        purpose: purpose.name(),
-        reason,
-    };
+    let refuse = |reason| NormalizeError { purpose: purpose.name(), reason };
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(refuse("empty"));
@@ -95,21 +92,14 @@ pub fn normalize(purpose: IndexPurpose, raw: &str) -> Result<String, NormalizeEr
             Ok(out)
         }
         IndexPurpose::NationalId => {
-            let out: String = trimmed
-                .chars()
-                .flat_map(char::to_uppercase)
-                .filter(|c| c.is_alphanumeric())
-                .collect();
+            let out: String = trimmed.chars().flat_map(char::to_uppercase).filter(|c| c.is_alphanumeric()).collect();
             if out.is_empty() {
                 return Err(refuse("no letters or digits"));
             }
             Ok(out)
         }
         IndexPurpose::IpAddress => {
-            let bare = trimmed
-                .strip_prefix('[')
-                .and_then(|s| s.strip_suffix(']'))
-                .unwrap_or(trimmed);
+            let bare = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(trimmed);
             let ip: IpAddr = bare.parse().map_err(|_| refuse("not an IP address"))?;
             Ok(ip.to_canonical().to_string())
         }
@@ -180,9 +170,7 @@ pub struct BlindIndexer {
 
 impl fmt::Debug for BlindIndexer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlindIndexer")
-            .field("purpose", &self.purpose)
-            .finish_non_exhaustive()
+        f.debug_struct("BlindIndexer").field("purpose", &self.purpose).finish_non_exhaustive()
     }
 }
 

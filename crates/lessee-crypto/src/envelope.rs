@@ -47,16 +47,8 @@ impl<'a> FieldRef<'a> {
     /// prefixes keep `("a/b", "c")` and `("a", "b/c")` apart.
     fn aad(&self, header: &[u8]) -> Vec<u8> {
         let parts = [self.table, self.column, self.row];
-        let len = parts
-            .iter()
-            .map(|p| p.len().saturating_add(4))
-            .sum::<usize>();
-        let mut aad = Vec::with_capacity(
-            DATA_AAD_LABEL
-                .len()
-                .saturating_add(header.len())
-                .saturating_add(len),
-        );
+        let len = parts.iter().map(|p| p.len().saturating_add(4)).sum::<usize>();
+        let mut aad = Vec::with_capacity(DATA_AAD_LABEL.len().saturating_add(header.len()).saturating_add(len));
         aad.extend_from_slice(DATA_AAD_LABEL);
         aad.extend_from_slice(header);
         for part in parts {
@@ -82,18 +74,13 @@ pub struct DataKey {
 
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataKey")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.debug_struct("DataKey").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
 impl DataKey {
     fn new(id: KeyId, key: &KeyMaterial) -> Self {
-        DataKey {
-            id,
-            cipher: gcm::cipher(key),
-        }
+        DataKey { id, cipher: gcm::cipher(key) }
     }
 
     /// The key's id, written in every ciphertext it seals.
@@ -114,53 +101,32 @@ impl DataKey {
     }
 
     /// Opens what [`encrypt`](Self::encrypt) sealed for the same `field`.
-    pub fn decrypt(
-        &self,
-        ciphertext: &[u8],
-        field: &FieldRef<'_>,
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn decrypt(&self, ciphertext: &[u8], field: &FieldRef<'_>) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let (header, sealed) = ciphertext
             .split_first_chunk::<CIPHERTEXT_HEADER_LEN>()
-            .ok_or(CryptoError::Malformed {
-                what: "ciphertext",
-                reason: "too short",
-            })?;
+            .ok_or(CryptoError::Malformed { what: "ciphertext", reason: "too short" })?;
         let found = parse_ciphertext_header(header)?;
         if found != self.id {
-            return Err(CryptoError::WrongKey {
-                expected: self.id,
-                found,
-            });
+            return Err(CryptoError::WrongKey { expected: self.id, found });
         }
-        let body_len =
-            sealed
-                .len()
-                .checked_sub(NONCE_LEN + TAG_LEN)
-                .ok_or(CryptoError::Malformed {
-                    what: "ciphertext",
-                    reason: "too short",
-                })?;
+        let body_len = sealed
+            .len()
+            .checked_sub(NONCE_LEN + TAG_LEN)
+            .ok_or(CryptoError::Malformed { what: "ciphertext", reason: "too short" })?;
         let mut plaintext = Zeroizing::new(vec![0u8; body_len]);
         gcm::open_into(&self.cipher, sealed, &field.aad(header), &mut plaintext)?;
         Ok(plaintext)
     }
 
     /// [`decrypt`](Self::decrypt) for text.
-    pub fn decrypt_string(
-        &self,
-        ciphertext: &[u8],
-        field: &FieldRef<'_>,
-    ) -> Result<Zeroizing<String>, CryptoError> {
+    pub fn decrypt_string(&self, ciphertext: &[u8], field: &FieldRef<'_>) -> Result<Zeroizing<String>, CryptoError> {
         let mut bytes = self.decrypt(ciphertext, field)?;
         let owned = std::mem::take(&mut *bytes);
         match String::from_utf8(owned) {
             Ok(text) => Ok(Zeroizing::new(text)),
             Err(e) => {
                 e.into_bytes().zeroize();
-                Err(CryptoError::Malformed {
-                    what: "plaintext",
-                    reason: "not UTF-8",
-                })
+                Err(CryptoError::Malformed { what: "plaintext", reason: "not UTF-8" })
             }
         }
     }
@@ -175,20 +141,12 @@ impl DataKey {
 }
 
 fn parse_ciphertext_header(header: &[u8; CIPHERTEXT_HEADER_LEN]) -> Result<KeyId, CryptoError> {
-    let (format, id) = header.split_first().ok_or(CryptoError::Malformed {
-        what: "ciphertext",
-        reason: "too short",
-    })?;
+    let (format, id) =
+        header.split_first().ok_or(CryptoError::Malformed { what: "ciphertext", reason: "too short" })?;
     if *format != CIPHERTEXT_FORMAT {
-        return Err(CryptoError::UnsupportedFormat {
-            what: "ciphertext",
-            version: *format,
-        });
+        return Err(CryptoError::UnsupportedFormat { what: "ciphertext", version: *format });
     }
-    let id: [u8; 8] = id.try_into().map_err(|_| CryptoError::Malformed {
-        what: "ciphertext",
-        reason: "bad header",
-    })?;
+    let id: [u8; 8] = id.try_into().map_err(|_| CryptoError::Malformed { what: "ciphertext", reason: "bad header" })?;
     Ok(KeyId::from_u64(u64::from_be_bytes(id)))
 }
 
@@ -196,15 +154,9 @@ fn parse_ciphertext_header(header: &[u8; CIPHERTEXT_HEADER_LEN]) -> Result<KeyId
 pub fn ciphertext_key_id(ciphertext: &[u8]) -> Result<KeyId, CryptoError> {
     let (header, rest) = ciphertext
         .split_first_chunk::<CIPHERTEXT_HEADER_LEN>()
-        .ok_or(CryptoError::Malformed {
-            what: "ciphertext",
-            reason: "too short",
-        })?;
+        .ok_or(CryptoError::Malformed { what: "ciphertext", reason: "too short" })?;
     if rest.len() < NONCE_LEN + TAG_LEN {
-        return Err(CryptoError::Malformed {
-            what: "ciphertext",
-            reason: "too short",
-        });
+        return Err(CryptoError::Malformed { what: "ciphertext", reason: "too short" });
     }
     parse_ciphertext_header(header)
 }
@@ -242,8 +194,7 @@ impl WrappedDataKey {
     /// The bytes to store.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(WRAPPED_HEADER_LEN.saturating_add(self.secret.bytes.len()));
+        let mut out = Vec::with_capacity(WRAPPED_HEADER_LEN.saturating_add(self.secret.bytes.len()));
         out.push(WRAPPED_FORMAT);
         out.push(self.kind.code());
         out.extend_from_slice(&self.secret.version.get().to_be_bytes());
@@ -255,27 +206,16 @@ impl WrappedDataKey {
     /// Parses stored bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         const WHAT: &str = "wrapped data key";
-        let short = || CryptoError::Malformed {
-            what: WHAT,
-            reason: "too short",
-        };
+        let short = || CryptoError::Malformed { what: WHAT, reason: "too short" };
         let ([format, kind], rest) = bytes.split_first_chunk::<2>().ok_or_else(short)?;
         if *format != WRAPPED_FORMAT {
-            return Err(CryptoError::UnsupportedFormat {
-                what: WHAT,
-                version: *format,
-            });
+            return Err(CryptoError::UnsupportedFormat { what: WHAT, version: *format });
         }
-        let kind = KeyringKind::from_code(*kind).ok_or(CryptoError::Malformed {
-            what: WHAT,
-            reason: "unknown keyring kind",
-        })?;
+        let kind = KeyringKind::from_code(*kind)
+            .ok_or(CryptoError::Malformed { what: WHAT, reason: "unknown keyring kind" })?;
         let (version, rest) = rest.split_first_chunk::<4>().ok_or_else(short)?;
-        let version =
-            KekVersion::new(u32::from_be_bytes(*version)).ok_or(CryptoError::Malformed {
-                what: WHAT,
-                reason: "KEK version 0",
-            })?;
+        let version = KekVersion::new(u32::from_be_bytes(*version))
+            .ok_or(CryptoError::Malformed { what: WHAT, reason: "KEK version 0" })?;
         let (id, wrapped) = rest.split_first_chunk::<8>().ok_or_else(short)?;
         if wrapped.is_empty() {
             return Err(short());
@@ -283,22 +223,14 @@ impl WrappedDataKey {
         Ok(WrappedDataKey {
             kind,
             id: KeyId::from_u64(u64::from_be_bytes(*id)),
-            secret: WrappedSecret {
-                version,
-                bytes: wrapped.to_vec(),
-            },
+            secret: WrappedSecret { version, bytes: wrapped.to_vec() },
         })
     }
 
     /// `lessee/dek/v1` ‖ format ‖ key id ‖ (u32 BE length ‖ owner): binds the wrapped key to
     /// its id and to its owner, so a wrapped key copied to another customer fails to unwrap.
     fn aad(id: KeyId, owner: &str) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(
-            WRAP_AAD_LABEL
-                .len()
-                .saturating_add(13)
-                .saturating_add(owner.len()),
-        );
+        let mut aad = Vec::with_capacity(WRAP_AAD_LABEL.len().saturating_add(13).saturating_add(owner.len()));
         aad.extend_from_slice(WRAP_AAD_LABEL);
         aad.push(WRAPPED_FORMAT);
         aad.extend_from_slice(&id.get().to_be_bytes());
@@ -310,10 +242,7 @@ impl WrappedDataKey {
         if self.kind == keyring.kind() {
             Ok(())
         } else {
-            Err(CryptoError::WrongKeyring {
-                expected: keyring.kind().name(),
-                found: self.kind.name(),
-            })
+            Err(CryptoError::WrongKeyring { expected: keyring.kind().name(), found: self.kind.name() })
         }
     }
 }
@@ -321,11 +250,7 @@ impl WrappedDataKey {
 /// Moves a wrapped data key to the keyring's newest KEK version (a no-op copy when it is
 /// already there). The data key is unwrapped and rewrapped inside this call and zeroized before
 /// it returns: the caller never sees it. Data sealed under the key is untouched.
-pub fn rewrap(
-    keyring: &dyn Keyring,
-    owner: &str,
-    wrapped: &WrappedDataKey,
-) -> Result<WrappedDataKey, CryptoError> {
+pub fn rewrap(keyring: &dyn Keyring, owner: &str, wrapped: &WrappedDataKey) -> Result<WrappedDataKey, CryptoError> {
     wrapped.check_kind(keyring)?;
     if wrapped.kek_version() == keyring.current_version()? {
         return Ok(wrapped.clone());
@@ -333,11 +258,7 @@ pub fn rewrap(
     let aad = WrappedDataKey::aad(wrapped.id, owner);
     let key = keyring.unwrap(&wrapped.secret, &aad)?;
     let secret = keyring.wrap(&key, &aad)?;
-    Ok(WrappedDataKey {
-        kind: keyring.kind(),
-        id: wrapped.id,
-        secret,
-    })
+    Ok(WrappedDataKey { kind: keyring.kind(), id: wrapped.id, secret })
 }
 
 /// Envelope encryption over a [`Keyring`]: the entry point of this crate.
@@ -365,33 +286,19 @@ impl Envelope {
         let id = KeyId::random()?;
         let key = KeyMaterial::random()?;
         let secret = self.keyring.wrap(&key, &WrappedDataKey::aad(id, owner))?;
-        let wrapped = WrappedDataKey {
-            kind: self.keyring.kind(),
-            id,
-            secret,
-        };
+        let wrapped = WrappedDataKey { kind: self.keyring.kind(), id, secret };
         Ok((DataKey::new(id, &key), wrapped))
     }
 
     /// Unwraps `owner`'s stored data key.
-    pub fn open_data_key(
-        &self,
-        owner: &str,
-        wrapped: &WrappedDataKey,
-    ) -> Result<DataKey, CryptoError> {
+    pub fn open_data_key(&self, owner: &str, wrapped: &WrappedDataKey) -> Result<DataKey, CryptoError> {
         wrapped.check_kind(self.keyring.as_ref())?;
-        let key = self
-            .keyring
-            .unwrap(&wrapped.secret, &WrappedDataKey::aad(wrapped.id, owner))?;
+        let key = self.keyring.unwrap(&wrapped.secret, &WrappedDataKey::aad(wrapped.id, owner))?;
         Ok(DataKey::new(wrapped.id, &key))
     }
 
     /// [`rewrap`] with this envelope's keyring.
-    pub fn rewrap(
-        &self,
-        owner: &str,
-        wrapped: &WrappedDataKey,
-    ) -> Result<WrappedDataKey, CryptoError> {
+    pub fn rewrap(&self, owner: &str, wrapped: &WrappedDataKey) -> Result<WrappedDataKey, CryptoError> {
         rewrap(self.keyring.as_ref(), owner, wrapped)
     }
 

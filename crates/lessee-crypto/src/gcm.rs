@@ -39,10 +39,7 @@ pub(crate) fn seal_into(
     let sealed = match out.get_mut(start..) {
         Some(body) => cipher.encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, body),
         None => {
-            return Err(CryptoError::Malformed {
-                what: "plaintext",
-                reason: "buffer error",
-            });
+            return Err(CryptoError::Malformed { what: "plaintext", reason: "buffer error" });
         }
     };
     match sealed {
@@ -53,10 +50,7 @@ pub(crate) fn seal_into(
         Err(_) => {
             // Only a plaintext longer than GCM allows (64 GiB) gets here; scrub the copy.
             out.zeroize();
-            Err(CryptoError::Malformed {
-                what: "plaintext",
-                reason: "too long for AES-GCM",
-            })
+            Err(CryptoError::Malformed { what: "plaintext", reason: "too long for AES-GCM" })
         }
     }
 }
@@ -66,61 +60,36 @@ type Parts<'a> = (&'a [u8; NONCE_LEN], &'a [u8], &'a [u8; TAG_LEN]);
 
 /// Splits nonce ‖ ciphertext ‖ tag.
 pub(crate) fn split(sealed: &[u8]) -> Result<Parts<'_>, CryptoError> {
-    let short = CryptoError::Malformed {
-        what: "ciphertext",
-        reason: "too short",
-    };
+    let short = CryptoError::Malformed { what: "ciphertext", reason: "too short" };
     let (nonce, rest) = sealed.split_first_chunk::<NONCE_LEN>().ok_or(short)?;
-    let (body, tag) = rest
-        .split_last_chunk::<TAG_LEN>()
-        .ok_or(CryptoError::Malformed {
-            what: "ciphertext",
-            reason: "too short",
-        })?;
+    let (body, tag) =
+        rest.split_last_chunk::<TAG_LEN>().ok_or(CryptoError::Malformed { what: "ciphertext", reason: "too short" })?;
     Ok((nonce, body, tag))
 }
 
 /// Decrypts nonce ‖ ciphertext ‖ tag in place into `buffer`, which must be as long as the
 /// ciphertext body. On failure `buffer` holds no plaintext.
-pub(crate) fn open_into(
-    cipher: &Aes256Gcm,
-    sealed: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-) -> Result<(), CryptoError> {
+pub(crate) fn open_into(cipher: &Aes256Gcm, sealed: &[u8], aad: &[u8], buffer: &mut [u8]) -> Result<(), CryptoError> {
     let (nonce, body, tag) = split(sealed)?;
     if body.len() != buffer.len() {
-        return Err(CryptoError::Malformed {
-            what: "ciphertext",
-            reason: "unexpected length",
-        });
+        return Err(CryptoError::Malformed { what: "ciphertext", reason: "unexpected length" });
     }
     buffer.copy_from_slice(body);
-    cipher
-        .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, buffer, Tag::from_slice(tag))
-        .map_err(|_| {
-            buffer.zeroize();
-            CryptoError::Decrypt
-        })
+    cipher.decrypt_in_place_detached(Nonce::from_slice(nonce), aad, buffer, Tag::from_slice(tag)).map_err(|_| {
+        buffer.zeroize();
+        CryptoError::Decrypt
+    })
 }
 
 /// Wraps a 32-byte key under `kek`: nonce ‖ encrypted key ‖ tag (60 bytes).
-pub(crate) fn wrap_key(
-    kek: &KeyMaterial,
-    key: &KeyMaterial,
-    aad: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn wrap_key(kek: &KeyMaterial, key: &KeyMaterial, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut out = Vec::with_capacity(WRAPPED_KEY_LEN);
     seal_into(&cipher(kek), key.expose(), aad, &mut out)?;
     Ok(out)
 }
 
 /// Unwraps what [`wrap_key`] made.
-pub(crate) fn unwrap_key(
-    kek: &KeyMaterial,
-    wrapped: &[u8],
-    aad: &[u8],
-) -> Result<KeyMaterial, CryptoError> {
+pub(crate) fn unwrap_key(kek: &KeyMaterial, wrapped: &[u8], aad: &[u8]) -> Result<KeyMaterial, CryptoError> {
     let mut key = KeyMaterial::zeroed();
     open_into(&cipher(kek), wrapped, aad, key.expose_mut())?;
     Ok(key)

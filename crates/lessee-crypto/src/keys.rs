@@ -35,10 +35,7 @@ impl KekVersion {
         self.0
             .checked_add(1)
             .map(KekVersion)
-            .ok_or(CryptoError::Malformed {
-                what: "keyring",
-                reason: "no KEK version left",
-            })
+            .ok_or(CryptoError::Malformed { what: "keyring", reason: "no KEK version left" })
     }
 }
 
@@ -105,10 +102,7 @@ impl KeyMaterial {
     /// responsible for zeroizing its own copy.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
         if bytes.len() != KEY_LEN {
-            return Err(CryptoError::Malformed {
-                what: "key material",
-                reason: "a key is 32 bytes",
-            });
+            return Err(CryptoError::Malformed { what: "key material", reason: "a key is 32 bytes" });
         }
         let mut key = Self::zeroed();
         key.expose_mut().copy_from_slice(bytes);
@@ -157,10 +151,7 @@ pub struct WrappedSecret {
 
 impl fmt::Debug for WrappedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WrappedSecret")
-            .field("version", &self.version)
-            .field("len", &self.bytes.len())
-            .finish()
+        f.debug_struct("WrappedSecret").field("version", &self.version).field("len", &self.bytes.len()).finish()
     }
 }
 
@@ -219,10 +210,7 @@ pub trait Keyring: Send + Sync + fmt::Debug {
         self.versions()?
             .last()
             .copied()
-            .ok_or(CryptoError::Malformed {
-                what: "keyring",
-                reason: "it holds no key-encryption key",
-            })
+            .ok_or(CryptoError::Malformed { what: "keyring", reason: "it holds no key-encryption key" })
     }
 
     /// Encrypts `key` under the newest KEK version, authenticating `aad` with it.

@@ -37,9 +37,7 @@ mod local;
 mod pkcs11;
 
 pub use blind::{BLIND_INDEX_LEN, BlindIndex, BlindIndexer, IndexPurpose, normalize};
-pub use envelope::{
-    CIPHERTEXT_OVERHEAD, DataKey, Envelope, FieldRef, WrappedDataKey, ciphertext_key_id, rewrap,
-};
+pub use envelope::{CIPHERTEXT_OVERHEAD, DataKey, Envelope, FieldRef, WrappedDataKey, ciphertext_key_id, rewrap};
 pub use error::{CryptoError, NormalizeError};
 pub use keys::{KekVersion, KeyId, KeyMaterial, Keyring, KeyringKind, WrappedSecret};
 pub use local::{KEY_FILE_NAME, LocalKeyring};

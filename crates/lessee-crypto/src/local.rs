@@ -52,15 +52,8 @@ struct State {
 
 impl fmt::Debug for LocalKeyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let versions: Vec<KekVersion> = self
-            .state
-            .read()
-            .map(|s| s.keks.keys().copied().collect())
-            .unwrap_or_default();
-        f.debug_struct("LocalKeyring")
-            .field("path", &self.path)
-            .field("versions", &versions)
-            .finish_non_exhaustive()
+        let versions: Vec<KekVersion> = self.state.read().map(|s| s.keks.keys().copied().collect()).unwrap_or_default();
+        f.debug_struct("LocalKeyring").field("path", &self.path).field("versions", &versions).finish_non_exhaustive()
     }
 }
 
@@ -81,21 +74,13 @@ impl LocalKeyring {
                 };
                 let created = publish_new(&path, &state)?;
                 if created {
-                    Ok(LocalKeyring {
-                        path,
-                        created: true,
-                        state: RwLock::new(state),
-                    })
+                    Ok(LocalKeyring { path, created: true, state: RwLock::new(state) })
                 } else {
                     // Another process created it first: use theirs.
                     Self::open(&path)
                 }
             }
-            Err(source) => Err(CryptoError::Io {
-                action: "inspecting",
-                path,
-                source,
-            }),
+            Err(source) => Err(CryptoError::Io { action: "inspecting", path, source }),
         }
     }
 
@@ -103,11 +88,7 @@ impl LocalKeyring {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CryptoError> {
         let path = path.as_ref().to_path_buf();
         let state = read_key_file(&path)?;
-        Ok(LocalKeyring {
-            path,
-            created: false,
-            state: RwLock::new(state),
-        })
+        Ok(LocalKeyring { path, created: false, state: RwLock::new(state) })
     }
 
     /// The key file's path.
@@ -131,10 +112,7 @@ impl LocalKeyring {
 
     /// Reads the file under the lock, lets `change` edit it, writes it back atomically and
     /// adopts the result.
-    fn modify<R>(
-        &self,
-        change: impl FnOnce(&mut State) -> Result<R, CryptoError>,
-    ) -> Result<R, CryptoError> {
+    fn modify<R>(&self, change: impl FnOnce(&mut State) -> Result<R, CryptoError>) -> Result<R, CryptoError> {
         let _lock = lock_file(&self.path)?;
         let mut state = read_key_file(&self.path)?;
         let result = change(&mut state)?;
@@ -143,11 +121,7 @@ impl LocalKeyring {
         Ok(result)
     }
 
-    fn unwrap_with_held(
-        &self,
-        wrapped: &WrappedSecret,
-        aad: &[u8],
-    ) -> Result<Option<KeyMaterial>, CryptoError> {
+    fn unwrap_with_held(&self, wrapped: &WrappedSecret, aad: &[u8]) -> Result<Option<KeyMaterial>, CryptoError> {
         let state = self.state.read().map_err(|_| CryptoError::Poisoned)?;
         match state.keks.get(&wrapped.version) {
             Some(kek) => gcm::unwrap_key(kek, &wrapped.bytes, aad).map(Some),
@@ -168,14 +142,11 @@ impl Keyring for LocalKeyring {
 
     fn wrap(&self, key: &KeyMaterial, aad: &[u8]) -> Result<WrappedSecret, CryptoError> {
         let state = self.state.read().map_err(|_| CryptoError::Poisoned)?;
-        let (version, kek) = state.keks.last_key_value().ok_or(CryptoError::KeyFile {
-            path: self.path.clone(),
-            reason: "it holds no key-encryption key".into(),
-        })?;
-        Ok(WrappedSecret {
-            version: *version,
-            bytes: gcm::wrap_key(kek, key, aad)?,
-        })
+        let (version, kek) = state
+            .keks
+            .last_key_value()
+            .ok_or(CryptoError::KeyFile { path: self.path.clone(), reason: "it holds no key-encryption key".into() })?;
+        Ok(WrappedSecret { version: *version, bytes: gcm::wrap_key(kek, key, aad)? })
     }
 
     fn unwrap(&self, wrapped: &WrappedSecret, aad: &[u8]) -> Result<KeyMaterial, CryptoError> {
@@ -184,8 +155,7 @@ impl Keyring for LocalKeyring {
         }
         // Perhaps another process rotated: reread once.
         self.reload()?;
-        self.unwrap_with_held(wrapped, aad)?
-            .ok_or(CryptoError::UnknownKekVersion(wrapped.version))
+        self.unwrap_with_held(wrapped, aad)?.ok_or(CryptoError::UnknownKekVersion(wrapped.version))
     }
 
     fn rotate(&self) -> Result<KekVersion, CryptoError> {
@@ -203,10 +173,7 @@ impl Keyring for LocalKeyring {
         self.modify(|state| {
             let newest = state.keks.last_key_value().map(|(v, _)| *v);
             if newest == Some(version) {
-                return Err(CryptoError::CannotRemove {
-                    version,
-                    reason: "it is the newest version; rotate first",
-                });
+                return Err(CryptoError::CannotRemove { version, reason: "it is the newest version; rotate first" });
             }
             match state.keks.remove(&version) {
                 Some(_) => Ok(()),
@@ -223,26 +190,17 @@ impl Keyring for LocalKeyring {
 
 /// HKDF-SHA256-Expand(prk, info, 32).
 pub(crate) fn hkdf_expand(prk: &KeyMaterial, info: &[u8]) -> Result<KeyMaterial, CryptoError> {
-    let hkdf = Hkdf::<Sha256>::from_prk(prk.expose()).map_err(|_| CryptoError::Malformed {
-        what: "index key",
-        reason: "too short for HKDF",
-    })?;
+    let hkdf = Hkdf::<Sha256>::from_prk(prk.expose())
+        .map_err(|_| CryptoError::Malformed { what: "index key", reason: "too short for HKDF" })?;
     let mut out = KeyMaterial::zeroed();
     hkdf.expand(info, out.expose_mut())
-        .map_err(|_| CryptoError::Malformed {
-            what: "index key",
-            reason: "HKDF output too long",
-        })?;
+        .map_err(|_| CryptoError::Malformed { what: "index key", reason: "HKDF output too long" })?;
     Ok(out)
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CryptoError {
     let path = path.to_path_buf();
-    move |source| CryptoError::Io {
-        action,
-        path,
-        source,
-    }
+    move |source| CryptoError::Io { action, path, source }
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), CryptoError> {
@@ -271,20 +229,14 @@ fn create_private_file(path: &Path) -> Result<File, CryptoError> {
 fn check_private(path: &Path, file: &File) -> Result<(), CryptoError> {
     let metadata = file.metadata().map_err(io("inspecting", path))?;
     if !metadata.is_file() {
-        return Err(CryptoError::KeyFile {
-            path: path.to_path_buf(),
-            reason: "not a regular file".into(),
-        });
+        return Err(CryptoError::KeyFile { path: path.to_path_buf(), reason: "not a regular file".into() });
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = metadata.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
-            return Err(CryptoError::InsecureKeyFile {
-                path: path.to_path_buf(),
-                mode,
-            });
+            return Err(CryptoError::InsecureKeyFile { path: path.to_path_buf(), mode });
         }
     }
     if metadata.len() > MAX_FILE_LEN {
@@ -303,14 +255,8 @@ fn read_key_file(path: &Path) -> Result<State, CryptoError> {
     let capacity = usize::try_from(len).unwrap_or(0).saturating_add(1);
     // Sized up front so the buffer holding the keys is never reallocated (and left unscrubbed).
     let mut text = Zeroizing::new(String::with_capacity(capacity));
-    (&mut file)
-        .take(MAX_FILE_LEN)
-        .read_to_string(&mut text)
-        .map_err(io("reading", path))?;
-    parse(&text).map_err(|reason| CryptoError::KeyFile {
-        path: path.to_path_buf(),
-        reason,
-    })
+    (&mut file).take(MAX_FILE_LEN).read_to_string(&mut text).map_err(io("reading", path))?;
+    parse(&text).map_err(|reason| CryptoError::KeyFile { path: path.to_path_buf(), reason })
 }
 
 fn parse(text: &str) -> Result<State, String> {
@@ -334,9 +280,7 @@ fn parse(text: &str) -> Result<State, String> {
         let (Some(kind), Some(version), Some(hex_key), None) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
-            return Err(format!(
-                "line {number}: expected `kek|index VERSION HEX-KEY`"
-            ));
+            return Err(format!("line {number}: expected `kek|index VERSION HEX-KEY`"));
         };
         let version = version
             .parse::<u32>()
@@ -349,9 +293,7 @@ fn parse(text: &str) -> Result<State, String> {
         match kind {
             "kek" => {
                 if keks.insert(version, key).is_some() {
-                    return Err(format!(
-                        "line {number}: KEK version {version} appears twice"
-                    ));
+                    return Err(format!("line {number}: KEK version {version} appears twice"));
                 }
             }
             "index" => {
@@ -413,16 +355,10 @@ fn temp_path(path: &Path) -> Result<PathBuf, CryptoError> {
 fn write_temp(path: &Path, state: &State) -> Result<PathBuf, CryptoError> {
     let temp = temp_path(path)?;
     let mut file = create_private_file(&temp)?;
-    let written = file
-        .write_all(render(state).as_bytes())
-        .and_then(|()| file.sync_all());
+    let written = file.write_all(render(state).as_bytes()).and_then(|()| file.sync_all());
     if let Err(source) = written {
         let _ = fs::remove_file(&temp);
-        return Err(CryptoError::Io {
-            action: "writing",
-            path: temp,
-            source,
-        });
+        return Err(CryptoError::Io { action: "writing", path: temp, source });
     }
     Ok(temp)
 }
@@ -430,14 +366,8 @@ fn write_temp(path: &Path, state: &State) -> Result<PathBuf, CryptoError> {
 fn sync_parent(path: &Path) -> Result<(), CryptoError> {
     #[cfg(unix)]
     if let Some(parent) = path.parent() {
-        let dir = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("syncing directory", dir))?;
+        let dir = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing directory", dir))?;
     }
     Ok(())
 }
@@ -454,11 +384,7 @@ fn publish_new(path: &Path, state: &State) -> Result<bool, CryptoError> {
             Ok(true)
         }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-        Err(source) => Err(CryptoError::Io {
-            action: "creating",
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(CryptoError::Io { action: "creating", path: path.to_path_buf(), source }),
     }
 }
 
@@ -467,11 +393,7 @@ fn replace_file(path: &Path, state: &State) -> Result<(), CryptoError> {
     let temp = write_temp(path, state)?;
     if let Err(source) = fs::rename(&temp, path) {
         let _ = fs::remove_file(&temp);
-        return Err(CryptoError::Io {
-            action: "replacing",
-            path: path.to_path_buf(),
-            source,
-        });
+        return Err(CryptoError::Io { action: "replacing", path: path.to_path_buf(), source });
     }
     sync_parent(path)
 }
@@ -488,9 +410,7 @@ fn lock_file(path: &Path) -> Result<File, CryptoError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let file = options
-        .open(&lock_path)
-        .map_err(io("opening", &lock_path))?;
+    let file = options.open(&lock_path).map_err(io("opening", &lock_path))?;
     file.lock().map_err(io("locking", &lock_path))?;
     Ok(file)
 }

@@ -52,17 +52,8 @@ pub struct Pkcs11Config {
 impl Pkcs11Config {
     /// A configuration with the default label prefix `lessee`.
     #[must_use]
-    pub fn new(
-        module: impl Into<PathBuf>,
-        token_label: impl Into<String>,
-        pin: SecretString,
-    ) -> Self {
-        Pkcs11Config {
-            module: module.into(),
-            token_label: token_label.into(),
-            pin,
-            label_prefix: "lessee".into(),
-        }
+    pub fn new(module: impl Into<PathBuf>, token_label: impl Into<String>, pin: SecretString) -> Self {
+        Pkcs11Config { module: module.into(), token_label: token_label.into(), pin, label_prefix: "lessee".into() }
     }
 }
 
@@ -93,18 +84,13 @@ pub struct Pkcs11Keyring {
 
 impl fmt::Debug for Pkcs11Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pkcs11Keyring")
-            .field("slot", &self.slot)
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+        f.debug_struct("Pkcs11Keyring").field("slot", &self.slot).field("prefix", &self.prefix).finish_non_exhaustive()
     }
 }
 
 fn pkcs11_error(what: &str) -> impl FnOnce(Pkcs11Error) -> CryptoError + '_ {
     move |e| match e {
-        Pkcs11Error::Pkcs11(rv, function) => {
-            CryptoError::Pkcs11(format!("{what}: C_{function:?} returned {rv:?}"))
-        }
+        Pkcs11Error::Pkcs11(rv, function) => CryptoError::Pkcs11(format!("{what}: C_{function:?} returned {rv:?}")),
         other => CryptoError::Pkcs11(format!("{what}: {other}")),
     }
 }
@@ -123,8 +109,8 @@ pub fn pkcs11_context(module: &Path) -> Result<Pkcs11, CryptoError> {
     if let Some(context) = contexts.get(module) {
         return Ok(context.clone());
     }
-    let context = Pkcs11::new(module)
-        .map_err(|e| CryptoError::Pkcs11(format!("loading module {}: {e}", module.display())))?;
+    let context =
+        Pkcs11::new(module).map_err(|e| CryptoError::Pkcs11(format!("loading module {}: {e}", module.display())))?;
     match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) => {}
         // Initialized by other code of this process (e.g. under another path to the module).
@@ -145,24 +131,15 @@ impl Pkcs11Keyring {
     pub fn open(config: &Pkcs11Config) -> Result<Self, CryptoError> {
         let context = pkcs11_context(&config.module)?;
         let mut slot = None;
-        for candidate in context
-            .get_slots_with_token()
-            .map_err(pkcs11_error("listing slots"))?
-        {
-            let info = context
-                .get_token_info(candidate)
-                .map_err(pkcs11_error("reading token info"))?;
+        for candidate in context.get_slots_with_token().map_err(pkcs11_error("listing slots"))? {
+            let info = context.get_token_info(candidate).map_err(pkcs11_error("reading token info"))?;
             if info.label().trim_end() == config.token_label {
                 slot = Some(candidate);
                 break;
             }
         }
-        let slot = slot.ok_or_else(|| {
-            CryptoError::Pkcs11(format!("no token labelled {:?}", config.token_label))
-        })?;
-        let session = context
-            .open_rw_session(slot)
-            .map_err(pkcs11_error("opening a session"))?;
+        let slot = slot.ok_or_else(|| CryptoError::Pkcs11(format!("no token labelled {:?}", config.token_label)))?;
+        let session = context.open_rw_session(slot).map_err(pkcs11_error("opening a session"))?;
         match session.login(UserType::User, Some(&config.pin)) {
             Ok(()) => {}
             Err(e) if is_rv(&e, RvError::UserAlreadyLoggedIn) => {}
@@ -195,9 +172,9 @@ impl Pkcs11Keyring {
     /// The properties of the index root key as the token reports them.
     pub fn index_key_properties(&self) -> Result<KeyProperties, CryptoError> {
         let session = self.session()?;
-        let handle = self.find_index_key(&session)?.ok_or_else(|| {
-            CryptoError::Pkcs11(format!("no index key labelled {}", self.index_label()))
-        })?;
+        let handle = self
+            .find_index_key(&session)?
+            .ok_or_else(|| CryptoError::Pkcs11(format!("no index key labelled {}", self.index_label())))?;
         properties(&session, handle)
     }
 
@@ -262,26 +239,18 @@ impl Pkcs11Keyring {
             Attribute::Label(self.kek_label(version).into_bytes()),
             Attribute::Id(version.get().to_be_bytes().to_vec()),
         ];
-        session
-            .generate_key(&Mechanism::AesKeyGen, &template)
-            .map_err(pkcs11_error("generating a KEK"))?;
+        session.generate_key(&Mechanism::AesKeyGen, &template).map_err(pkcs11_error("generating a KEK"))?;
         Ok(())
     }
 
     fn list_versions(&self, session: &Session) -> Result<Vec<KekVersion>, CryptoError> {
-        let template = [
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::AES),
-        ];
-        let handles = session
-            .find_objects(&template)
-            .map_err(pkcs11_error("finding KEKs"))?;
+        let template = [Attribute::Class(ObjectClass::SECRET_KEY), Attribute::KeyType(KeyType::AES)];
+        let handles = session.find_objects(&template).map_err(pkcs11_error("finding KEKs"))?;
         let prefix = format!("{}-kek-v", self.prefix);
         let mut versions = Vec::new();
         for handle in handles {
-            let attributes = session
-                .get_attributes(handle, &[AttributeType::Label])
-                .map_err(pkcs11_error("reading a key label"))?;
+            let attributes =
+                session.get_attributes(handle, &[AttributeType::Label]).map_err(pkcs11_error("reading a key label"))?;
             for attribute in attributes {
                 if let Attribute::Label(label) = attribute
                     && let Ok(label) = std::str::from_utf8(&label)
@@ -303,32 +272,24 @@ impl Pkcs11Keyring {
         template: &[Attribute],
         label: &str,
     ) -> Result<Option<ObjectHandle>, CryptoError> {
-        let handles = session
-            .find_objects(template)
-            .map_err(pkcs11_error("finding a key"))?;
+        let handles = session.find_objects(template).map_err(pkcs11_error("finding a key"))?;
         match handles.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some(*one)),
-            _ => Err(CryptoError::Pkcs11(format!(
-                "{} keys are labelled {label}; remove the extra ones",
-                handles.len()
-            ))),
+            _ => {
+                Err(CryptoError::Pkcs11(format!("{} keys are labelled {label}; remove the extra ones", handles.len())))
+            }
         }
     }
 
-    fn find_kek(
-        &self,
-        session: &Session,
-        version: KekVersion,
-    ) -> Result<ObjectHandle, CryptoError> {
+    fn find_kek(&self, session: &Session, version: KekVersion) -> Result<ObjectHandle, CryptoError> {
         let label = self.kek_label(version);
         let template = [
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(KeyType::AES),
             Attribute::Label(label.clone().into_bytes()),
         ];
-        self.find_one(session, &template, &label)?
-            .ok_or(CryptoError::UnknownKekVersion(version))
+        self.find_one(session, &template, &label)?.ok_or(CryptoError::UnknownKekVersion(version))
     }
 
     fn find_index_key(&self, session: &Session) -> Result<Option<ObjectHandle>, CryptoError> {
@@ -404,8 +365,7 @@ impl Keyring for Pkcs11Keyring {
         let handle = self.find_kek(&session, version)?;
         let nonce = random_nonce()?;
         let mut iv = nonce;
-        let params = GcmParams::new(&mut iv, aad, Ulong::from(TAG_BITS))
-            .map_err(pkcs11_error("GCM parameters"))?;
+        let params = GcmParams::new(&mut iv, aad, Ulong::from(TAG_BITS)).map_err(pkcs11_error("GCM parameters"))?;
         let sealed = session
             .encrypt(&Mechanism::AesGcm(params), handle, key.expose())
             .map_err(pkcs11_error("wrapping a data key"))?;
@@ -423,39 +383,29 @@ impl Keyring for Pkcs11Keyring {
     }
 
     fn unwrap(&self, wrapped: &WrappedSecret, aad: &[u8]) -> Result<KeyMaterial, CryptoError> {
-        let (nonce, sealed) =
-            wrapped
-                .bytes
-                .split_first_chunk::<NONCE_LEN>()
-                .ok_or(CryptoError::Malformed {
-                    what: "wrapped data key",
-                    reason: "too short",
-                })?;
+        let (nonce, sealed) = wrapped
+            .bytes
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or(CryptoError::Malformed { what: "wrapped data key", reason: "too short" })?;
         if sealed.len() != KEY_LEN + TAG_LEN {
-            return Err(CryptoError::Malformed {
-                what: "wrapped data key",
-                reason: "unexpected length",
-            });
+            return Err(CryptoError::Malformed { what: "wrapped data key", reason: "unexpected length" });
         }
         let session = self.session()?;
         let handle = self.find_kek(&session, wrapped.version)?;
         let mut iv = *nonce;
-        let params = GcmParams::new(&mut iv, aad, Ulong::from(TAG_BITS))
-            .map_err(pkcs11_error("GCM parameters"))?;
-        let plaintext = session
-            .decrypt(&Mechanism::AesGcm(params), handle, sealed)
-            .map_err(|e| {
-                // A failed GCM tag check: CKR_ENCRYPTED_DATA_INVALID per the standard;
-                // SoftHSM2 2.6 reports CKR_GENERAL_ERROR.
-                if is_rv(&e, RvError::EncryptedDataInvalid)
-                    || is_rv(&e, RvError::EncryptedDataLenRange)
-                    || is_rv(&e, RvError::GeneralError)
-                {
-                    CryptoError::Decrypt
-                } else {
-                    pkcs11_error("unwrapping a data key")(e)
-                }
-            })?;
+        let params = GcmParams::new(&mut iv, aad, Ulong::from(TAG_BITS)).map_err(pkcs11_error("GCM parameters"))?;
+        let plaintext = session.decrypt(&Mechanism::AesGcm(params), handle, sealed).map_err(|e| {
+            // A failed GCM tag check: CKR_ENCRYPTED_DATA_INVALID per the standard;
+            // SoftHSM2 2.6 reports CKR_GENERAL_ERROR.
+            if is_rv(&e, RvError::EncryptedDataInvalid)
+                || is_rv(&e, RvError::EncryptedDataLenRange)
+                || is_rv(&e, RvError::GeneralError)
+            {
+                CryptoError::Decrypt
+            } else {
+                pkcs11_error("unwrapping a data key")(e)
+            }
+        })?;
         let plaintext = Zeroizing::new(plaintext);
         KeyMaterial::from_slice(&plaintext)
     }
@@ -473,29 +423,22 @@ impl Keyring for Pkcs11Keyring {
     fn remove_version(&self, version: KekVersion) -> Result<(), CryptoError> {
         let session = self.session()?;
         if self.list_versions(&session)?.last() == Some(&version) {
-            return Err(CryptoError::CannotRemove {
-                version,
-                reason: "it is the newest version; rotate first",
-            });
+            return Err(CryptoError::CannotRemove { version, reason: "it is the newest version; rotate first" });
         }
         let handle = self.find_kek(&session, version)?;
-        session
-            .destroy_object(handle)
-            .map_err(pkcs11_error("destroying a KEK"))
+        session.destroy_object(handle).map_err(pkcs11_error("destroying a KEK"))
     }
 
     fn derive_index_key(&self, info: &[u8]) -> Result<KeyMaterial, CryptoError> {
         let session = self.session()?;
-        let handle = self.find_index_key(&session)?.ok_or_else(|| {
-            CryptoError::Pkcs11(format!("no index key labelled {}", self.index_label()))
-        })?;
+        let handle = self
+            .find_index_key(&session)?
+            .ok_or_else(|| CryptoError::Pkcs11(format!("no index key labelled {}", self.index_label())))?;
         let mut input = Vec::with_capacity(info.len().saturating_add(1));
         input.extend_from_slice(info);
         input.push(1);
         let derived = Zeroizing::new(
-            session
-                .sign(&Mechanism::Sha256Hmac, handle, &input)
-                .map_err(pkcs11_error("deriving an index key"))?,
+            session.sign(&Mechanism::Sha256Hmac, handle, &input).map_err(pkcs11_error("deriving an index key"))?,
         );
         KeyMaterial::from_slice(&derived)
     }

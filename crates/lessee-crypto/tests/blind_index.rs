@@ -1,9 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 //! Blind indexes: normalization table, equality, purpose separation, stability.
 
 use std::collections::HashSet;
@@ -22,19 +17,11 @@ struct Fixture {
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
     let envelope = Envelope::new(Arc::new(LocalKeyring::open_or_create(dir.path()).unwrap()));
-    Fixture {
-        _dir: dir,
-        envelope,
-    }
+    Fixture { _dir: dir, envelope }
 });
 
 fn index(purpose: IndexPurpose, raw: &str) -> BlindIndex {
-    FIXTURE
-        .envelope
-        .blind_indexer(purpose)
-        .unwrap()
-        .index(raw)
-        .unwrap()
+    FIXTURE.envelope.blind_indexer(purpose).unwrap().index(raw).unwrap()
 }
 
 /// (purpose, input, normalized form or the refusal's reason)
@@ -42,11 +29,7 @@ const TABLE: &[(IndexPurpose, &str, Result<&str, &str>)] = &[
     (Email, "Ada@Example.COM", Ok("ada@example.com")),
     (Email, "  ada@example.com\t\n", Ok("ada@example.com")),
     (Email, "ÉLODIE@exemple.fr", Ok("élodie@exemple.fr")),
-    (
-        Email,
-        "first.last+tag@example.com",
-        Ok("first.last+tag@example.com"),
-    ),
+    (Email, "first.last+tag@example.com", Ok("first.last+tag@example.com")),
     (Email, "   ", Err("empty")),
     (Email, "not-an-email", Err("no @")),
     (Phone, "+1 (202) 555-0100", Ok("+12025550100")),
@@ -64,11 +47,7 @@ const TABLE: &[(IndexPurpose, &str, Result<&str, &str>)] = &[
     (IpAddress, "192.0.2.1", Ok("192.0.2.1")),
     (IpAddress, " 192.0.2.1 ", Ok("192.0.2.1")),
     (IpAddress, "2001:DB8:0:0:0:0:0:1", Ok("2001:db8::1")),
-    (
-        IpAddress,
-        "2001:0db8:0000:0000:0001:0000:0000:0001",
-        Ok("2001:db8::1:0:0:1"),
-    ),
+    (IpAddress, "2001:0db8:0000:0000:0001:0000:0000:0001", Ok("2001:db8::1:0:0:1")),
     (IpAddress, "[2001:db8::1]", Ok("2001:db8::1")),
     (IpAddress, "::ffff:192.0.2.1", Ok("192.0.2.1")),
     (IpAddress, "::1", Ok("::1")),
@@ -76,26 +55,10 @@ const TABLE: &[(IndexPurpose, &str, Result<&str, &str>)] = &[
     (IpAddress, "192.0.2.1/24", Err("not an IP address")),
     (IpAddress, "010.0.2.1", Err("not an IP address")),
     (IpAddress, "fe80::1%eth0", Err("not an IP address")),
-    (
-        PaymentFingerprint,
-        " Xt5EWLLDS7FJjR1c ",
-        Ok("Xt5EWLLDS7FJjR1c"),
-    ),
-    (
-        PaymentFingerprint,
-        "xt5ewllds7fjjr1c",
-        Ok("xt5ewllds7fjjr1c"),
-    ),
-    (
-        PaymentFingerprint,
-        "4111111111111111",
-        Ok("4111111111111111"),
-    ),
-    (
-        PaymentFingerprint,
-        "ab cd",
-        Err("contains spaces or control characters"),
-    ),
+    (PaymentFingerprint, " Xt5EWLLDS7FJjR1c ", Ok("Xt5EWLLDS7FJjR1c")),
+    (PaymentFingerprint, "xt5ewllds7fjjr1c", Ok("xt5ewllds7fjjr1c")),
+    (PaymentFingerprint, "4111111111111111", Ok("4111111111111111")),
+    (PaymentFingerprint, "ab cd", Err("contains spaces or control characters")),
     (PaymentFingerprint, "", Err("empty")),
 ];
 
@@ -143,10 +106,8 @@ fn equal_after_normalization_means_equal_index() {
 fn purposes_have_separate_keys() {
     // A value valid for several purposes gets a different index under each.
     let value = "12025550100";
-    let indexes: HashSet<BlindIndex> = [Phone, NationalId, PaymentFingerprint]
-        .into_iter()
-        .map(|p| index(p, value))
-        .collect();
+    let indexes: HashSet<BlindIndex> =
+        [Phone, NationalId, PaymentFingerprint].into_iter().map(|p| index(p, value)).collect();
     assert_eq!(indexes.len(), 3);
     assert_ne!(index(Email, "1@2"), index(PaymentFingerprint, "1@2"));
 }
@@ -157,10 +118,7 @@ fn output_format_and_stability() {
     assert_eq!(a.as_bytes().len(), 16);
     let hex = a.to_hex();
     assert_eq!(hex.len(), 32);
-    assert!(
-        hex.chars()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-    );
+    assert!(hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     assert_eq!(a.to_string(), hex);
     assert_eq!(BlindIndex::from_bytes(*a.as_bytes()), a);
     assert!(format!("{a:?}").contains(&hex));
@@ -177,26 +135,13 @@ fn output_format_and_stability() {
     std::fs::copy(&original, &copy).unwrap();
     let restarted = Envelope::new(Arc::new(LocalKeyring::open(&copy).unwrap()));
     restarted.keyring().rotate().unwrap();
-    let after = restarted
-        .blind_indexer(Phone)
-        .unwrap()
-        .index("+12025550100")
-        .unwrap();
+    let after = restarted.blind_indexer(Phone).unwrap().index("+12025550100").unwrap();
     assert_eq!(before, after);
 
     // Another key file gives unrelated indexes.
     let other_dir = tempfile::tempdir().unwrap();
-    let other = Envelope::new(Arc::new(
-        LocalKeyring::open_or_create(other_dir.path()).unwrap(),
-    ));
-    assert_ne!(
-        other
-            .blind_indexer(Phone)
-            .unwrap()
-            .index("+12025550100")
-            .unwrap(),
-        before
-    );
+    let other = Envelope::new(Arc::new(LocalKeyring::open_or_create(other_dir.path()).unwrap()));
+    assert_ne!(other.blind_indexer(Phone).unwrap().index("+12025550100").unwrap(), before);
 }
 
 #[test]
@@ -245,15 +190,8 @@ fn index_is_the_documented_construction() {
     let root = [0x5au8; 32];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lessee-keys");
-    std::fs::write(
-        &path,
-        format!(
-            "lessee-keyfile 1\nindex 1 {}\nkek 1 {}\n",
-            hex::encode(root),
-            "11".repeat(32)
-        ),
-    )
-    .unwrap();
+    std::fs::write(&path, format!("lessee-keyfile 1\nindex 1 {}\nkek 1 {}\n", hex::encode(root), "11".repeat(32)))
+        .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let envelope = Envelope::new(Arc::new(LocalKeyring::open(&path).unwrap()));
 
@@ -265,10 +203,7 @@ fn index_is_the_documented_construction() {
         let mut purpose_key = [0u8; 32];
         hkdf::Hkdf::<Sha256>::from_prk(&root)
             .unwrap()
-            .expand(
-                format!("lessee/blind-index/v1/{}", purpose.name()).as_bytes(),
-                &mut purpose_key,
-            )
+            .expand(format!("lessee/blind-index/v1/{}", purpose.name()).as_bytes(), &mut purpose_key)
             .unwrap();
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&purpose_key).unwrap();
         mac.update(normalized.as_bytes());

@@ -1,16 +1,11 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 //! Data keys, ciphertexts, wrapped keys, rotation and crypto-shredding on the local keyring.
 
 use std::sync::{Arc, LazyLock, Mutex};
 
 use lessee_crypto::{
-    CIPHERTEXT_OVERHEAD, CryptoError, DataKey, Envelope, FieldRef, KekVersion, KeyMaterial,
-    Keyring, KeyringKind, LocalKeyring, WrappedDataKey, WrappedSecret, ciphertext_key_id, rewrap,
+    CIPHERTEXT_OVERHEAD, CryptoError, DataKey, Envelope, FieldRef, KekVersion, KeyMaterial, Keyring, KeyringKind,
+    LocalKeyring, WrappedDataKey, WrappedSecret, ciphertext_key_id, rewrap,
 };
 use proptest::prelude::*;
 
@@ -28,11 +23,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
     let envelope = Envelope::new(keyring(&dir));
     let (key, _) = envelope.create_data_key("customer/1").unwrap();
-    Fixture {
-        _dir: dir,
-        envelope,
-        key,
-    }
+    Fixture { _dir: dir, envelope, key }
 });
 
 const FIELD: FieldRef<'static> = FieldRef::new("customers", "email", "0190-aaaa");
@@ -47,10 +38,7 @@ fn round_trip_and_format() {
     assert_eq!(&ciphertext[1..9], &key.id().get().to_be_bytes());
     assert_eq!(ciphertext_key_id(&ciphertext).unwrap(), key.id());
     assert_eq!(&*key.decrypt(&ciphertext, &FIELD).unwrap(), plaintext);
-    assert_eq!(
-        &*key.decrypt_string(&ciphertext, &FIELD).unwrap(),
-        "ada@example.com"
-    );
+    assert_eq!(&*key.decrypt_string(&ciphertext, &FIELD).unwrap(), "ada@example.com");
 }
 
 #[test]
@@ -83,10 +71,7 @@ fn moved_ciphertext_fails_to_decrypt() {
         FieldRef::new("customersemail", "", "0190-aaaa"),
     ];
     for field in elsewhere {
-        assert!(
-            matches!(key.decrypt(&ciphertext, &field), Err(CryptoError::Decrypt)),
-            "{field:?} must not open it"
-        );
+        assert!(matches!(key.decrypt(&ciphertext, &field), Err(CryptoError::Decrypt)), "{field:?} must not open it");
     }
 }
 
@@ -99,10 +84,7 @@ fn tampered_ciphertext_fails_at_every_byte() {
         tampered[i] ^= 0x01;
         let result = key.decrypt(&tampered, &FIELD);
         match i {
-            0 => assert!(matches!(
-                result,
-                Err(CryptoError::UnsupportedFormat { version: 0, .. })
-            )),
+            0 => assert!(matches!(result, Err(CryptoError::UnsupportedFormat { version: 0, .. }))),
             1..=8 => assert!(matches!(result, Err(CryptoError::WrongKey { .. }))),
             _ => assert!(matches!(result, Err(CryptoError::Decrypt)), "byte {i}"),
         }
@@ -112,27 +94,18 @@ fn tampered_ciphertext_fails_at_every_byte() {
     }
     let mut longer = ciphertext.clone();
     longer.push(0);
-    assert!(matches!(
-        key.decrypt(&longer, &FIELD),
-        Err(CryptoError::Decrypt)
-    ));
+    assert!(matches!(key.decrypt(&longer, &FIELD), Err(CryptoError::Decrypt)));
 }
 
 #[test]
 fn another_customers_key_cannot_open() {
     let (other, _) = FIXTURE.envelope.create_data_key("customer/2").unwrap();
     let ciphertext = FIXTURE.key.encrypt(b"secret", &FIELD).unwrap();
-    assert!(matches!(
-        other.decrypt(&ciphertext, &FIELD),
-        Err(CryptoError::WrongKey { .. })
-    ));
+    assert!(matches!(other.decrypt(&ciphertext, &FIELD), Err(CryptoError::WrongKey { .. })));
     // Even with the key id forged to match, the tag fails.
     let mut forged = ciphertext.clone();
     forged[1..9].copy_from_slice(&other.id().get().to_be_bytes());
-    assert!(matches!(
-        other.decrypt(&forged, &FIELD),
-        Err(CryptoError::Decrypt)
-    ));
+    assert!(matches!(other.decrypt(&forged, &FIELD), Err(CryptoError::Decrypt)));
 }
 
 #[test]
@@ -152,15 +125,11 @@ fn wrapped_key_round_trips_through_bytes_and_is_bound_to_its_owner() {
     let ciphertext = key.encrypt(b"x", &FIELD).unwrap();
     assert_eq!(&*reopened.decrypt(&ciphertext, &FIELD).unwrap(), b"x");
 
-    assert!(matches!(
-        envelope.open_data_key("customer/8", &parsed),
-        Err(CryptoError::Decrypt)
-    ));
+    assert!(matches!(envelope.open_data_key("customer/8", &parsed), Err(CryptoError::Decrypt)));
     for i in 0..bytes.len() {
         let mut tampered = bytes.clone();
         tampered[i] ^= 0x80;
-        let opened = WrappedDataKey::from_bytes(&tampered)
-            .and_then(|w| envelope.open_data_key("customer/7", &w));
+        let opened = WrappedDataKey::from_bytes(&tampered).and_then(|w| envelope.open_data_key("customer/7", &w));
         assert!(opened.is_err(), "byte {i}");
     }
     for len in 0..15 {
@@ -185,10 +154,7 @@ fn rotation_rewrap_and_retirement() {
     assert!(envelope.needs_rewrap(&wrapped_v1).unwrap());
     // Old version still unwraps.
     let opened = envelope.open_data_key("customer/1", &wrapped_v1).unwrap();
-    assert_eq!(
-        &*opened.decrypt(&ciphertext, &FIELD).unwrap(),
-        b"Ada Lovelace"
-    );
+    assert_eq!(&*opened.decrypt(&ciphertext, &FIELD).unwrap(), b"Ada Lovelace");
     // New wraps use the new version.
     let (_, fresh) = envelope.create_data_key("customer/2").unwrap();
     assert_eq!(fresh.kek_version(), v2);
@@ -197,27 +163,15 @@ fn rotation_rewrap_and_retirement() {
     assert_eq!(wrapped_v2.kek_version(), v2);
     assert_eq!(wrapped_v2.key_id(), wrapped_v1.key_id());
     assert!(!envelope.needs_rewrap(&wrapped_v2).unwrap());
-    assert_eq!(
-        envelope.rewrap("customer/1", &wrapped_v2).unwrap(),
-        wrapped_v2
-    );
+    assert_eq!(envelope.rewrap("customer/1", &wrapped_v2).unwrap(), wrapped_v2);
     // Rewrap checks the owner binding too.
-    assert!(matches!(
-        rewrap(ring.as_ref(), "customer/9", &wrapped_v1),
-        Err(CryptoError::Decrypt)
-    ));
+    assert!(matches!(rewrap(ring.as_ref(), "customer/9", &wrapped_v1), Err(CryptoError::Decrypt)));
 
-    assert!(matches!(
-        ring.remove_version(v2),
-        Err(CryptoError::CannotRemove { .. })
-    ));
+    assert!(matches!(ring.remove_version(v2), Err(CryptoError::CannotRemove { .. })));
     ring.remove_version(v1).unwrap();
     assert_eq!(ring.versions().unwrap(), vec![v2]);
     let opened = envelope.open_data_key("customer/1", &wrapped_v2).unwrap();
-    assert_eq!(
-        &*opened.decrypt(&ciphertext, &FIELD).unwrap(),
-        b"Ada Lovelace"
-    );
+    assert_eq!(&*opened.decrypt(&ciphertext, &FIELD).unwrap(), b"Ada Lovelace");
     // A copy left under the removed version is now unrecoverable.
     assert!(matches!(
         envelope.open_data_key("customer/1", &wrapped_v1),
@@ -272,20 +226,14 @@ fn crypto_shredding_makes_data_unrecoverable() {
     let (new_a, new_wrapped) = envelope.create_data_key("customer/a").unwrap();
     stored_keys.insert("customer/a", new_wrapped.to_bytes());
     for (owner, bytes) in &stored_keys {
-        let key = envelope
-            .open_data_key(owner, &WrappedDataKey::from_bytes(bytes).unwrap())
-            .unwrap();
+        let key = envelope.open_data_key(owner, &WrappedDataKey::from_bytes(bytes).unwrap()).unwrap();
         assert!(key.decrypt(a_ciphertext, &a_field).is_err());
     }
     assert!(new_a.decrypt(a_ciphertext, &a_field).is_err());
 
     // b is untouched.
-    let b = envelope
-        .open_data_key(
-            "customer/b",
-            &WrappedDataKey::from_bytes(&stored_keys["customer/b"]).unwrap(),
-        )
-        .unwrap();
+    let b =
+        envelope.open_data_key("customer/b", &WrappedDataKey::from_bytes(&stored_keys["customer/b"]).unwrap()).unwrap();
     let b_field = FieldRef::new("customers", "name", "customer/b");
     assert_eq!(&*b.decrypt(&rows[1].1, &b_field).unwrap(), b"Jane Doe");
 }
@@ -296,10 +244,7 @@ fn another_keyring_cannot_unwrap() {
     let a = Envelope::new(keyring(&dir_a));
     let b = Envelope::new(keyring(&dir_b));
     let (_, wrapped) = a.create_data_key("customer/1").unwrap();
-    assert!(matches!(
-        b.open_data_key("customer/1", &wrapped),
-        Err(CryptoError::Decrypt)
-    ));
+    assert!(matches!(b.open_data_key("customer/1", &wrapped), Err(CryptoError::Decrypt)));
 }
 
 /// A keyring that remembers the last key it wrapped, to look for its bytes in `Debug` output.
@@ -310,9 +255,7 @@ struct Recording {
 
 impl std::fmt::Debug for Recording {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recording")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
+        f.debug_struct("Recording").field("inner", &self.inner).finish_non_exhaustive()
     }
 }
 
@@ -345,28 +288,20 @@ fn renderings(bytes: &[u8]) -> Vec<String> {
     vec![
         hex::encode(bytes),
         hex::encode_upper(bytes),
-        format!("{:?}", &bytes[..8])
-            .trim_end_matches(']')
-            .to_string(),
-        format!("{:02x?}", &bytes[..8])
-            .trim_end_matches(']')
-            .to_string(),
+        format!("{:?}", &bytes[..8]).trim_end_matches(']').to_string(),
+        format!("{:02x?}", &bytes[..8]).trim_end_matches(']').to_string(),
     ]
 }
 
 #[test]
 fn debug_output_contains_no_key_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let recording = Arc::new(Recording {
-        inner: LocalKeyring::open_or_create(dir.path()).unwrap(),
-        last: Mutex::new(None),
-    });
+    let recording =
+        Arc::new(Recording { inner: LocalKeyring::open_or_create(dir.path()).unwrap(), last: Mutex::new(None) });
     let envelope = Envelope::new(recording.clone());
     let (key, wrapped) = envelope.create_data_key("customer/1").unwrap();
     let dek = recording.last.lock().unwrap().clone().unwrap();
-    let indexer = envelope
-        .blind_indexer(lessee_crypto::IndexPurpose::Email)
-        .unwrap();
+    let indexer = envelope.blind_indexer(lessee_crypto::IndexPurpose::Email).unwrap();
     let file = std::fs::read_to_string(recording.inner.path()).unwrap();
     let mut secrets: Vec<Vec<u8>> = vec![dek.clone()];
     for line in file.lines().filter(|l| !l.starts_with('#')).skip(1) {

@@ -1,9 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 //! The PKCS#11 keyring against a real SoftHSM2 token. These tests fail, never skip, when
 //! SoftHSM2 cannot be had.
 //!
@@ -23,16 +18,11 @@ use cryptoki::error::{Error as Pkcs11Error, RvError};
 use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use cryptoki::session::UserType;
 use lessee_crypto::{
-    CryptoError, Envelope, FieldRef, IndexPurpose, KekVersion, Keyring, KeyringKind, LocalKeyring,
-    Pkcs11Config, Pkcs11Keyring, SecretString, WrappedDataKey, pkcs11_context, rewrap,
+    CryptoError, Envelope, FieldRef, IndexPurpose, KekVersion, Keyring, KeyringKind, LocalKeyring, Pkcs11Config,
+    Pkcs11Keyring, SecretString, WrappedDataKey, pkcs11_context, rewrap,
 };
 
-const VARS: [&str; 4] = [
-    "SOFTHSM2_CONF",
-    "LESSEE_PKCS11_MODULE",
-    "LESSEE_PKCS11_TOKEN_LABEL",
-    "LESSEE_PKCS11_PIN",
-];
+const VARS: [&str; 4] = ["SOFTHSM2_CONF", "LESSEE_PKCS11_MODULE", "LESSEE_PKCS11_TOKEN_LABEL", "LESSEE_PKCS11_PIN"];
 
 fn unique_prefix(test: &str) -> String {
     let mut random = [0u8; 4];
@@ -41,15 +31,8 @@ fn unique_prefix(test: &str) -> String {
 }
 
 fn config_from_env(test: &str) -> Option<Pkcs11Config> {
-    let values: Vec<String> = VARS
-        .iter()
-        .map(|name| std::env::var(name).ok())
-        .collect::<Option<_>>()?;
-    let mut config = Pkcs11Config::new(
-        &values[1],
-        values[2].clone(),
-        SecretString::from(values[3].clone()),
-    );
+    let values: Vec<String> = VARS.iter().map(|name| std::env::var(name).ok()).collect::<Option<_>>()?;
+    let mut config = Pkcs11Config::new(&values[1], values[2].clone(), SecretString::from(values[3].clone()));
     config.label_prefix = unique_prefix(test);
     Some(config)
 }
@@ -80,11 +63,7 @@ fn softhsm_env(dir: &std::path::Path) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
         .collect();
     for name in VARS {
-        assert!(
-            env.iter().any(|(k, _)| k == name),
-            "{} did not print {name}: {stdout}",
-            script.display()
-        );
+        assert!(env.iter().any(|(k, _)| k == name), "{} did not print {name}: {stdout}", script.display());
     }
     env
 }
@@ -101,10 +80,7 @@ fn with_token(test: &str, body: impl FnOnce(Pkcs11Config)) {
         body(config);
         return;
     }
-    assert!(
-        std::env::var_os("LESSEE_PKCS11_TEST_CHILD").is_none(),
-        "child started without the token environment"
-    );
+    assert!(std::env::var_os("LESSEE_PKCS11_TEST_CHILD").is_none(), "child started without the token environment");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("lessee-softhsm")
         .join(format!("{test}-{}", std::process::id()));
@@ -151,10 +127,7 @@ fn wrap_unwrap_round_trip() {
         let other = Envelope::new(open(&config));
         let parsed = WrappedDataKey::from_bytes(&bytes).unwrap();
         let opened = other.open_data_key("customer/1", &parsed).unwrap();
-        assert_eq!(
-            &*opened.decrypt(&ciphertext, &FIELD).unwrap(),
-            b"123-45-6789"
-        );
+        assert_eq!(&*opened.decrypt(&ciphertext, &FIELD).unwrap(), b"123-45-6789");
 
         // The owner binding and the bytes are checked by the token.
         let result = envelope.open_data_key("customer/2", &parsed);
@@ -162,23 +135,14 @@ fn wrap_unwrap_round_trip() {
         for i in 14..bytes.len() {
             let mut tampered = bytes.clone();
             tampered[i] ^= 0x01;
-            let result = envelope.open_data_key(
-                "customer/1",
-                &WrappedDataKey::from_bytes(&tampered).unwrap(),
-            );
-            assert!(
-                matches!(result, Err(CryptoError::Decrypt)),
-                "byte {i}: {result:?}"
-            );
+            let result = envelope.open_data_key("customer/1", &WrappedDataKey::from_bytes(&tampered).unwrap());
+            assert!(matches!(result, Err(CryptoError::Decrypt)), "byte {i}: {result:?}");
         }
 
         // A local keyring refuses a PKCS#11-wrapped key with a clear error.
         let dir = tempfile::tempdir().unwrap();
         let local = Envelope::new(Arc::new(LocalKeyring::open_or_create(dir.path()).unwrap()));
-        assert!(matches!(
-            local.open_data_key("customer/1", &parsed),
-            Err(CryptoError::WrongKeyring { .. })
-        ));
+        assert!(matches!(local.open_data_key("customer/1", &parsed), Err(CryptoError::WrongKeyring { .. })));
     });
 }
 
@@ -203,10 +167,7 @@ fn rotation_rewrap_and_retirement() {
 
         let wrapped_v2 = rewrap(ring.as_ref(), "customer/1", &wrapped_v1).unwrap();
         assert_eq!(wrapped_v2.kek_version(), v2);
-        assert!(matches!(
-            ring.remove_version(v2),
-            Err(CryptoError::CannotRemove { .. })
-        ));
+        assert!(matches!(ring.remove_version(v2), Err(CryptoError::CannotRemove { .. })));
         ring.remove_version(v1).unwrap();
         assert_eq!(ring.versions().unwrap(), vec![v2]);
         let opened = envelope.open_data_key("customer/1", &wrapped_v2).unwrap();
@@ -254,19 +215,12 @@ fn keys_are_sensitive_and_non_extractable() {
         }
         let label = format!("{}-kek-v1", config.label_prefix);
         let kek = session
-            .find_objects(&[
-                Attribute::Class(ObjectClass::SECRET_KEY),
-                Attribute::Label(label.into_bytes()),
-            ])
+            .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY), Attribute::Label(label.into_bytes())])
             .unwrap();
         assert_eq!(kek.len(), 1);
-        let values = session
-            .get_attributes(kek[0], &[cryptoki::object::AttributeType::Value])
-            .unwrap_or_default();
+        let values = session.get_attributes(kek[0], &[cryptoki::object::AttributeType::Value]).unwrap_or_default();
         assert!(
-            !values
-                .iter()
-                .any(|a| matches!(a, Attribute::Value(v) if !v.is_empty())),
+            !values.iter().any(|a| matches!(a, Attribute::Value(v) if !v.is_empty())),
             "CKA_VALUE of a KEK was readable"
         );
         let wrapping_key = session
@@ -280,18 +234,10 @@ fn keys_are_sensitive_and_non_extractable() {
                 ],
             )
             .unwrap();
-        let exported = session.wrap_key(
-            &cryptoki::mechanism::Mechanism::AesKeyWrapPad,
-            wrapping_key,
-            kek[0],
-        );
+        let exported = session.wrap_key(&cryptoki::mechanism::Mechanism::AesKeyWrapPad, wrapping_key, kek[0]);
         assert!(exported.is_err(), "a KEK could be wrapped out of the token");
         // The attribute cannot be flipped back to extractable.
-        assert!(
-            session
-                .update_attributes(kek[0], &[Attribute::Extractable(true)])
-                .is_err()
-        );
+        assert!(session.update_attributes(kek[0], &[Attribute::Extractable(true)]).is_err());
     });
 }
 
@@ -303,20 +249,11 @@ fn blind_indexes_from_the_token() {
         let email = envelope.blind_indexer(IndexPurpose::Email).unwrap();
         let a = email.index("Ada@Example.com").unwrap();
         assert_eq!(a, email.index(" ada@example.com").unwrap());
-        let fingerprint = envelope
-            .blind_indexer(IndexPurpose::PaymentFingerprint)
-            .unwrap();
+        let fingerprint = envelope.blind_indexer(IndexPurpose::PaymentFingerprint).unwrap();
         assert_ne!(a, fingerprint.index("ada@example.com").unwrap());
         // The index key persists on the token: another process computes the same index.
         let again = Envelope::new(open(&config));
-        assert_eq!(
-            again
-                .blind_indexer(IndexPurpose::Email)
-                .unwrap()
-                .index("ADA@example.com")
-                .unwrap(),
-            a
-        );
+        assert_eq!(again.blind_indexer(IndexPurpose::Email).unwrap().index("ADA@example.com").unwrap(), a);
     });
 }
 
@@ -352,20 +289,10 @@ fn token_derivation_matches_software_hkdf() {
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lessee-keys");
-        std::fs::write(
-            &path,
-            format!(
-                "lessee-keyfile 1\nindex 1 {}\nkek 1 {}\n",
-                hex::encode(root),
-                "11".repeat(32)
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(
-            &path,
-            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
-        )
-        .unwrap();
+        std::fs::write(&path, format!("lessee-keyfile 1\nindex 1 {}\nkek 1 {}\n", hex::encode(root), "11".repeat(32)))
+            .unwrap();
+        std::fs::set_permissions(&path, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600))
+            .unwrap();
         let local = Envelope::new(Arc::new(LocalKeyring::open(&path).unwrap()));
         for purpose in IndexPurpose::ALL {
             let value = match purpose {
@@ -395,10 +322,7 @@ fn one_keyring_shared_by_threads() {
                         let (key, wrapped) = envelope.create_data_key(&owner).unwrap();
                         let ciphertext = key.encrypt(owner.as_bytes(), &FIELD).unwrap();
                         let opened = envelope.open_data_key(&owner, &wrapped).unwrap();
-                        assert_eq!(
-                            &*opened.decrypt(&ciphertext, &FIELD).unwrap(),
-                            owner.as_bytes()
-                        );
+                        assert_eq!(&*opened.decrypt(&ciphertext, &FIELD).unwrap(), owner.as_bytes());
                     }
                 });
             }
@@ -418,27 +342,15 @@ fn configuration_errors_are_clear() {
         let mut wrong_token = config.clone();
         wrong_token.token_label = "no-such-token".into();
         let error = Pkcs11Keyring::open(&wrong_token).unwrap_err().to_string();
-        assert!(
-            error.contains("no token labelled \"no-such-token\""),
-            "{error}"
-        );
+        assert!(error.contains("no token labelled \"no-such-token\""), "{error}");
 
         let mut wrong_module = config.clone();
         wrong_module.module = "/nonexistent/libpkcs11.so".into();
         let error = Pkcs11Keyring::open(&wrong_module).unwrap_err().to_string();
-        assert!(
-            error.contains("loading module /nonexistent/libpkcs11.so"),
-            "{error}"
-        );
+        assert!(error.contains("loading module /nonexistent/libpkcs11.so"), "{error}");
 
         // Debug of the configuration and the keyring shows no PIN.
         let shown = format!("{config:?} {:?}", open(&config));
-        assert!(
-            !shown.contains(&format!(
-                "\"{}\"",
-                std::env::var("LESSEE_PKCS11_PIN").unwrap()
-            )),
-            "{shown}"
-        );
+        assert!(!shown.contains(&format!("\"{}\"", std::env::var("LESSEE_PKCS11_PIN").unwrap())), "{shown}");
     });
 }

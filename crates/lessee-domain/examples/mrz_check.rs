@@ -37,11 +37,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for block in blocks.iter().filter(|b| !b.is_empty()) {
         let line = match Mrz::parse(&block.join("\n"), reference) {
             Ok(mrz) => {
-                let checks: Map<String, Value> = mrz
-                    .checks
-                    .iter()
-                    .map(|c| (c.name.as_str().to_owned(), Value::Bool(c.passed)))
-                    .collect();
+                let checks: Map<String, Value> =
+                    mrz.checks.iter().map(|c| (c.name.as_str().to_owned(), Value::Bool(c.passed))).collect();
                 json!({
                     "valid": mrz.valid,
                     "format": mrz.format,

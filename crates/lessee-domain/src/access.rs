@@ -81,23 +81,14 @@ pub struct ValidEvent {
 }
 
 fn err(pointer: &str, code: &str, message: &str) -> FieldError {
-    FieldError {
-        pointer: pointer.into(),
-        code: code.into(),
-        message: message.into(),
-    }
+    FieldError { pointer: pointer.into(), code: code.into(), message: message.into() }
 }
 
 /// Checks one event. `now` bounds how far in the future a timestamp may be (clock skew).
-pub fn validate_event(
-    e: &AccessEventInput,
-    now: DateTime<Utc>,
-) -> Result<ValidEvent, Vec<FieldError>> {
+pub fn validate_event(e: &AccessEventInput, now: DateTime<Utc>) -> Result<ValidEvent, Vec<FieldError>> {
     let mut errors = Vec::new();
     let account = match (&e.account, &e.account_id) {
-        (Some(a), None) if !a.trim().is_empty() && a.len() <= 128 => {
-            Some(AccountRef::External(a.trim().to_owned()))
-        }
+        (Some(a), None) if !a.trim().is_empty() && a.len() <= 128 => Some(AccountRef::External(a.trim().to_owned())),
         (None, Some(id)) if id.len() <= 64 => Some(AccountRef::Id(id.trim().to_owned())),
         _ => {
             errors.push(err(
@@ -116,56 +107,31 @@ pub fn validate_event(
         }
     };
     let at = match DateTime::parse_from_rfc3339(e.at.trim()) {
-        Ok(t) if t.with_timezone(&Utc) <= now + chrono::Duration::minutes(10) => {
-            Some(t.with_timezone(&Utc))
-        }
+        Ok(t) if t.with_timezone(&Utc) <= now + chrono::Duration::minutes(10) => Some(t.with_timezone(&Utc)),
         Ok(_) => {
-            errors.push(err(
-                "/at",
-                "date_in_future",
-                "must not be more than 10 minutes in the future",
-            ));
+            errors.push(err("/at", "date_in_future", "must not be more than 10 minutes in the future"));
             None
         }
         Err(_) => {
-            errors.push(err(
-                "/at",
-                "invalid_datetime",
-                "must be an RFC 3339 date-time",
-            ));
+            errors.push(err("/at", "invalid_datetime", "must be an RFC 3339 date-time"));
             None
         }
     };
     let action_ok = !e.action.is_empty()
         && e.action.len() <= 100
-        && e.action
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-:/".contains(c));
+        && e.action.chars().all(|c| c.is_ascii_alphanumeric() || "._-:/".contains(c));
     if !action_ok {
-        errors.push(err(
-            "/action",
-            "invalid_action",
-            "an action is 1 to 100 characters of A-Z a-z 0-9 . _ - : /",
-        ));
+        errors.push(err("/action", "invalid_action", "an action is 1 to 100 characters of A-Z a-z 0-9 . _ - : /"));
     }
     if let Some(p) = &e.principal
         && (p.len() > 256 || p.chars().any(char::is_control))
     {
-        errors.push(err(
-            "/principal",
-            "invalid_principal",
-            "at most 256 printable characters",
-        ));
+        errors.push(err("/principal", "invalid_principal", "at most 256 printable characters"));
     }
     match (account, ip, at, errors.is_empty()) {
-        (Some(account), Some(ip), Some(at), true) => Ok(ValidEvent {
-            account,
-            ip,
-            at,
-            action: e.action.clone(),
-            kind: e.kind,
-            principal: e.principal.clone(),
-        }),
+        (Some(account), Some(ip), Some(at), true) => {
+            Ok(ValidEvent { account, ip, at, action: e.action.clone(), kind: e.kind, principal: e.principal.clone() })
+        }
         _ => Err(errors),
     }
 }
@@ -173,10 +139,7 @@ pub fn validate_event(
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are the IPv4 address: one address, one index.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     }
 }
@@ -206,16 +169,11 @@ impl Cidr {
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let len = match (len, addr.parse::<IpAddr>().ok()?) {
             // `::ffff:10.0.0.0/104` means the IPv4 /8.
-            (Some(l), IpAddr::V6(v6)) if ip.is_ipv4() && v6.to_ipv4_mapped().is_some() => {
-                l.checked_sub(96)?
-            }
+            (Some(l), IpAddr::V6(v6)) if ip.is_ipv4() && v6.to_ipv4_mapped().is_some() => l.checked_sub(96)?,
             (Some(l), _) => l,
             (None, _) => max,
         };
-        (len <= max).then(|| Cidr {
-            network: mask(ip, len),
-            len,
-        })
+        (len <= max).then(|| Cidr { network: mask(ip, len), len })
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
@@ -229,20 +187,12 @@ pub fn mask(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
             let bits = u32::from(v4);
-            let m = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len.min(32)))
-            };
+            let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
             IpAddr::V4(Ipv4Addr::from(bits & m))
         }
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
-            let m = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len.min(128)))
-            };
+            let m = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len.min(128))) };
             IpAddr::V6(Ipv6Addr::from(bits & m))
         }
     }
@@ -251,11 +201,7 @@ pub fn mask(ip: IpAddr, len: u8) -> IpAddr {
 /// The prefixes of an address that are indexed: (level 0..4, prefix length, masked address).
 pub fn index_prefixes(ip: IpAddr) -> [(usize, u8, IpAddr); 4] {
     let ip = canonical(ip);
-    let levels = if ip.is_ipv4() {
-        PREFIX_LEVELS_V4
-    } else {
-        PREFIX_LEVELS_V6
-    };
+    let levels = if ip.is_ipv4() { PREFIX_LEVELS_V4 } else { PREFIX_LEVELS_V6 };
     let p = |i: usize| {
         let len = levels.get(i).copied().unwrap_or(0);
         (i, len, mask(ip, len))
@@ -282,11 +228,7 @@ pub struct LookupPlan {
 /// otherwise the coarser level is used and candidates are filtered exactly after decryption.
 /// `None` when the range is too wide to search (wider than an IPv6 /16).
 pub fn plan(query: Cidr) -> Option<LookupPlan> {
-    let levels = if query.network.is_ipv4() {
-        PREFIX_LEVELS_V4
-    } else {
-        PREFIX_LEVELS_V6
-    };
+    let levels = if query.network.is_ipv4() { PREFIX_LEVELS_V4 } else { PREFIX_LEVELS_V6 };
     let coarser = levels.iter().position(|&len| len <= query.len);
     let finer = match coarser {
         Some(0) => None,
@@ -307,24 +249,14 @@ pub fn plan(query: Cidr) -> Option<LookupPlan> {
         let len = levels.get(f).copied().unwrap_or(0);
         let extra = u32::from(len.saturating_sub(query.len));
         if extra <= 16 && ((1u32 << extra) <= MAX_EXPANSION || coarser.is_none()) {
-            return Some(LookupPlan {
-                level: f,
-                prefix_len: len,
-                prefixes: expand(query, len),
-                filter_exactly: false,
-            });
+            return Some(LookupPlan { level: f, prefix_len: len, prefixes: expand(query, len), filter_exactly: false });
         }
         // Too wide to expand and no coarser level to filter from.
         coarser?;
     }
     let c = coarser.unwrap_or(0);
     let len = levels.get(c).copied().unwrap_or(0);
-    Some(LookupPlan {
-        level: c,
-        prefix_len: len,
-        prefixes: vec![mask(query.network, len)],
-        filter_exactly: true,
-    })
+    Some(LookupPlan { level: c, prefix_len: len, prefixes: vec![mask(query.network, len)], filter_exactly: true })
 }
 
 /// All prefixes of length `len` inside `query` (len >= query.len), capped at 65,536.
@@ -335,15 +267,11 @@ fn expand(query: Cidr, len: u8) -> Vec<IpAddr> {
         .map(|i| match query.network {
             IpAddr::V4(v4) => {
                 let shift = 32 - u32::from(len);
-                IpAddr::V4(Ipv4Addr::from(
-                    u32::from(v4) | ((i as u32).checked_shl(shift).unwrap_or(0)),
-                ))
+                IpAddr::V4(Ipv4Addr::from(u32::from(v4) | ((i as u32).checked_shl(shift).unwrap_or(0))))
             }
             IpAddr::V6(v6) => {
                 let shift = 128 - u32::from(len);
-                IpAddr::V6(Ipv6Addr::from(
-                    u128::from(v6) | (u128::from(i as u32)).checked_shl(shift).unwrap_or(0),
-                ))
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) | (u128::from(i as u32)).checked_shl(shift).unwrap_or(0)))
             }
         })
         .collect()
@@ -401,56 +329,23 @@ mod tests {
             ("2001:db8::/32", 3, 32, 1, false),
         ];
         for (q, level, len, n, exact) in cases {
-            let p = plan(Cidr::parse(q).unwrap_or(Cidr {
-                network: ip("0.0.0.0"),
-                len: 0,
-            }))
-            .unwrap_or(LookupPlan {
+            let p = plan(Cidr::parse(q).unwrap_or(Cidr { network: ip("0.0.0.0"), len: 0 })).unwrap_or(LookupPlan {
                 level: 9,
                 prefix_len: 0,
                 prefixes: vec![],
                 filter_exactly: false,
             });
-            assert_eq!(
-                (p.level, p.prefix_len, p.prefixes.len(), p.filter_exactly),
-                (level, len, n, exact),
-                "{q}"
-            );
+            assert_eq!((p.level, p.prefix_len, p.prefixes.len(), p.filter_exactly), (level, len, n, exact), "{q}");
         }
-        let p = plan(Cidr::parse("81.2.64.0/20").unwrap_or(Cidr {
-            network: ip("0.0.0.0"),
-            len: 0,
-        }))
-        .unwrap_or(LookupPlan {
-            level: 9,
-            prefix_len: 0,
-            prefixes: vec![],
-            filter_exactly: false,
-        });
-        assert!(
-            plan(Cidr::parse("2000::/15").unwrap_or(Cidr {
-                network: ip("::"),
-                len: 0
-            }))
-            .is_none(),
-            "too wide"
-        );
+        let p = plan(Cidr::parse("81.2.64.0/20").unwrap_or(Cidr { network: ip("0.0.0.0"), len: 0 }))
+            .unwrap_or(LookupPlan { level: 9, prefix_len: 0, prefixes: vec![], filter_exactly: false });
+        assert!(plan(Cidr::parse("2000::/15").unwrap_or(Cidr { network: ip("::"), len: 0 })).is_none(), "too wide");
         assert_eq!(
-            plan(Cidr::parse("0.0.0.0/0").unwrap_or(Cidr {
-                network: ip("::"),
-                len: 99
-            }))
-            .map(|p| p.prefixes.len()),
+            plan(Cidr::parse("0.0.0.0/0").unwrap_or(Cidr { network: ip("::"), len: 99 })).map(|p| p.prefixes.len()),
             Some(256)
         );
-        assert_eq!(
-            p.prefixes.first().map(|a| a.to_string()).as_deref(),
-            Some("81.2.64.0")
-        );
-        assert_eq!(
-            p.prefixes.last().map(|a| a.to_string()).as_deref(),
-            Some("81.2.79.0")
-        );
+        assert_eq!(p.prefixes.first().map(|a| a.to_string()).as_deref(), Some("81.2.64.0"));
+        assert_eq!(p.prefixes.last().map(|a| a.to_string()).as_deref(), Some("81.2.79.0"));
     }
 
     #[test]
@@ -458,13 +353,7 @@ mod tests {
         // For many queries and addresses: an address inside the query has, at the planned
         // level, a prefix among the planned prefixes; one outside does not (unless the plan
         // says candidates must be filtered exactly).
-        let queries = [
-            "81.2.69.0/24",
-            "81.2.64.0/20",
-            "81.2.69.160/30",
-            "81.0.0.0/9",
-            "2001:db8:aa00::/40",
-        ];
+        let queries = ["81.2.69.0/24", "81.2.64.0/20", "81.2.69.160/30", "81.0.0.0/9", "2001:db8:aa00::/40"];
         let addrs = [
             "81.2.69.160",
             "81.2.69.1",
@@ -480,9 +369,7 @@ mod tests {
             let Some(p) = plan(c) else { continue };
             for a in addrs {
                 let a = ip(a);
-                let found = index_prefixes(a)
-                    .iter()
-                    .any(|(lvl, _, pre)| *lvl == p.level && p.prefixes.contains(pre))
+                let found = index_prefixes(a).iter().any(|(lvl, _, pre)| *lvl == p.level && p.prefixes.contains(pre))
                     && a.is_ipv4() == c.network.is_ipv4();
                 if c.contains(a) {
                     assert!(found, "{a} in {q} must be found");
@@ -495,9 +382,8 @@ mod tests {
 
     #[test]
     fn event_validation() {
-        let now = DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default();
+        let now =
+            DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default();
         let good = AccessEventInput {
             account: Some("acct-1".into()),
             account_id: None,
@@ -508,29 +394,14 @@ mod tests {
             principal: Some("user-1".into()),
         };
         let v = validate_event(&good, now);
-        assert_eq!(
-            v.as_ref().map(|e| e.ip.to_string()).ok().as_deref(),
-            Some("81.2.69.160")
-        );
+        assert_eq!(v.as_ref().map(|e| e.ip.to_string()).ok().as_deref(), Some("81.2.69.160"));
         let mut bad = good.clone();
         bad.account_id = Some("x".into());
         bad.ip = "1.2.3".into();
         bad.at = "2030-01-01T00:00:00Z".into();
         bad.action = "drop table;".into();
-        let codes: Vec<String> = validate_event(&bad, now)
-            .err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| e.code)
-            .collect();
-        assert_eq!(
-            codes,
-            [
-                "invalid_account",
-                "invalid_ip",
-                "date_in_future",
-                "invalid_action"
-            ]
-        );
+        let codes: Vec<String> =
+            validate_event(&bad, now).err().unwrap_or_default().into_iter().map(|e| e.code).collect();
+        assert_eq!(codes, ["invalid_account", "invalid_ip", "date_in_future", "invalid_action"]);
     }
 }

@@ -131,10 +131,8 @@ pub struct ClassificationConfig {
 
 impl Default for ClassificationConfig {
     fn default() -> Self {
-        let us_jurisdictions = ["US", "PR", "GU", "VI", "AS", "MP", "UM"]
-            .iter()
-            .filter_map(|c| Country::parse(c).ok())
-            .collect();
+        let us_jurisdictions =
+            ["US", "PR", "GU", "VI", "AS", "MP", "UM"].iter().filter_map(|c| Country::parse(c).ok()).collect();
         ClassificationConfig { us_jurisdictions }
     }
 }
@@ -153,11 +151,7 @@ pub struct ExternalEvidence {
 }
 
 fn ev(kind: EvidenceKind, value: &str, source: String) -> Option<Evidence> {
-    Country::parse(value).ok().map(|country| Evidence {
-        kind,
-        country,
-        source,
-    })
+    Country::parse(value).ok().map(|country| Evidence { kind, country, source })
 }
 
 struct Classifier<'a> {
@@ -170,29 +164,15 @@ impl Classifier<'_> {
             .citizenships
             .iter()
             .enumerate()
-            .filter_map(|(n, c)| {
-                ev(
-                    EvidenceKind::Citizenship,
-                    c,
-                    format!("{p}/citizenships/{n}"),
-                )
-            })
+            .filter_map(|(n, c)| ev(EvidenceKind::Citizenship, c, format!("{p}/citizenships/{n}")))
             .collect();
         if let Some(e) = citizenships.iter().find(|e| e.country == Country::US) {
             return us(Rule::UsCitizen, vec![e.clone()]);
         }
-        let lpr = i
-            .permanent_residences
-            .iter()
-            .enumerate()
-            .find_map(|(n, c)| {
-                ev(
-                    EvidenceKind::PermanentResidence,
-                    c,
-                    format!("{p}/permanent_residences/{n}"),
-                )
+        let lpr = i.permanent_residences.iter().enumerate().find_map(|(n, c)| {
+            ev(EvidenceKind::PermanentResidence, c, format!("{p}/permanent_residences/{n}"))
                 .filter(|e| e.country == Country::US)
-            });
+        });
         if let Some(e) = lpr {
             return us(Rule::UsPermanentResident, vec![e]);
         }
@@ -200,18 +180,11 @@ impl Classifier<'_> {
     }
 
     fn entity(&self, p: &str, e: &Entity, ip: Option<Evidence>) -> Classification {
-        let org = ev(
-            EvidenceKind::PlaceOfOrganization,
-            &e.organized_in,
-            format!("{p}/organized_in"),
-        );
-        let reg = e.registration.as_ref().and_then(|r| {
-            ev(
-                EvidenceKind::RegistrationCountry,
-                &r.country,
-                format!("{p}/registration/country"),
-            )
-        });
+        let org = ev(EvidenceKind::PlaceOfOrganization, &e.organized_in, format!("{p}/organized_in"));
+        let reg = e
+            .registration
+            .as_ref()
+            .and_then(|r| ev(EvidenceKind::RegistrationCountry, &r.country, format!("{p}/registration/country")));
         let mut conflicts = Vec::new();
         if let (Some(o), Some(r)) = (&org, &reg)
             && self.cfg.is_us(o.country) != self.cfg.is_us(r.country)
@@ -227,12 +200,7 @@ impl Classifier<'_> {
             c.conflicts = conflicts;
             return c;
         }
-        let mut c = self.location(
-            p,
-            e.address.as_ref(),
-            ip,
-            org.into_iter().chain(reg).collect(),
-        );
+        let mut c = self.location(p, e.address.as_ref(), ip, org.into_iter().chain(reg).collect());
         conflicts.append(&mut c.conflicts);
         c.conflicts = conflicts;
         c
@@ -247,13 +215,7 @@ impl Classifier<'_> {
         ip: Option<Evidence>,
         mut foreign_evidence: Vec<Evidence>,
     ) -> Classification {
-        let addr = address.and_then(|a| {
-            ev(
-                EvidenceKind::AddressCountry,
-                &a.country,
-                format!("{p}/address/country"),
-            )
-        });
+        let addr = address.and_then(|a| ev(EvidenceKind::AddressCountry, &a.country, format!("{p}/address/country")));
         let addr_us = addr.as_ref().map(|e| self.cfg.is_us(e.country));
         let ip_us = ip.as_ref().map(|e| self.cfg.is_us(e.country));
         let located: Vec<Evidence> = addr.iter().chain(ip.iter()).cloned().collect();
@@ -288,20 +250,12 @@ impl Classifier<'_> {
 }
 
 fn us(rule: Rule, evidence: Vec<Evidence>) -> Classification {
-    Classification {
-        status: PersonStatus::UsPerson,
-        basis: Basis { rule, evidence },
-        conflicts: Vec::new(),
-    }
+    Classification { status: PersonStatus::UsPerson, basis: Basis { rule, evidence }, conflicts: Vec::new() }
 }
 
 /// Classifies the customer, each beneficial owner and each sub-lessee. Only the customer has
 /// a sign-up IP address; owners and sub-lessees are placed by their addresses.
-pub fn classify(
-    app: &Application,
-    external: ExternalEvidence,
-    cfg: &ClassificationConfig,
-) -> AccountClassification {
+pub fn classify(app: &Application, external: ExternalEvidence, cfg: &ClassificationConfig) -> AccountClassification {
     let k = Classifier { cfg };
     let ip = external.signup_ip_country.map(|country| Evidence {
         kind: EvidenceKind::IpGeolocation,
@@ -315,17 +269,8 @@ pub fn classify(
             .iter()
             .enumerate()
             .map(|(index, bo)| {
-                let c = k.customer(
-                    &format!("/customer/beneficial_owners/{index}/person"),
-                    &bo.person,
-                    None,
-                );
-                OwnerClassification {
-                    index,
-                    status: c.status,
-                    basis: c.basis,
-                    conflicts: c.conflicts,
-                }
+                let c = k.customer(&format!("/customer/beneficial_owners/{index}/person"), &bo.person, None);
+                OwnerClassification { index, status: c.status, basis: c.basis, conflicts: c.conflicts }
             })
             .collect(),
         Customer::Individual(_) => Vec::new(),

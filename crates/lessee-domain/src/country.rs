@@ -25,9 +25,7 @@ impl Country {
         let upper = code.trim().to_ascii_uppercase();
         let bytes = upper.as_bytes();
         match bytes {
-            [a, b] if COUNTRIES.iter().any(|(c, _, _)| c.as_bytes() == [*a, *b]) => {
-                Ok(Country([*a, *b]))
-            }
+            [a, b] if COUNTRIES.iter().any(|(c, _, _)| c.as_bytes() == [*a, *b]) => Ok(Country([*a, *b])),
             _ => Err(InvalidCountry(code.chars().take(16).collect())),
         }
     }
@@ -35,10 +33,7 @@ impl Country {
     /// Parses an alpha-3 code (as printed in machine-readable zones).
     pub fn from_alpha3(code: &str) -> Option<Self> {
         let upper = code.trim().to_ascii_uppercase();
-        COUNTRIES
-            .iter()
-            .find(|(_, a3, _)| *a3 == upper)
-            .and_then(|(a2, _, _)| Country::parse(a2).ok())
+        COUNTRIES.iter().find(|(_, a3, _)| *a3 == upper).and_then(|(a2, _, _)| Country::parse(a2).ok())
     }
 
     pub fn as_str(&self) -> &str {

@@ -34,14 +34,9 @@ impl Outcome {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Outcome::Approve,
-            Outcome::ApproveWithConditions,
-            Outcome::ManualReview,
-            Outcome::Deny,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
+        [Outcome::Approve, Outcome::ApproveWithConditions, Outcome::ManualReview, Outcome::Deny]
+            .into_iter()
+            .find(|o| o.as_str() == s)
     }
 }
 
@@ -84,9 +79,7 @@ pub fn interim_decision(c: &AccountClassification, now: DateTime<Utc>) -> Decisi
     if c.status == PersonStatus::ForeignPerson {
         reasons.push(Reason {
             code: codes::VERIFICATION_PENDING.into(),
-            message:
-                "the customer is a foreign person; identity verification under the CIP is pending"
-                    .into(),
+            message: "the customer is a foreign person; identity verification under the CIP is pending".into(),
             subject: "customer".into(),
         });
     }
@@ -96,31 +89,25 @@ pub fn interim_decision(c: &AccountClassification, now: DateTime<Utc>) -> Decisi
         if bo.status == PersonStatus::ForeignPerson {
             reasons.push(Reason {
                 code: codes::BENEFICIAL_OWNER_VERIFICATION_PENDING.into(),
-                message:
-                    "this beneficial owner is a foreign person; identity verification is pending"
-                        .into(),
+                message: "this beneficial owner is a foreign person; identity verification is pending".into(),
                 subject,
             });
         }
     }
-    let pending = reasons.iter().any(|r| {
-        r.code == codes::VERIFICATION_PENDING
-            || r.code == codes::BENEFICIAL_OWNER_VERIFICATION_PENDING
-    });
+    let pending = reasons
+        .iter()
+        .any(|r| r.code == codes::VERIFICATION_PENDING || r.code == codes::BENEFICIAL_OWNER_VERIFICATION_PENDING);
     let outcome = if pending || !reasons.is_empty() {
         Outcome::ManualReview
     } else {
         reasons.push(Reason {
             code: codes::US_PERSON_NO_CIP_REQUIRED.into(),
-            message: "the customer and every beneficial owner are United States persons; no CIP verification is required".into(),
+            message:
+                "the customer and every beneficial owner are United States persons; no CIP verification is required"
+                    .into(),
             subject: "customer".into(),
         });
         Outcome::Approve
     };
-    Decision {
-        outcome,
-        reasons,
-        policy_version: INTERIM_POLICY_VERSION.into(),
-        decided_at: now,
-    }
+    Decision { outcome, reasons, policy_version: INTERIM_POLICY_VERSION.into(), decided_at: now }
 }

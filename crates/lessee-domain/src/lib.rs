@@ -17,9 +17,7 @@ pub mod validate;
 
 pub use account::{Account, AccountId};
 pub use application::Application;
-pub use classify::{
-    AccountClassification, ClassificationConfig, ExternalEvidence, PersonStatus, Rule, classify,
-};
+pub use classify::{AccountClassification, ClassificationConfig, ExternalEvidence, PersonStatus, Rule, classify};
 pub use country::Country;
 pub use decision::{Decision, Outcome, Reason, interim_decision};
 pub use validate::{FieldError, validate};

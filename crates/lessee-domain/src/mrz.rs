@@ -96,24 +96,11 @@ pub enum MrzError {
     Empty,
     #[error("an MRZ has 2 or 3 lines (3 x 30, 2 x 36 or 2 x 44), found {found}")]
     LineCount { found: usize },
-    #[error(
-        "line {line}, column {column}: `{found}` is not an MRZ character (only A-Z, 0-9 and < are)"
-    )]
-    BadCharacter {
-        line: usize,
-        column: usize,
-        found: String,
-    },
+    #[error("line {line}, column {column}: `{found}` is not an MRZ character (only A-Z, 0-9 and < are)")]
+    BadCharacter { line: usize, column: usize, found: String },
     #[error("line {line} has {found} characters; a {lines}-line MRZ has lines of {expected}")]
-    LineLength {
-        line: usize,
-        found: usize,
-        lines: usize,
-        expected: usize,
-    },
-    #[error(
-        "line 1 has {found} characters; a 2-line MRZ has lines of 36 (TD2, MRV-B) or 44 (TD3, MRV-A)"
-    )]
+    LineLength { line: usize, found: usize, lines: usize, expected: usize },
+    #[error("line 1 has {found} characters; a 2-line MRZ has lines of 36 (TD2, MRV-B) or 44 (TD3, MRV-A)")]
     UnknownLength { found: usize },
 }
 
@@ -183,27 +170,11 @@ impl StateCode {
     pub fn from_code(raw: &str) -> StateCode {
         let code = raw.trim().trim_end_matches('<').to_owned();
         if let Some((_, a2, kind)) = ICAO_SPECIAL_CODES.iter().find(|(c, _, _)| *c == code) {
-            return StateCode {
-                country: a2.and_then(|a| Country::parse(a).ok()),
-                code,
-                kind: *kind,
-            };
+            return StateCode { country: a2.and_then(|a| Country::parse(a).ok()), code, kind: *kind };
         }
-        let country = if code.len() == 3 {
-            Country::from_alpha3(&code)
-        } else {
-            None
-        };
-        let kind = if country.is_some() {
-            StateCodeKind::Country
-        } else {
-            StateCodeKind::Unknown
-        };
-        StateCode {
-            code,
-            country,
-            kind,
-        }
+        let country = if code.len() == 3 { Country::from_alpha3(&code) } else { None };
+        let kind = if country.is_some() { StateCodeKind::Country } else { StateCodeKind::Unknown };
+        StateCode { code, country, kind }
     }
 }
 
@@ -370,10 +341,7 @@ struct Lines<'a>(Vec<&'a str>);
 impl<'a> Lines<'a> {
     /// Positions `from..=to` (1-based) of line `line` (1-based); empty if out of range.
     fn span(&self, line: usize, from: usize, to: usize) -> &'a str {
-        self.0
-            .get(line.saturating_sub(1))
-            .and_then(|l| l.get(from.saturating_sub(1)..to))
-            .unwrap_or("")
+        self.0.get(line.saturating_sub(1)).and_then(|l| l.get(from.saturating_sub(1)..to)).unwrap_or("")
     }
 
     /// Position `pos` (1-based) of line `line`; `'\0'` if out of range.
@@ -392,20 +360,12 @@ fn digit_check(name: CheckName, data: &str, found: char) -> Check {
         Some(c) => format!("computed {c} over `{data}`, found `{found}`"),
         None => format!("`{data}` holds characters outside A-Z, 0-9 and <"),
     });
-    Check {
-        name,
-        passed,
-        detail,
-    }
+    Check { name, passed, detail }
 }
 
 fn personal_number_check(data: &str, found: char) -> Check {
     if found == '<' && data.chars().all(|c| c == '<') {
-        Check {
-            name: CheckName::PersonalNumberCheckDigit,
-            passed: true,
-            detail: None,
-        }
+        Check { name: CheckName::PersonalNumberCheckDigit, passed: true, detail: None }
     } else {
         digit_check(CheckName::PersonalNumberCheckDigit, data, found)
     }
@@ -426,11 +386,7 @@ fn document_number(principal: &str, found: char, optional: &str) -> (String, Che
     // number (at least one character) and its check digit at the start of the optional data,
     // then a filler.
     let len = optional.find('<').unwrap_or(optional.len());
-    let rest = optional
-        .get(len..)
-        .unwrap_or("")
-        .trim_matches('<')
-        .to_owned();
+    let rest = optional.get(len..).unwrap_or("").trim_matches('<').to_owned();
     let parts = len
         .checked_sub(1)
         .filter(|n| *n > 0 && !principal.contains('<'))
@@ -467,11 +423,7 @@ enum DateKind {
 }
 
 fn two_digits(s: &str) -> Option<u32> {
-    if s.len() == 2 && s.chars().all(|c| c.is_ascii_digit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
+    if s.len() == 2 && s.chars().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
 }
 
 fn parse_date(raw: &str, kind: DateKind, reference: NaiveDate) -> (Option<NaiveDate>, Check) {
@@ -479,39 +431,21 @@ fn parse_date(raw: &str, kind: DateKind, reference: NaiveDate) -> (Option<NaiveD
         DateKind::Birth => CheckName::DateOfBirthValid,
         DateKind::Expiry => CheckName::DateOfExpiryValid,
     };
-    let fail = |why: String| {
-        (
-            None,
-            Check {
-                name,
-                passed: false,
-                detail: Some(why),
-            },
-        )
-    };
-    let parts = (
-        raw.get(0..2).and_then(two_digits),
-        raw.get(2..4).and_then(two_digits),
-        raw.get(4..6).and_then(two_digits),
-    );
+    let fail = |why: String| (None, Check { name, passed: false, detail: Some(why) });
+    let parts =
+        (raw.get(0..2).and_then(two_digits), raw.get(2..4).and_then(two_digits), raw.get(4..6).and_then(two_digits));
     let (yy, mm, dd) = match parts {
         (Some(y), Some(m), Some(d)) if raw.len() == 6 => (y, m, d),
         _ => {
             let unknown = ["<<<<<<", "<<<<", "<<"].iter().any(|tail| {
                 raw.len() == 6
                     && raw.ends_with(tail)
-                    && raw
-                        .get(..6 - tail.len())
-                        .is_some_and(|head| head.chars().all(|c| c.is_ascii_digit()))
+                    && raw.get(..6 - tail.len()).is_some_and(|head| head.chars().all(|c| c.is_ascii_digit()))
             });
             if kind == DateKind::Birth && unknown {
                 return (
                     None,
-                    Check {
-                        name,
-                        passed: true,
-                        detail: Some(format!("`{raw}`: date of birth (partly) unknown")),
-                    },
+                    Check { name, passed: true, detail: Some(format!("`{raw}`: date of birth (partly) unknown")) },
                 );
             }
             return fail(format!("`{raw}` is not a YYMMDD date"));
@@ -522,11 +456,7 @@ fn parse_date(raw: &str, kind: DateKind, reference: NaiveDate) -> (Option<NaiveD
     let year = match kind {
         DateKind::Birth => {
             let y = 2000 + yy;
-            if (y, mm, dd) > (ry, rm, rd) {
-                y - 100
-            } else {
-                y
-            }
+            if (y, mm, dd) > (ry, rm, rd) { y - 100 } else { y }
         }
         DateKind::Expiry => {
             let low = ry - 50;
@@ -534,17 +464,8 @@ fn parse_date(raw: &str, kind: DateKind, reference: NaiveDate) -> (Option<NaiveD
         }
     };
     match NaiveDate::from_ymd_opt(year, mm, dd) {
-        Some(d) => (
-            Some(d),
-            Check {
-                name,
-                passed: true,
-                detail: None,
-            },
-        ),
-        None => fail(format!(
-            "`{raw}` is not a calendar date ({year}-{mm:02}-{dd:02})"
-        )),
+        Some(d) => (Some(d), Check { name, passed: true, detail: None }),
+        None => fail(format!("`{raw}` is not a calendar date ({year}-{mm:02}-{dd:02})")),
     }
 }
 
@@ -556,25 +477,13 @@ fn parse_sex(c: char) -> (Sex, Check) {
         _ => Sex::Invalid,
     };
     let passed = sex != Sex::Invalid;
-    (
-        sex,
-        Check {
-            name: CheckName::SexValid,
-            passed,
-            detail: (!passed).then(|| format!("`{c}` is not F, M, X or <")),
-        },
-    )
+    (sex, Check { name: CheckName::SexValid, passed, detail: (!passed).then(|| format!("`{c}` is not F, M, X or <")) })
 }
 
 /// Splits a name field at the first `<<` into (surname, given names), `<` becoming spaces.
 fn split_name(field: &str) -> (String, String) {
     let (primary, secondary) = field.split_once("<<").unwrap_or((field, ""));
-    let clean = |s: &str| {
-        s.split('<')
-            .filter(|t| !t.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let clean = |s: &str| s.split('<').filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ");
     (clean(primary), clean(secondary))
 }
 
@@ -585,25 +494,15 @@ fn lines_of(input: &str) -> Result<(MrzFormat, Vec<&str>), MrzError> {
     if input.is_empty() {
         return Err(MrzError::Empty);
     }
-    let lines: Vec<&str> = input
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<&str> = input.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     if !(2..=3).contains(&lines.len()) {
         return Err(MrzError::LineCount { found: lines.len() });
     }
     for (i, line) in lines.iter().enumerate() {
-        if let Some((j, c)) = line
-            .chars()
-            .enumerate()
-            .find(|(_, c)| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '<'))
+        if let Some((j, c)) =
+            line.chars().enumerate().find(|(_, c)| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '<'))
         {
-            return Err(MrzError::BadCharacter {
-                line: i + 1,
-                column: j + 1,
-                found: c.to_string(),
-            });
+            return Err(MrzError::BadCharacter { line: i + 1, column: j + 1, found: c.to_string() });
         }
     }
     let first = lines.first().copied().unwrap_or("");
@@ -616,12 +515,7 @@ fn lines_of(input: &str) -> Result<(MrzFormat, Vec<&str>), MrzError> {
     };
     for (i, line) in lines.iter().enumerate() {
         if line.len() != expected {
-            return Err(MrzError::LineLength {
-                line: i + 1,
-                found: line.len(),
-                lines: lines.len(),
-                expected,
-            });
+            return Err(MrzError::LineLength { line: i + 1, found: line.len(), lines: lines.len(), expected });
         }
     }
     let visa = first.starts_with('V');
@@ -673,24 +567,19 @@ impl Mrz {
             MrzFormat::Td2 => l.span(2, 29, 35),
             _ => "",
         };
-        let (document_number, number_check, overflow_rest) =
-            if matches!(format, MrzFormat::Td1 | MrzFormat::Td2) {
-                document_number(principal, doc_check, overflow_field)
-            } else {
-                (
-                    principal.trim_end_matches('<').to_owned(),
-                    digit_check(CheckName::DocumentNumberCheckDigit, principal, doc_check),
-                    String::new(),
-                )
-            };
+        let (document_number, number_check, overflow_rest) = if matches!(format, MrzFormat::Td1 | MrzFormat::Td2) {
+            document_number(principal, doc_check, overflow_field)
+        } else {
+            (
+                principal.trim_end_matches('<').to_owned(),
+                digit_check(CheckName::DocumentNumberCheckDigit, principal, doc_check),
+                String::new(),
+            )
+        };
         checks.push(number_check);
 
         let dob_raw = l.span(dl, d, d + 5);
-        checks.push(digit_check(
-            CheckName::DateOfBirthCheckDigit,
-            dob_raw,
-            l.at(dl, d + 6),
-        ));
+        checks.push(digit_check(CheckName::DateOfBirthCheckDigit, dob_raw, l.at(dl, d + 6)));
         let (date_of_birth, dob_valid) = parse_date(dob_raw, DateKind::Birth, reference);
         checks.push(dob_valid);
 
@@ -698,19 +587,12 @@ impl Mrz {
         checks.push(sex_check);
 
         let exp_raw = l.span(dl, d + 8, d + 13);
-        checks.push(digit_check(
-            CheckName::DateOfExpiryCheckDigit,
-            exp_raw,
-            l.at(dl, d + 14),
-        ));
+        checks.push(digit_check(CheckName::DateOfExpiryCheckDigit, exp_raw, l.at(dl, d + 14)));
         let (date_of_expiry, exp_valid) = parse_date(exp_raw, DateKind::Expiry, reference);
         checks.push(exp_valid);
 
         let (optional_data, optional_data_2) = match format {
-            MrzFormat::Td1 => (
-                overflow_rest,
-                Some(l.span(2, 19, 29).trim_end_matches('<').to_owned()),
-            ),
+            MrzFormat::Td1 => (overflow_rest, Some(l.span(2, 19, 29).trim_end_matches('<').to_owned())),
             MrzFormat::Td2 => (overflow_rest, None),
             MrzFormat::Td3 => {
                 let personal = l.span(2, 29, 42);
@@ -722,24 +604,11 @@ impl Mrz {
         };
 
         let composite = match format {
-            MrzFormat::Td1 => Some((
-                [
-                    l.span(1, 6, 30),
-                    l.span(2, 1, 7),
-                    l.span(2, 9, 15),
-                    l.span(2, 19, 29),
-                ]
-                .concat(),
-                l.at(2, 30),
-            )),
-            MrzFormat::Td2 => Some((
-                [l.span(2, 1, 10), l.span(2, 14, 20), l.span(2, 22, 35)].concat(),
-                l.at(2, 36),
-            )),
-            MrzFormat::Td3 => Some((
-                [l.span(2, 1, 10), l.span(2, 14, 20), l.span(2, 22, 43)].concat(),
-                l.at(2, 44),
-            )),
+            MrzFormat::Td1 => {
+                Some(([l.span(1, 6, 30), l.span(2, 1, 7), l.span(2, 9, 15), l.span(2, 19, 29)].concat(), l.at(2, 30)))
+            }
+            MrzFormat::Td2 => Some(([l.span(2, 1, 10), l.span(2, 14, 20), l.span(2, 22, 35)].concat(), l.at(2, 36))),
+            MrzFormat::Td3 => Some(([l.span(2, 1, 10), l.span(2, 14, 20), l.span(2, 22, 43)].concat(), l.at(2, 44))),
             MrzFormat::MrvA | MrzFormat::MrvB => None,
         };
         if let Some((data, found)) = composite {
@@ -775,10 +644,7 @@ impl Mrz {
 
     /// The outcome of the named check, if this format has it.
     pub fn check(&self, name: CheckName) -> Option<bool> {
-        self.checks
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| c.passed)
+        self.checks.iter().find(|c| c.name == name).map(|c| c.passed)
     }
 
     /// True when the document expired before `on` (it is valid through its expiry date).
@@ -817,10 +683,7 @@ impl Mrz {
             out.push(Mismatch {
                 field: MismatchField::DateOfBirth,
                 expected: dob.to_string(),
-                found: self
-                    .date_of_birth
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| self.date_of_birth_raw.clone()),
+                found: self.date_of_birth.map(|d| d.to_string()).unwrap_or_else(|| self.date_of_birth_raw.clone()),
             });
         }
         if let Some(country) = expected.nationality
@@ -834,10 +697,7 @@ impl Mrz {
         }
         if let Some(number) = stated(&expected.document_number) {
             let norm = |s: &str| {
-                s.chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .map(|c| c.to_ascii_uppercase())
-                    .collect::<String>()
+                s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect::<String>()
             };
             if norm(number) != norm(&self.document_number) {
                 out.push(Mismatch {
@@ -902,9 +762,8 @@ fn mrz_form(name: &str, icao_multi_letter: bool) -> String {
             out.push('<');
         } else if matches!(c, '\'' | '’' | '‘' | 'ʼ' | '`' | '´' | '.' | ',') {
             // Apostrophes and other punctuation are omitted.
-        } else if let Some((_, s)) = MULTI_LETTER
-            .iter()
-            .find(|(m, _)| *m == c && (icao_multi_letter || !"ÄÅÖØÜ".contains(c)))
+        } else if let Some((_, s)) =
+            MULTI_LETTER.iter().find(|(m, _)| *m == c && (icao_multi_letter || !"ÄÅÖØÜ".contains(c)))
         {
             out.push_str(s);
         } else if let Some((_, base)) = STRIPPED.iter().find(|(set, _)| set.contains(c)) {
@@ -914,10 +773,7 @@ fn mrz_form(name: &str, icao_multi_letter: bool) -> String {
             out.push(c);
         }
     }
-    out.split('<')
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join("<")
+    out.split('<').filter(|t| !t.is_empty()).collect::<Vec<_>>().join("<")
 }
 
 /// A name as ICAO 9303-3 § 6 writes it in an MRZ: upper case, `Ä` → `AE`, `Ö` → `OE`,
@@ -932,10 +788,7 @@ pub fn to_mrz_name(name: &str) -> String {
 /// (parts joined or separated), or, when `possibly_truncated`, a truncation of either (whole
 /// or part by part, Doc 9303-3 § 4.6).
 pub fn name_matches(mrz_name: &str, application_name: &str, possibly_truncated: bool) -> bool {
-    let m: Vec<&str> = mrz_name
-        .split([' ', '<'])
-        .filter(|t| !t.is_empty())
-        .collect();
+    let m: Vec<&str> = mrz_name.split([' ', '<']).filter(|t| !t.is_empty()).collect();
     let m_joined = m.concat();
     [true, false].into_iter().any(|icao| {
         let form = mrz_form(application_name, icao);

@@ -9,8 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::application::{
-    Address, Application, BeneficialOwner, Customer, Document, Entity, Individual, Payment, Signup,
-    SubLessee,
+    Address, Application, BeneficialOwner, Customer, Document, Entity, Individual, Payment, Signup, SubLessee,
 };
 use crate::country::Country;
 
@@ -40,11 +39,7 @@ struct Checker {
 
 impl Checker {
     fn push(&mut self, pointer: impl Into<String>, code: &str, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            pointer: pointer.into(),
-            code: code.to_owned(),
-            message: message.into(),
-        });
+        self.errors.push(FieldError { pointer: pointer.into(), code: code.to_owned(), message: message.into() });
     }
 
     fn text(&mut self, p: &str, value: &str, required: bool, max: usize) {
@@ -53,11 +48,7 @@ impl Checker {
         } else if value.chars().count() > max {
             self.push(p, "too_long", format!("must be at most {max} characters"));
         } else if value.chars().any(|c| c.is_control() && c != '\n') {
-            self.push(
-                p,
-                "invalid_characters",
-                "must not contain control characters",
-            );
+            self.push(p, "invalid_characters", "must not contain control characters");
         }
     }
 
@@ -69,14 +60,7 @@ impl Checker {
 
     fn country(&mut self, p: &str, value: &str) {
         if Country::parse(value).is_err() {
-            self.push(
-                p,
-                "invalid_country",
-                format!(
-                    "`{}` is not an ISO 3166-1 alpha-2 country code",
-                    clip(value)
-                ),
-            );
+            self.push(p, "invalid_country", format!("`{}` is not an ISO 3166-1 alpha-2 country code", clip(value)));
         }
     }
 
@@ -118,9 +102,8 @@ impl Checker {
         if let Some(e) = email {
             let ep = format!("{p}/email");
             self.text(&ep, e, true, 254);
-            let well_formed = e
-                .split_once('@')
-                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
+            let well_formed =
+                e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
             if !well_formed {
                 self.push(ep, "invalid_email", "must be an email address");
             }
@@ -129,9 +112,7 @@ impl Checker {
             let pp = format!("{p}/phone");
             self.text(&pp, ph, true, 40);
             let digits = ph.chars().filter(char::is_ascii_digit).count();
-            let allowed = ph
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            let allowed = ph.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
             if !allowed || !(4..=17).contains(&digits) {
                 self.push(pp, "invalid_phone", "must be a phone number, ideally E.164");
             }
@@ -143,30 +124,20 @@ impl Checker {
         self.text(&format!("{p}/name/family"), &i.name.family, false, 200);
         self.opt_text(&format!("{p}/name/middle"), i.name.middle.as_ref(), 200);
         if i.name.full().is_empty() {
-            self.push(
-                format!("{p}/name"),
-                "required",
-                "a given or family name is required",
-            );
+            self.push(format!("{p}/name"), "required", "a given or family name is required");
         }
         if let Some(d) = &i.date_of_birth {
             self.past_date(&format!("{p}/date_of_birth"), d);
         }
         self.countries(&format!("{p}/citizenships"), &i.citizenships);
-        self.countries(
-            &format!("{p}/permanent_residences"),
-            &i.permanent_residences,
-        );
+        self.countries(&format!("{p}/permanent_residences"), &i.permanent_residences);
         if let Some(a) = &i.address {
             self.address(&format!("{p}/address"), a);
         }
         if let Some(n) = &i.national_id {
             self.text(&format!("{p}/national_id/type"), &n.id_type, true, 40);
             self.text(&format!("{p}/national_id/number"), &n.number, true, 64);
-            self.country(
-                &format!("{p}/national_id/issuing_country"),
-                &n.issuing_country,
-            );
+            self.country(&format!("{p}/national_id/issuing_country"), &n.issuing_country);
         }
         self.contact(p, i.email.as_ref(), i.phone.as_ref());
     }
@@ -199,11 +170,7 @@ impl Checker {
         if let Some(pct) = bo.ownership_percent
             && !(0.0..=100.0).contains(&pct)
         {
-            self.push(
-                format!("{p}/ownership_percent"),
-                "out_of_range",
-                "must be between 0 and 100",
-            );
+            self.push(format!("{p}/ownership_percent"), "out_of_range", "must be between 0 and 100");
         }
         match &bo.person {
             Customer::Individual(i) => self.individual(&format!("{p}/person"), i),
@@ -235,19 +202,9 @@ impl Checker {
         }
         if let Some(m) = &d.mrz {
             if m.len() > 200 {
-                self.push(
-                    format!("{p}/mrz"),
-                    "too_long",
-                    "an MRZ has at most 3 lines of 44",
-                );
-            } else if !m.chars().all(|c| {
-                c.is_ascii_alphanumeric() || c == '<' || c == '\n' || c == '\r' || c == ' '
-            }) {
-                self.push(
-                    format!("{p}/mrz"),
-                    "invalid_mrz_characters",
-                    "an MRZ holds only A-Z, 0-9 and <",
-                );
+                self.push(format!("{p}/mrz"), "too_long", "an MRZ has at most 3 lines of 44");
+            } else if !m.chars().all(|c| c.is_ascii_alphanumeric() || c == '<' || c == '\n' || c == '\r' || c == ' ') {
+                self.push(format!("{p}/mrz"), "invalid_mrz_characters", "an MRZ holds only A-Z, 0-9 and <");
             }
         }
     }
@@ -264,34 +221,18 @@ impl Checker {
             if let Some(bin) = &card.bin
                 && (!(6..=8).contains(&bin.len()) || !bin.chars().all(|c| c.is_ascii_digit()))
             {
-                self.push(
-                    format!("{p}/card/bin"),
-                    "invalid_bin",
-                    "a BIN is 6 to 8 digits",
-                );
+                self.push(format!("{p}/card/bin"), "invalid_bin", "a BIN is 6 to 8 digits");
             }
             if let Some(l4) = &card.last4
                 && (l4.len() != 4 || !l4.chars().all(|c| c.is_ascii_digit()))
             {
-                self.push(
-                    format!("{p}/card/last4"),
-                    "invalid_last4",
-                    "must be 4 digits",
-                );
+                self.push(format!("{p}/card/last4"), "invalid_last4", "must be 4 digits");
             }
             if let Some(c) = &card.issuer_country {
                 self.country(&format!("{p}/card/issuer_country"), c);
             }
-            self.opt_text(
-                &format!("{p}/card/network_token"),
-                card.network_token.as_ref(),
-                200,
-            );
-            self.opt_text(
-                &format!("{p}/card/fingerprint"),
-                card.fingerprint.as_ref(),
-                200,
-            );
+            self.opt_text(&format!("{p}/card/network_token"), card.network_token.as_ref(), 200);
+            self.opt_text(&format!("{p}/card/fingerprint"), card.fingerprint.as_ref(), 200);
         }
         if let Some(bank) = &pay.bank {
             if let Some(c) = &bank.country {
@@ -300,28 +241,12 @@ impl Checker {
             if let Some(iban) = &bank.iban
                 && (iban.len() > 42 || !iban.chars().all(|c| c.is_ascii_alphanumeric() || c == ' '))
             {
-                self.push(
-                    format!("{p}/bank/iban"),
-                    "invalid_iban",
-                    "an IBAN holds at most 34 letters and digits",
-                );
+                self.push(format!("{p}/bank/iban"), "invalid_iban", "an IBAN holds at most 34 letters and digits");
             }
-            self.opt_text(
-                &format!("{p}/bank/account_number"),
-                bank.account_number.as_ref(),
-                64,
-            );
-            self.opt_text(
-                &format!("{p}/bank/routing_number"),
-                bank.routing_number.as_ref(),
-                64,
-            );
+            self.opt_text(&format!("{p}/bank/account_number"), bank.account_number.as_ref(), 64);
+            self.opt_text(&format!("{p}/bank/routing_number"), bank.routing_number.as_ref(), 64);
             self.opt_text(&format!("{p}/bank/bic"), bank.bic.as_ref(), 11);
-            self.opt_text(
-                &format!("{p}/bank/institution"),
-                bank.institution.as_ref(),
-                MAX_TEXT,
-            );
+            self.opt_text(&format!("{p}/bank/institution"), bank.institution.as_ref(), MAX_TEXT);
         }
         if let Some(w) = &pay.crypto {
             self.text(&format!("{p}/crypto/asset"), &w.asset, true, 16);
@@ -330,37 +255,19 @@ impl Checker {
         if let Some(a) = &pay.billing_address {
             self.address(&format!("{p}/billing_address"), a);
         }
-        self.opt_text(
-            &format!("{p}/source_of_funds"),
-            pay.source_of_funds.as_ref(),
-            MAX_TEXT,
-        );
-        self.opt_text(
-            &format!("{p}/processor_customer_id"),
-            pay.processor_customer_id.as_ref(),
-            MAX_ID,
-        );
+        self.opt_text(&format!("{p}/source_of_funds"), pay.source_of_funds.as_ref(), MAX_TEXT);
+        self.opt_text(&format!("{p}/processor_customer_id"), pay.processor_customer_id.as_ref(), MAX_ID);
     }
 
     fn signup(&mut self, p: &str, s: &Signup) {
         if s.ip.trim().parse::<IpAddr>().is_err() {
-            self.push(
-                format!("{p}/ip"),
-                "invalid_ip",
-                "must be an IPv4 or IPv6 address",
-            );
+            self.push(format!("{p}/ip"), "invalid_ip", "must be an IPv4 or IPv6 address");
         }
         match DateTime::parse_from_rfc3339(&s.at) {
-            Err(_) => self.push(
-                format!("{p}/at"),
-                "invalid_datetime",
-                "must be an RFC 3339 date-time",
-            ),
-            Ok(t) if t.with_timezone(&Utc) > self.now + chrono::Duration::hours(1) => self.push(
-                format!("{p}/at"),
-                "date_in_future",
-                "must not be in the future",
-            ),
+            Err(_) => self.push(format!("{p}/at"), "invalid_datetime", "must be an RFC 3339 date-time"),
+            Ok(t) if t.with_timezone(&Utc) > self.now + chrono::Duration::hours(1) => {
+                self.push(format!("{p}/at"), "date_in_future", "must not be in the future")
+            }
             Ok(_) => {}
         }
         self.opt_text(&format!("{p}/user_agent"), s.user_agent.as_ref(), 1000);
@@ -368,11 +275,7 @@ impl Checker {
 
     fn sub_lessees(&mut self, p: &str, subs: &[SubLessee]) {
         if subs.len() > MAX_SUB_LESSEES {
-            self.push(
-                p,
-                "too_many",
-                format!("at most {MAX_SUB_LESSEES} sub-lessees per request"),
-            );
+            self.push(p, "too_many", format!("at most {MAX_SUB_LESSEES} sub-lessees per request"));
             return;
         }
         let mut seen = std::collections::HashSet::new();
@@ -380,11 +283,7 @@ impl Checker {
             let sp = format!("{p}/{i}");
             self.text(&format!("{sp}/external_id"), &s.external_id, true, MAX_ID);
             if !seen.insert(s.external_id.as_str()) {
-                self.push(
-                    format!("{sp}/external_id"),
-                    "duplicate",
-                    "sub-lessee external_id repeated",
-                );
+                self.push(format!("{sp}/external_id"), "duplicate", "sub-lessee external_id repeated");
             }
             self.customer(&format!("{sp}/customer"), &s.customer);
         }
@@ -407,31 +306,17 @@ pub fn subject_index(subject: &str, owners: usize) -> Option<Option<usize>> {
 
 /// Checks an application; `now` is the time of the decision (the domain reads no clock).
 pub fn validate(app: &Application, now: DateTime<Utc>) -> Result<(), Vec<FieldError>> {
-    let mut c = Checker {
-        errors: Vec::new(),
-        today: now.date_naive(),
-        now,
-    };
+    let mut c = Checker { errors: Vec::new(), today: now.date_naive(), now };
     c.text("/external_id", &app.external_id, true, MAX_ID);
     if app.products.len() > MAX_PRODUCTS {
-        c.push(
-            "/products",
-            "too_many",
-            format!("at most {MAX_PRODUCTS} products"),
-        );
+        c.push("/products", "too_many", format!("at most {MAX_PRODUCTS} products"));
     }
     for (i, prod) in app.products.iter().take(MAX_PRODUCTS).enumerate() {
         let ok = !prod.is_empty()
             && prod.len() <= 40
-            && prod
-                .chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+            && prod.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
         if !ok {
-            c.push(
-                format!("/products/{i}"),
-                "invalid_product",
-                "a product is a lower-case identifier such as `gpu`",
-            );
+            c.push(format!("/products/{i}"), "invalid_product", "a product is a lower-case identifier such as `gpu`");
         }
     }
     c.opt_text("/notice_version", app.notice_version.as_ref(), 64);
@@ -441,11 +326,7 @@ pub fn validate(app: &Application, now: DateTime<Utc>) -> Result<(), Vec<FieldEr
         Customer::Individual(_) => 0,
     };
     if app.documents.len() > MAX_DOCUMENTS {
-        c.push(
-            "/documents",
-            "too_many",
-            format!("at most {MAX_DOCUMENTS} documents"),
-        );
+        c.push("/documents", "too_many", format!("at most {MAX_DOCUMENTS} documents"));
     }
     for (i, d) in app.documents.iter().take(MAX_DOCUMENTS).enumerate() {
         c.document(&format!("/documents/{i}"), d, owners);
@@ -462,9 +343,5 @@ pub fn validate(app: &Application, now: DateTime<Utc>) -> Result<(), Vec<FieldEr
         c.past_date("/reseller/agreement_signed", d);
     }
     c.sub_lessees("/sub_lessees", &app.sub_lessees);
-    if c.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(c.errors)
-    }
+    if c.errors.is_empty() { Ok(()) } else { Err(c.errors) }
 }

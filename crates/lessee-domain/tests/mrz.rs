@@ -1,10 +1,5 @@
 //! Data-driven tests of the ICAO 9303 MRZ parser and checker.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -12,8 +7,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use lessee_domain::Country;
 use lessee_domain::mrz::{
-    CheckName, Expected, MismatchField, Mrz, MrzError, MrzFormat, Sex, StateCodeKind, check_digit,
-    name_matches, to_mrz_name,
+    CheckName, Expected, MismatchField, Mrz, MrzError, MrzFormat, Sex, StateCodeKind, check_digit, name_matches,
+    to_mrz_name,
 };
 use serde_json::Value;
 
@@ -36,20 +31,13 @@ fn failed(mrz: &Mrz) -> BTreeSet<CheckName> {
 
 /// Fails the test with every collected failure.
 fn report(failures: Vec<String>) {
-    assert!(
-        failures.is_empty(),
-        "{} failure(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
 }
 
 const TD1: &str = "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<";
 const TD2: &str = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6";
-const TD3: &str =
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
-const MRVA: &str =
-    "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL8988901C4XXX4009078F96121096ZE184226B<<<<<<";
+const TD3: &str = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+const MRVA: &str = "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL8988901C4XXX4009078F96121096ZE184226B<<<<<<";
 const MRVB: &str = "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nL8988901C4XXX4009078F9612109<<<<<<<<";
 /// TD1 with a 13-character document number (Doc 9303-5 § 4.2.4); check digits computed with
 /// the PyPI `mrz` package's `hash_string`.
@@ -250,10 +238,7 @@ fn corrupt(mrz: &str, line: usize, column: usize, with: char) -> String {
         .enumerate()
         .map(|(i, l)| {
             if i + 1 == line {
-                l.chars()
-                    .enumerate()
-                    .map(|(j, c)| if j + 1 == column { with } else { c })
-                    .collect()
+                l.chars().enumerate().map(|(j, c)| if j + 1 == column { with } else { c }).collect()
             } else {
                 l.to_owned()
             }
@@ -263,14 +248,7 @@ fn corrupt(mrz: &str, line: usize, column: usize, with: char) -> String {
 }
 
 /// (case, specimen, line, column, replacement, checks that must fail)
-type Corruption = (
-    &'static str,
-    &'static str,
-    usize,
-    usize,
-    char,
-    &'static [CheckName],
-);
+type Corruption = (&'static str, &'static str, usize, usize, char, &'static [CheckName]);
 
 #[test]
 fn one_corrupted_character_fails_the_right_checks() {
@@ -330,11 +308,7 @@ fn one_corrupted_character_fails_the_right_checks() {
             Ok(m) => {
                 let want: BTreeSet<CheckName> = want.iter().copied().collect();
                 if failed(&m) != want || m.valid != want.is_empty() {
-                    failures.push(format!(
-                        "{name}: failed {:?} (valid {}), want {want:?}",
-                        failed(&m),
-                        m.valid
-                    ));
+                    failures.push(format!("{name}: failed {:?} (valid {}), want {want:?}", failed(&m), m.valid));
                 }
             }
             Err(e) => failures.push(format!("{name}: does not parse: {e}")),
@@ -345,48 +319,23 @@ fn one_corrupted_character_fails_the_right_checks() {
 
 #[test]
 fn long_document_number_must_be_long() {
-    let td1 = |line1: &str| {
-        format!("{line1}\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<")
-    };
+    let td1 = |line1: &str| format!("{line1}\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<");
     // (case, input, document number check passes, document number)
     let cases: Vec<(&str, String, bool, &str)> = vec![
         ("13 characters", TD1_LONG.to_owned(), true, "D231458901234"),
         // The check digit swapped with the filler after it: no continuation, so no long number
         // (the check digit of `D23145890` happens to be 7, which would otherwise pass).
-        (
-            "swapped check digit",
-            td1("I<UTOD23145890<7<<<<<<<<<<<<<<"),
-            false,
-            "D23145890",
-        ),
+        ("swapped check digit", td1("I<UTOD23145890<7<<<<<<<<<<<<<<"), false, "D23145890"),
         // Fillers in the first 9 characters: the number is not longer than 9.
-        (
-            "short principal",
-            td1("I<UTOAB123<<<<<12345<<<<<<<<<<"),
-            false,
-            "AB123",
-        ),
-        (
-            "no continuation",
-            td1("I<UTOD23145890<<<<<<<<<<<<<<<<"),
-            false,
-            "D23145890",
-        ),
-        (
-            "letter as check digit",
-            td1("I<UTOD23145890<123X<<<<<<<<<<<"),
-            false,
-            "D23145890123",
-        ),
+        ("short principal", td1("I<UTOAB123<<<<<12345<<<<<<<<<<"), false, "AB123"),
+        ("no continuation", td1("I<UTOD23145890<<<<<<<<<<<<<<<<"), false, "D23145890"),
+        ("letter as check digit", td1("I<UTOD23145890<123X<<<<<<<<<<<"), false, "D23145890123"),
     ];
     let mut failures = Vec::new();
     for (name, input, passes, number) in cases {
         match Mrz::parse(&input, reference()) {
             Ok(m) => {
-                let got = (
-                    m.check(CheckName::DocumentNumberCheckDigit),
-                    m.document_number.as_str(),
-                );
+                let got = (m.check(CheckName::DocumentNumberCheckDigit), m.document_number.as_str());
                 if got != (Some(passes), number) {
                     failures.push(format!("{name}: got {got:?}, want {:?}", (passes, number)));
                 }
@@ -444,14 +393,7 @@ fn td3_with_dates(dob: &str, expiry: &str) -> String {
 fn century_rules_and_invalid_dates() {
     use CheckName::*;
     // (dob field, expiry field, reference, want dob, want expiry, checks that must fail)
-    type Case = (
-        &'static str,
-        &'static str,
-        NaiveDate,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        &'static [CheckName],
-    );
+    type Case = (&'static str, &'static str, NaiveDate, Option<NaiveDate>, Option<NaiveDate>, &'static [CheckName]);
     let r = reference();
     #[rustfmt::skip]
     let cases: &[Case] = &[
@@ -487,9 +429,7 @@ fn century_rules_and_invalid_dates() {
         match Mrz::parse(&input, *on) {
             Ok(m) => {
                 let want_failed: BTreeSet<CheckName> = want_failed.iter().copied().collect();
-                if (m.date_of_birth, m.date_of_expiry) != (*want_dob, *want_exp)
-                    || failed(&m) != want_failed
-                {
+                if (m.date_of_birth, m.date_of_expiry) != (*want_dob, *want_exp) || failed(&m) != want_failed {
                     failures.push(format!(
                         "{dob}/{expiry} on {on}: got {:?} {:?} failed {:?}, want {want_dob:?} \
                          {want_exp:?} failed {want_failed:?}",
@@ -507,10 +447,8 @@ fn century_rules_and_invalid_dates() {
 
 #[test]
 fn personal_number_check_digit_filler_when_empty() {
-    let empty_lt =
-        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159<<<<<<<<<<<<<<<";
-    let empty_zero =
-        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159<<<<<<<<<<<<<<0";
+    let empty_lt = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159<<<<<<<<<<<<<<<";
+    let empty_zero = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159<<<<<<<<<<<<<<0";
     let mut failures = Vec::new();
     // The composite over `...<` and `...0` is the same, so one composite digit serves both.
     for base in [empty_lt, empty_zero] {
@@ -587,42 +525,22 @@ fn not_an_mrz_is_an_error() {
     let cases: Vec<(&str, String, MrzError)> = vec![
         ("empty", String::new(), MrzError::Empty),
         ("blank", " \n\r\n ".into(), MrzError::Empty),
-        (
-            "one line",
-            td3_line2.into(),
-            MrzError::LineCount { found: 1 },
-        ),
-        (
-            "four lines",
-            format!("{TD1}\n{}", "<".repeat(30)),
-            MrzError::LineCount { found: 4 },
-        ),
+        ("one line", td3_line2.into(), MrzError::LineCount { found: 1 }),
+        ("four lines", format!("{TD1}\n{}", "<".repeat(30)), MrzError::LineCount { found: 4 }),
         (
             "lower case",
             TD3.replace("ERIKSSON", "Eriksson"),
-            MrzError::BadCharacter {
-                line: 1,
-                column: 7,
-                found: "r".into(),
-            },
+            MrzError::BadCharacter { line: 1, column: 7, found: "r".into() },
         ),
         (
             "space inside",
             TD3.replace("ANNA<MARIA", "ANNA MARIA"),
-            MrzError::BadCharacter {
-                line: 1,
-                column: 20,
-                found: " ".into(),
-            },
+            MrzError::BadCharacter { line: 1, column: 20, found: " ".into() },
         ),
         (
             "non-ASCII",
             TD3.replace("ERIKSSON", "ÉRIKSSON"),
-            MrzError::BadCharacter {
-                line: 1,
-                column: 6,
-                found: "É".into(),
-            },
+            MrzError::BadCharacter { line: 1, column: 6, found: "É".into() },
         ),
         (
             "2 lines of 30",
@@ -632,22 +550,12 @@ fn not_an_mrz_is_an_error() {
         (
             "TD3 with a short second line",
             TD3.trim_end_matches('0').to_owned(),
-            MrzError::LineLength {
-                line: 2,
-                found: 43,
-                lines: 2,
-                expected: 44,
-            },
+            MrzError::LineLength { line: 2, found: 43, lines: 2, expected: 44 },
         ),
         (
             "TD1 with a long third line",
             format!("{TD1}<"),
-            MrzError::LineLength {
-                line: 3,
-                found: 31,
-                lines: 3,
-                expected: 30,
-            },
+            MrzError::LineLength { line: 3, found: 31, lines: 3, expected: 30 },
         ),
     ];
     let mut failures = Vec::new();
@@ -718,9 +626,7 @@ fn name_matching() {
     let mut failures = Vec::new();
     for (mrz, app, truncated, want) in cases {
         if name_matches(mrz, app, *truncated) != *want {
-            failures.push(format!(
-                "{mrz:?} vs {app:?} (truncated {truncated}): want {want}"
-            ));
+            failures.push(format!("{mrz:?} vs {app:?} (truncated {truncated}): want {want}"));
         }
     }
     report(failures);
@@ -747,51 +653,32 @@ fn compare_reports_each_mismatch() {
         ("nothing stated", Expected::default(), &[]),
         (
             "blank fields are not compared",
-            Expected {
-                family_name: Some("  ".into()),
-                document_number: Some(String::new()),
-                ..base.clone()
-            },
+            Expected { family_name: Some("  ".into()), document_number: Some(String::new()), ..base.clone() },
             &[],
         ),
         (
             "family name",
-            Expected {
-                family_name: Some("Ericsson".into()),
-                ..base.clone()
-            },
+            Expected { family_name: Some("Ericsson".into()), ..base.clone() },
             &[MismatchField::FamilyName],
         ),
         (
             "missing given name",
-            Expected {
-                given_names: Some("Anna Maria Louise".into()),
-                ..base.clone()
-            },
+            Expected { given_names: Some("Anna Maria Louise".into()), ..base.clone() },
             &[MismatchField::GivenNames],
         ),
         (
             "date of birth",
-            Expected {
-                date_of_birth: Some(date(1974, 8, 21)),
-                ..base.clone()
-            },
+            Expected { date_of_birth: Some(date(1974, 8, 21)), ..base.clone() },
             &[MismatchField::DateOfBirth],
         ),
         (
             "nationality of a fictional state",
-            Expected {
-                nationality: country("SE"),
-                ..base.clone()
-            },
+            Expected { nationality: country("SE"), ..base.clone() },
             &[MismatchField::Nationality],
         ),
         (
             "document number",
-            Expected {
-                document_number: Some("L898902C4".into()),
-                ..base.clone()
-            },
+            Expected { document_number: Some("L898902C4".into()), ..base.clone() },
             &[MismatchField::DocumentNumber],
         ),
         (
@@ -825,12 +712,8 @@ fn compare_reports_each_mismatch() {
 #[test]
 fn is_expired_is_exclusive_of_the_expiry_day() {
     let m = Mrz::parse(TD3, reference()).ok();
-    let cases = [
-        (date(2012, 4, 14), false),
-        (date(2012, 4, 15), false),
-        (date(2012, 4, 16), true),
-        (reference(), true),
-    ];
+    let cases =
+        [(date(2012, 4, 14), false), (date(2012, 4, 15), false), (date(2012, 4, 16), true), (reference(), true)];
     let mut failures = Vec::new();
     for (on, want) in cases {
         if m.as_ref().map(|m| m.is_expired(on)) != Some(want) {
@@ -846,15 +729,7 @@ fn fixture_dir() -> PathBuf {
 
 /// What each fixture document must give: (file, document index, valid, failed checks,
 /// issuing country, expired on the reference date, mismatching fields).
-type FixtureCase = (
-    &'static str,
-    usize,
-    bool,
-    &'static [CheckName],
-    &'static str,
-    bool,
-    &'static [MismatchField],
-);
+type FixtureCase = (&'static str, usize, bool, &'static [CheckName], &'static str, bool, &'static [MismatchField]);
 
 /// The person a document is about: the customer or `beneficial_owner:N`.
 fn subject<'a>(app: &'a Value, doc: &Value) -> Option<&'a Value> {
@@ -877,8 +752,7 @@ fn expected_of(person: &Value) -> Expected {
     Expected {
         family_name: text("/name/family"),
         given_names: given,
-        date_of_birth: text("/date_of_birth")
-            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        date_of_birth: text("/date_of_birth").and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
         nationality: text("/citizenships/0").and_then(|c| country(&c)),
         document_number: text("/national_id/number"),
     }
@@ -888,15 +762,7 @@ fn expected_of(person: &Value) -> Expected {
 fn fixture_applications() {
     use CheckName::*;
     let cases: &[FixtureCase] = &[
-        (
-            "entity_foreign_with_owners.json",
-            0,
-            true,
-            &[],
-            "GB",
-            false,
-            &[],
-        ),
+        ("entity_foreign_with_owners.json", 0, true, &[], "GB", false, &[]),
         (
             "individual_bad_mrz.json",
             0,
@@ -907,53 +773,13 @@ fn fixture_applications() {
             false,
             &[],
         ),
-        (
-            "individual_expired_passport_geo_mismatch.json",
-            0,
-            true,
-            &[],
-            "BR",
-            true,
-            &[],
-        ),
-        (
-            "individual_foreign_located_in_us.json",
-            0,
-            true,
-            &[],
-            "IN",
-            false,
-            &[],
-        ),
-        (
-            "individual_foreign_passport.json",
-            0,
-            true,
-            &[],
-            "DE",
-            false,
-            &[],
-        ),
+        ("individual_expired_passport_geo_mismatch.json", 0, true, &[], "BR", true, &[]),
+        ("individual_foreign_located_in_us.json", 0, true, &[], "IN", false, &[]),
+        ("individual_foreign_passport.json", 0, true, &[], "DE", false, &[]),
         // The application gives "Yevgeniy", the passport "EVGENIY": a different romanisation,
         // which this check reports (the screening engine judges it).
-        (
-            "individual_sanctioned.json",
-            0,
-            true,
-            &[],
-            "RU",
-            false,
-            &[MismatchField::GivenNames],
-        ),
-        (
-            "reseller_with_sublessees.json",
-            0,
-            true,
-            &[],
-            "SG",
-            false,
-            &[],
-        ),
+        ("individual_sanctioned.json", 0, true, &[], "RU", false, &[MismatchField::GivenNames]),
+        ("reseller_with_sublessees.json", 0, true, &[], "SG", false, &[]),
     ];
     let dir = fixture_dir();
     let mut failures = Vec::new();
@@ -992,16 +818,10 @@ fn fixture_applications() {
         };
         let want_failed: BTreeSet<CheckName> = want_failed.iter().copied().collect();
         if m.valid != *valid || failed(&m) != want_failed {
-            failures.push(format!(
-                "{file}: failed checks {:?}, want {want_failed:?}",
-                failed(&m)
-            ));
+            failures.push(format!("{file}: failed checks {:?}, want {want_failed:?}", failed(&m)));
         }
         if m.issuing_state.country != country(issuer) {
-            failures.push(format!(
-                "{file}: issuing state {} is not {issuer}",
-                m.issuing_state
-            ));
+            failures.push(format!("{file}: issuing state {} is not {issuer}", m.issuing_state));
         }
         if m.is_expired(reference()) != *expired {
             failures.push(format!(
@@ -1016,25 +836,18 @@ fn fixture_applications() {
             || expected.date_of_birth.is_none()
             || expected.nationality.is_none()
         {
-            failures.push(format!(
-                "{file}: subject lacks name, birth date or citizenship"
-            ));
+            failures.push(format!("{file}: subject lacks name, birth date or citizenship"));
         }
         let got: Vec<MismatchField> = m.compare(&expected).iter().map(|x| x.field).collect();
         if got != *want_mismatch {
-            failures.push(format!(
-                "{file}: mismatches {:?}, want {want_mismatch:?}",
-                m.compare(&expected)
-            ));
+            failures.push(format!("{file}: mismatches {:?}, want {want_mismatch:?}", m.compare(&expected)));
         }
     }
     // Every fixture with an MRZ is covered by the table.
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let has_mrz = std::fs::read_to_string(entry.path())
-                .map(|s| s.contains("\"mrz\""))
-                .unwrap_or(false);
+            let has_mrz = std::fs::read_to_string(entry.path()).map(|s| s.contains("\"mrz\"")).unwrap_or(false);
             if name.ends_with(".json") && has_mrz && !seen.contains(name.as_str()) {
                 failures.push(format!("{name}: has an MRZ but no test case"));
             }
@@ -1065,14 +878,7 @@ fn fixture_specifics() {
                 m.given_names.as_str(),
                 m.document_number.as_str(),
             );
-            let want = (
-                "D",
-                country("DE"),
-                country("DE"),
-                "MUELLER",
-                "KATHARINA",
-                "C01X00T47",
-            );
+            let want = ("D", country("DE"), country("DE"), "MUELLER", "KATHARINA", "C01X00T47");
             if got != want {
                 failures.push(format!("foreign passport: got {got:?}, want {want:?}"));
             }
@@ -1138,8 +944,8 @@ impl Rng {
 #[test]
 fn garbage_never_panics() {
     const ALPHABET: &[char] = &[
-        'A', 'Z', 'P', 'V', 'I', '0', '9', '5', '<', '<', '<', '\n', '\r', ' ', 'é', 'ß', 'Ж',
-        '😀', '\u{0}', '\t', 'a', '-',
+        'A', 'Z', 'P', 'V', 'I', '0', '9', '5', '<', '<', '<', '\n', '\r', ' ', 'é', 'ß', 'Ж', '😀', '\u{0}', '\t',
+        'a', '-',
     ];
     let seeds = [TD1, TD2, TD3, MRVA, MRVB, TD1_LONG, TD2_LONG, ""];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -1149,10 +955,7 @@ fn garbage_never_panics() {
         let seed = seeds.get(rng.below(seeds.len())).copied().unwrap_or("");
         let mut chars: Vec<char> = seed.chars().collect();
         for _ in 0..=rng.below(4) {
-            let pick = ALPHABET
-                .get(rng.below(ALPHABET.len()))
-                .copied()
-                .unwrap_or('<');
+            let pick = ALPHABET.get(rng.below(ALPHABET.len())).copied().unwrap_or('<');
             let at = rng.below(chars.len() + 1);
             match rng.below(3) {
                 0 if at < chars.len() => {
@@ -1178,9 +981,7 @@ fn garbage_never_panics() {
             });
             let _ = m.is_expired(reference());
             if m.valid != m.checks.iter().all(|c| c.passed) {
-                failures.push(format!(
-                    "round {round}: valid disagrees with checks: {input:?}"
-                ));
+                failures.push(format!("round {round}: valid disagrees with checks: {input:?}"));
             }
         }
     }

@@ -3,15 +3,11 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use lessee_domain::classify::{ClassificationConfig, ExternalEvidence, Rule};
-use lessee_domain::{
-    Application, Country, Outcome, PersonStatus, classify, interim_decision, validate,
-};
+use lessee_domain::{Application, Country, Outcome, PersonStatus, classify, interim_decision, validate};
 use serde_json::{Value, json};
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-        .single()
-        .unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().unwrap_or_default()
 }
 
 fn individual(extra: Value) -> Value {
@@ -50,9 +46,7 @@ fn classification_table() {
         ),
         (
             "green card holder",
-            individual(
-                json!({"citizenships": ["MX"], "permanent_residences": ["US"], "address": {"country": "MX"}}),
-            ),
+            individual(json!({"citizenships": ["MX"], "permanent_residences": ["US"], "address": {"country": "MX"}})),
             None,
             PersonStatus::UsPerson,
             Rule::UsPermanentResident,
@@ -98,14 +92,7 @@ fn classification_table() {
             Rule::NoUsNexus,
             vec![],
         ),
-        (
-            "nothing known",
-            individual(json!({})),
-            None,
-            PersonStatus::ForeignPerson,
-            Rule::NoUsNexus,
-            vec![],
-        ),
+        ("nothing known", individual(json!({})), None, PersonStatus::ForeignPerson, Rule::NoUsNexus, vec![]),
         (
             "US LLC",
             json!({"kind": "entity", "legal_name": "Acme LLC", "organized_in": "US", "address": {"country": "DE"}}),
@@ -136,13 +123,7 @@ fn classification_table() {
     for (name, customer, ip, status, rule, conflicts) in cases {
         let a = app(customer);
         assert_eq!(validate(&a, now()), Ok(()), "{name}: fixture must be valid");
-        let c = classify(
-            &a,
-            ExternalEvidence {
-                signup_ip_country: ip.and_then(country),
-            },
-            &cfg,
-        );
+        let c = classify(&a, ExternalEvidence { signup_ip_country: ip.and_then(country) }, &cfg);
         assert_eq!(c.status, status, "{name}");
         assert_eq!(c.basis.rule, rule, "{name}");
         let got: Vec<&str> = c.conflicts.iter().map(|c| c.code.as_str()).collect();
@@ -159,16 +140,8 @@ fn classification_table() {
 
 #[test]
 fn evidence_points_into_the_application() {
-    let a = app(individual(
-        json!({"citizenships": ["IN"], "address": {"country": "US"}}),
-    ));
-    let c = classify(
-        &a,
-        ExternalEvidence {
-            signup_ip_country: country("US"),
-        },
-        &ClassificationConfig::default(),
-    );
+    let a = app(individual(json!({"citizenships": ["IN"], "address": {"country": "US"}})));
+    let c = classify(&a, ExternalEvidence { signup_ip_country: country("US") }, &ClassificationConfig::default());
     let sources: Vec<&str> = c.basis.evidence.iter().map(|e| e.source.as_str()).collect();
     assert_eq!(sources, vec!["/customer/address/country", "/signup/ip"]);
 }
@@ -176,28 +149,18 @@ fn evidence_points_into_the_application() {
 #[test]
 fn foreign_beneficial_owner_holds_a_us_entity_for_review() {
     let owner = individual(json!({"citizenships": ["RU"], "address": {"country": "RU"}}));
-    let a = app(
-        json!({"kind": "entity", "legal_name": "Acme Inc", "organized_in": "US",
-        "beneficial_owners": [{"ownership_percent": 50, "person": owner}]}),
-    );
-    let c = classify(
-        &a,
-        ExternalEvidence::default(),
-        &ClassificationConfig::default(),
-    );
+    let a = app(json!({"kind": "entity", "legal_name": "Acme Inc", "organized_in": "US",
+        "beneficial_owners": [{"ownership_percent": 50, "person": owner}]}));
+    let c = classify(&a, ExternalEvidence::default(), &ClassificationConfig::default());
     assert_eq!(c.status, PersonStatus::UsPerson);
     assert_eq!(c.beneficial_owners.len(), 1);
-    assert_eq!(
-        c.beneficial_owners.first().map(|b| b.status),
-        Some(PersonStatus::ForeignPerson)
-    );
+    assert_eq!(c.beneficial_owners.first().map(|b| b.status), Some(PersonStatus::ForeignPerson));
     let d = interim_decision(&c, now());
     assert_eq!(d.outcome, Outcome::ManualReview);
     assert!(
         d.reasons
             .iter()
-            .any(|r| r.code == "beneficial_owner_verification_pending"
-                && r.subject == "beneficial_owner:0")
+            .any(|r| r.code == "beneficial_owner_verification_pending" && r.subject == "beneficial_owner:0")
     );
 }
 
@@ -230,29 +193,18 @@ fn validation_table() {
             json!({"signup": {"ip": "300.1.1.1", "at": "2026-11-20T09:14:03Z"}}),
             vec![("/signup/ip", "invalid_ip")],
         ),
-        (
-            "bad time",
-            json!({"signup": {"ip": "::1", "at": "yesterday"}}),
-            vec![("/signup/at", "invalid_datetime")],
-        ),
+        ("bad time", json!({"signup": {"ip": "::1", "at": "yesterday"}}), vec![("/signup/at", "invalid_datetime")]),
         (
             "full PAN",
             json!({"payment": {"method": "card", "card": {"number": "4111111111111111"}}}),
             vec![("/payment/card/number", "full_card_number_forbidden")],
         ),
-        (
-            "empty external id",
-            json!({"external_id": " "}),
-            vec![("/external_id", "required")],
-        ),
+        ("empty external id", json!({"external_id": " "}), vec![("/external_id", "required")]),
         (
             "entity owner",
             json!({"customer": {"kind": "entity", "legal_name": "A", "organized_in": "DE",
             "beneficial_owners": [{"person": {"kind": "entity", "legal_name": "B", "organized_in": "DE"}}]}}),
-            vec![(
-                "/customer/beneficial_owners/0/person/kind",
-                "beneficial_owner_not_individual",
-            )],
+            vec![("/customer/beneficial_owners/0/person/kind", "beneficial_owner_not_individual")],
         ),
         (
             "subject out of range",
@@ -262,10 +214,7 @@ fn validation_table() {
         (
             "two problems at once",
             json!({"customer": individual(json!({"citizenships": ["QQ"], "email": "nope"}))}),
-            vec![
-                ("/customer/citizenships/0", "invalid_country"),
-                ("/customer/email", "invalid_email"),
-            ],
+            vec![("/customer/citizenships/0", "invalid_country"), ("/customer/email", "invalid_email")],
         ),
     ];
     for (name, patch, want) in cases {
@@ -278,10 +227,7 @@ fn validation_table() {
         }
         let a: Application = serde_json::from_value(v).unwrap_or_else(|e| panic!("{name}: {e}"));
         let errs = validate(&a, now()).err().unwrap_or_default();
-        let got: Vec<(&str, &str)> = errs
-            .iter()
-            .map(|e| (e.pointer.as_str(), e.code.as_str()))
-            .collect();
+        let got: Vec<(&str, &str)> = errs.iter().map(|e| (e.pointer.as_str(), e.code.as_str())).collect();
         assert_eq!(got, want, "{name}");
     }
 }
@@ -290,9 +236,6 @@ fn validation_table() {
 fn unknown_fields_are_refused() {
     let v = json!({"external_id": "t", "account_type": "standard", "opening_method": "self_service",
         "customer": individual(json!({"nationality": "DE"}))});
-    let err = serde_json::from_value::<Application>(v)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = serde_json::from_value::<Application>(v).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("nationality"), "{err}");
 }

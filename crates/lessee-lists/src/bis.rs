@@ -12,22 +12,10 @@ use crate::error::ListError;
 use crate::model::{Address, CountryRef, Entry, Format, ListFile, ListKind};
 use crate::text::{decode, non_empty};
 
-const REQUIRED: [&str; 7] = [
-    "name",
-    "street_address",
-    "city",
-    "state",
-    "country",
-    "postal_code",
-    "effective_date",
-];
+const REQUIRED: [&str; 7] = ["name", "street_address", "city", "state", "country", "postal_code", "effective_date"];
 
 pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, ListError> {
-    let decoded = decode(
-        bytes,
-        config,
-        config.cp1252_fallback == crate::Cp1252Fallback::AllDelimited,
-    )?;
+    let decoded = decode(bytes, config, config.cp1252_fallback == crate::Cp1252Fallback::AllDelimited)?;
     crate::detect::expect_format(&decoded.text, Format::BisDpl)?;
     let mut reader = Reader::new(&decoded.text, decoded.base, b'\t', config);
     let header = reader.next_row()?.ok_or(ListError::Empty)?;

@@ -20,11 +20,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn input_digest(format: Format, bytes: &[u8]) -> InputDigest {
-    InputDigest {
-        format,
-        bytes: bytes.len() as u64,
-        sha256: sha256_hex(bytes),
-    }
+    InputDigest { format, bytes: bytes.len() as u64, sha256: sha256_hex(bytes) }
 }
 
 /// The digest that names a list version: the file's own SHA-256 when there is one file; for
@@ -34,10 +30,7 @@ pub fn version_digest(inputs: &[InputDigest]) -> String {
     match inputs {
         [one] => one.sha256.clone(),
         many => {
-            let joined: String = many
-                .iter()
-                .map(|i| format!("{}:{}\n", i.format.as_str(), i.sha256))
-                .collect();
+            let joined: String = many.iter().map(|i| format!("{}:{}\n", i.format.as_str(), i.sha256)).collect();
             sha256_hex(joined.as_bytes())
         }
     }
@@ -52,20 +45,12 @@ pub(crate) struct Warnings {
 
 impl Warnings {
     pub fn new(limit: usize) -> Self {
-        Warnings {
-            limit,
-            items: Vec::new(),
-            dropped: 0,
-        }
+        Warnings { limit, items: Vec::new(), dropped: 0 }
     }
 
     pub fn push(&mut self, format: Format, line: u64, message: String) {
         if self.items.len() < self.limit {
-            self.items.push(Warning {
-                format,
-                line,
-                message,
-            });
+            self.items.push(Warning { format, line, message });
         } else {
             self.dropped += 1;
         }
@@ -73,11 +58,7 @@ impl Warnings {
 
     pub fn finish(mut self, format: Format) -> Vec<Warning> {
         if self.dropped > 0 {
-            self.items.push(Warning {
-                format,
-                line: 0,
-                message: format!("{} more warnings not shown", self.dropped),
-            });
+            self.items.push(Warning { format, line: 0, message: format!("{} more warnings not shown", self.dropped) });
         }
         self.items
     }
@@ -95,10 +76,7 @@ impl Columns {
         for (i, name) in row.fields.iter().enumerate() {
             index.entry(name.trim().to_ascii_lowercase()).or_insert(i);
         }
-        Columns {
-            line: row.line,
-            index,
-        }
+        Columns { line: row.line, index }
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -108,10 +86,7 @@ impl Columns {
     pub fn require(&self, names: &[&str]) -> Result<(), ListError> {
         for name in names {
             if !self.index.contains_key(*name) {
-                return Err(ListError::MissingColumn {
-                    line: self.line,
-                    column: (*name).to_owned(),
-                });
+                return Err(ListError::MissingColumn { line: self.line, column: (*name).to_owned() });
             }
         }
         Ok(())
@@ -119,11 +94,7 @@ impl Columns {
 
     /// The value of `name` in `row`, `""` when the column or the field is absent.
     pub fn get<'r>(&self, row: &'r Row<'_>, name: &str) -> &'r str {
-        self.index
-            .get(name)
-            .and_then(|&i| row.fields.get(i))
-            .map(|f| f.as_ref())
-            .unwrap_or("")
+        self.index.get(name).and_then(|&i| row.fields.get(i)).map(|f| f.as_ref()).unwrap_or("")
     }
 }
 
@@ -135,27 +106,17 @@ pub(crate) struct RowKeys {
 
 impl RowKeys {
     pub fn new() -> Self {
-        RowKeys {
-            seen: HashMap::new(),
-        }
+        RowKeys { seen: HashMap::new() }
     }
 
     pub fn key(&mut self, prefix: &str, parts: &[&str]) -> String {
-        let joined = parts
-            .iter()
-            .map(|p| crate::text::clean(p).to_lowercase())
-            .collect::<Vec<_>>()
-            .join("\u{1F}");
+        let joined = parts.iter().map(|p| crate::text::clean(p).to_lowercase()).collect::<Vec<_>>().join("\u{1F}");
         let hash = sha256_hex(joined.as_bytes());
         let short = hash.get(..16).unwrap_or(&hash);
         let base = format!("{prefix}{short}");
         let count = self.seen.entry(base.clone()).or_insert(0);
         *count += 1;
-        if *count == 1 {
-            base
-        } else {
-            format!("{base}-{count}")
-        }
+        if *count == 1 { base } else { format!("{base}-{count}") }
     }
 }
 
@@ -165,10 +126,7 @@ mod tests {
 
     #[test]
     fn sha256_known_vector() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
@@ -188,9 +146,6 @@ mod tests {
         let other = keys.key("dpl-", &["JANE DOE", "1 MAIN ST"]);
         assert_eq!(again, format!("{first}-2"));
         assert_ne!(first, other);
-        assert_eq!(
-            RowKeys::new().key("dpl-", &["JOHN DOE", "1 MAIN ST"]),
-            first
-        );
+        assert_eq!(RowKeys::new().key("dpl-", &["JOHN DOE", "1 MAIN ST"]), first);
     }
 }

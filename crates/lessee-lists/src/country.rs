@@ -199,10 +199,7 @@ mod tests {
             ("Democratic People's Republic of Korea", Some("KP")),
             ("Iran (Islamic Republic of)", Some("IR")),
             ("Iran", Some("IR")),
-            (
-                "United Kingdom of Great Britain and Northern Ireland",
-                Some("GB"),
-            ),
+            ("United Kingdom of Great Britain and Northern Ireland", Some("GB")),
             ("United Kingdom", Some("GB")),
             ("Congo, Democratic Republic of the", Some("CD")),
             ("Democratic Republic of the Congo", Some("CD")),

@@ -12,8 +12,8 @@ use crate::dates::parse_dob;
 use crate::delimited::Reader;
 use crate::error::ListError;
 use crate::model::{
-    Address, AliasQuality, CountryRef, EntityType, Entry, Format, IdCategory, Identifier, ListFile,
-    ListKind, Vessel, push_unique,
+    Address, AliasQuality, CountryRef, EntityType, Entry, Format, IdCategory, Identifier, ListFile, ListKind, Vessel,
+    push_unique,
 };
 use crate::remarks::{parse_identifier, place_of_birth};
 use crate::text::{clean, decode, non_empty};
@@ -28,30 +28,14 @@ fn split(value: &str) -> impl Iterator<Item = String> + '_ {
 fn source_code(source: &str) -> String {
     let inner = source
         .find('(')
-        .and_then(|open| {
-            source
-                .get(open + 1..)
-                .and_then(|rest| rest.find(')').and_then(|close| rest.get(..close)))
-        })
+        .and_then(|open| source.get(open + 1..).and_then(|rest| rest.find(')').and_then(|close| rest.get(..close))))
         .unwrap_or(source);
-    let code: String = inner
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(16)
-        .collect();
-    if code.is_empty() {
-        "CSL".to_owned()
-    } else {
-        code
-    }
+    let code: String = inner.chars().filter(|c| c.is_ascii_alphanumeric()).take(16).collect();
+    if code.is_empty() { "CSL".to_owned() } else { code }
 }
 
 pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, ListError> {
-    let decoded = decode(
-        bytes,
-        config,
-        config.cp1252_fallback == crate::Cp1252Fallback::AllDelimited,
-    )?;
+    let decoded = decode(bytes, config, config.cp1252_fallback == crate::Cp1252Fallback::AllDelimited)?;
     crate::detect::expect_format(&decoded.text, Format::Csl)?;
     let mut reader = Reader::new(&decoded.text, decoded.base, b',', config);
     let header = reader.next_row()?.ok_or(ListError::Empty)?;
@@ -81,22 +65,12 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
         let id = match (own_id, non_empty(get("entity_number"))) {
             (Some(id), _) => id,
             (None, Some(number)) => format!("{code}:{number}"),
-            (None, None) => keys.key(
-                &format!("{code}:"),
-                &[
-                    get("source"),
-                    get("name"),
-                    get("addresses"),
-                    get("start_date"),
-                ],
-            ),
+            (None, None) => {
+                keys.key(&format!("{code}:"), &[get("source"), get("name"), get("addresses"), get("start_date")])
+            }
         };
         if let Some(first_line) = seen.insert(id.clone(), row.line) {
-            return Err(ListError::DuplicateId {
-                line: row.line,
-                id,
-                first_line,
-            });
+            return Err(ListError::DuplicateId { line: row.line, id, first_line });
         }
         let mut entry = Entry::new(ListKind::Csl, id, name);
         entry.source = source;
@@ -110,10 +84,7 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
                 warnings.push(
                     Format::Csl,
                     row.line,
-                    format!(
-                        "unknown type `{}`",
-                        other.chars().take(40).collect::<String>()
-                    ),
+                    format!("unknown type `{}`", other.chars().take(40).collect::<String>()),
                 );
                 EntityType::Unknown
             }
@@ -187,15 +158,9 @@ fn csl_address(raw: &str) -> Option<Address> {
     };
     let is_code = last.len() == 2 && crate::country::lookup(last).is_some();
     Some(if is_code {
-        Address {
-            text: rest.to_owned(),
-            country: Some(CountryRef::from_text(last)),
-        }
+        Address { text: rest.to_owned(), country: Some(CountryRef::from_text(last)) }
     } else {
-        Address {
-            text: raw.clone(),
-            country: None,
-        }
+        Address { text: raw.clone(), country: None }
     })
 }
 
@@ -204,10 +169,9 @@ fn csl_identifier(raw: &str) -> Option<Identifier> {
     let parts: Vec<&str> = raw.split(", ").map(str::trim).collect();
     let (label, rest) = parts.split_last()?;
     let (country, number_parts) = match rest {
-        [first, more @ ..] if !more.is_empty() && first.len() == 2 => (
-            crate::country::lookup(first).map(|_| CountryRef::from_text(first)),
-            more,
-        ),
+        [first, more @ ..] if !more.is_empty() && first.len() == 2 => {
+            (crate::country::lookup(first).map(|_| CountryRef::from_text(first)), more)
+        }
         _ => (None, rest),
     };
     let number = clean(&number_parts.join(", "));
@@ -218,13 +182,7 @@ fn csl_identifier(raw: &str) -> Option<Identifier> {
     let mut id = match parse_identifier(&format!("{label} {number}")) {
         Some(id) => id,
         None if crate::remarks::is_fact_label(label) => return None,
-        None => Identifier {
-            kind: clean(label),
-            category: IdCategory::Other,
-            number,
-            country: None,
-            note: None,
-        },
+        None => Identifier { kind: clean(label), category: IdCategory::Other, number, country: None, note: None },
     };
     if country.is_some() {
         id.country = country;
@@ -253,14 +211,8 @@ mod tests {
 
     #[test]
     fn source_codes() {
-        assert_eq!(
-            source_code("Specially Designated Nationals (SDN) - Treasury Department"),
-            "SDN"
-        );
-        assert_eq!(
-            source_code("Denied Persons List (DPL) - Bureau of Industry and Security"),
-            "DPL"
-        );
+        assert_eq!(source_code("Specially Designated Nationals (SDN) - Treasury Department"), "SDN");
+        assert_eq!(source_code("Denied Persons List (DPL) - Bureau of Industry and Security"), "DPL");
         assert_eq!(source_code(""), "CSL");
     }
 
@@ -272,53 +224,22 @@ mod tests {
                 i.kind.as_str(),
                 i.category,
                 i.number.as_str(),
-                i.country
-                    .as_ref()
-                    .and_then(|c| c.code)
-                    .map(|c| c.to_string())
+                i.country.as_ref().and_then(|c| c.code).map(|c| c.to_string())
             )),
-            Some((
-                "Tax ID No.",
-                IdCategory::TaxId,
-                "80-0890696",
-                Some("US".to_owned())
-            ))
+            Some(("Tax ID No.", IdCategory::TaxId, "80-0890696", Some("US".to_owned())))
         );
         let id = csl_identifier("IMO 8898831, Vessel Registration Identification");
-        assert_eq!(
-            id.map(|i| (i.category, i.number)),
-            Some((IdCategory::Vessel, "IMO 8898831".to_owned()))
-        );
-        assert_eq!(
-            csl_identifier("Subject to Secondary Sanctions, Additional Sanctions Information -"),
-            None
-        );
-        assert_eq!(
-            csl_identifier("www.aictc.ir, Website").map(|i| i.category),
-            Some(IdCategory::Website)
-        );
+        assert_eq!(id.map(|i| (i.category, i.number)), Some((IdCategory::Vessel, "IMO 8898831".to_owned())));
+        assert_eq!(csl_identifier("Subject to Secondary Sanctions, Additional Sanctions Information -"), None);
+        assert_eq!(csl_identifier("www.aictc.ir, Website").map(|i| i.category), Some(IdCategory::Website));
     }
 
     #[test]
     fn addresses_and_links() {
         let a = csl_address("80 SW 8th Street Suite 2000, Miami, FL, 33130, US");
-        assert_eq!(
-            a.as_ref().map(|a| a.text.as_str()),
-            Some("80 SW 8th Street Suite 2000, Miami, FL, 33130")
-        );
-        assert_eq!(
-            a.and_then(|a| a.country)
-                .and_then(|c| c.code)
-                .map(|c| c.to_string()),
-            Some("US".to_owned())
-        );
-        assert_eq!(
-            csl_address(" IR ").and_then(|a| a.country).map(|c| c.name),
-            Some("IR".to_owned())
-        );
-        assert_eq!(
-            linked_to("For more information; (Linked To: ROSTEC); (Linked To: GAZPROM)"),
-            ["ROSTEC", "GAZPROM"]
-        );
+        assert_eq!(a.as_ref().map(|a| a.text.as_str()), Some("80 SW 8th Street Suite 2000, Miami, FL, 33130"));
+        assert_eq!(a.and_then(|a| a.country).and_then(|c| c.code).map(|c| c.to_string()), Some("US".to_owned()));
+        assert_eq!(csl_address(" IR ").and_then(|a| a.country).map(|c| c.name), Some("IR".to_owned()));
+        assert_eq!(linked_to("For more information; (Linked To: ROSTEC); (Linked To: GAZPROM)"), ["ROSTEC", "GAZPROM"]);
     }
 }

@@ -17,29 +17,16 @@ use crate::dates::parse_dob;
 use crate::delimited::Reader;
 use crate::error::ListError;
 use crate::model::{
-    CountryRef, DateOfBirth, EntityType, Entry, Format, IdCategory, Identifier, ListFile, ListKind,
-    push_unique,
+    CountryRef, DateOfBirth, EntityType, Entry, Format, IdCategory, Identifier, ListFile, ListKind, push_unique,
 };
 use crate::text::{decode, non_empty};
 
-pub(crate) const COLUMNS: [&str; 7] = [
-    "id",
-    "name",
-    "type",
-    "aliases",
-    "date_of_birth",
-    "country",
-    "identifiers",
-];
+pub(crate) const COLUMNS: [&str; 7] = ["id", "name", "type", "aliases", "date_of_birth", "country", "identifiers"];
 
 const MAX_ID_LEN: usize = 128;
 
 fn invalid(line: u64, field: &str, reason: String) -> ListError {
-    ListError::InvalidField {
-        line,
-        field: field.to_owned(),
-        reason,
-    }
+    ListError::InvalidField { line, field: field.to_owned(), reason }
 }
 
 fn shown(s: &str) -> String {
@@ -47,57 +34,33 @@ fn shown(s: &str) -> String {
 }
 
 pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, ListError> {
-    let decoded = decode(
-        bytes,
-        config,
-        config.cp1252_fallback == crate::Cp1252Fallback::AllDelimited,
-    )?;
+    let decoded = decode(bytes, config, config.cp1252_fallback == crate::Cp1252Fallback::AllDelimited)?;
     let mut reader = Reader::new(&decoded.text, decoded.base, b',', config);
     let header = reader.next_row()?.ok_or(ListError::Empty)?;
     let columns = Columns::from_header(&header);
     columns.require(&COLUMNS)?;
     if let Some(unknown) = columns.names().find(|n| !COLUMNS.contains(n)) {
-        return Err(ListError::UnknownColumn {
-            line: header.line,
-            column: shown(unknown),
-        });
+        return Err(ListError::UnknownColumn { line: header.line, column: shown(unknown) });
     }
     if header.fields.len() != COLUMNS.len() {
-        return Err(invalid(
-            header.line,
-            "header",
-            "a column appears more than once".to_owned(),
-        ));
+        return Err(invalid(header.line, "header", "a column appears more than once".to_owned()));
     }
     let mut seen = std::collections::HashMap::new();
     let mut entries = Vec::new();
     while let Some(row) = reader.next_row()? {
         let line = row.line;
         if row.fields.len() != header.fields.len() {
-            return Err(ListError::FieldCount {
-                line,
-                expected: header.fields.len(),
-                found: row.fields.len(),
-            });
+            return Err(ListError::FieldCount { line, expected: header.fields.len(), found: row.fields.len() });
         }
         let get = |name: &str| columns.get(&row, name);
         let id = non_empty(get("id")).ok_or_else(|| invalid(line, "id", "empty".to_owned()))?;
         if id.len() > MAX_ID_LEN {
-            return Err(invalid(
-                line,
-                "id",
-                format!("longer than {MAX_ID_LEN} bytes"),
-            ));
+            return Err(invalid(line, "id", format!("longer than {MAX_ID_LEN} bytes")));
         }
         if let Some(first_line) = seen.insert(id.clone(), line) {
-            return Err(ListError::DuplicateId {
-                line,
-                id,
-                first_line,
-            });
+            return Err(ListError::DuplicateId { line, id, first_line });
         }
-        let name =
-            non_empty(get("name")).ok_or_else(|| invalid(line, "name", "empty".to_owned()))?;
+        let name = non_empty(get("name")).ok_or_else(|| invalid(line, "name", "empty".to_owned()))?;
         let mut entry = Entry::new(ListKind::Custom, id, name);
         entry.entity_type = match get("type").trim().to_ascii_lowercase().as_str() {
             "individual" => EntityType::Individual,
@@ -109,10 +72,7 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
                 return Err(invalid(
                     line,
                     "type",
-                    format!(
-                        "`{}` is not individual, entity, vessel, aircraft or unknown",
-                        shown(other)
-                    ),
+                    format!("`{}` is not individual, entity, vessel, aircraft or unknown", shown(other)),
                 ));
             }
         };
@@ -125,10 +85,7 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
                     return Err(invalid(
                         line,
                         "date_of_birth",
-                        format!(
-                            "`{}` is not YYYY-MM-DD, YYYY-MM, YYYY, `circa YYYY` or `YYYY to YYYY`",
-                            shown(&text)
-                        ),
+                        format!("`{}` is not YYYY-MM-DD, YYYY-MM, YYYY, `circa YYYY` or `YYYY to YYYY`", shown(&text)),
                     ));
                 }
                 dob => push_unique(&mut entry.dates_of_birth, dob),
@@ -136,19 +93,9 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
         }
         for code in get("country").split(';').filter_map(non_empty) {
             let country = Country::parse(&code).map_err(|_| {
-                invalid(
-                    line,
-                    "country",
-                    format!("`{}` is not an ISO 3166-1 alpha-2 code", shown(&code)),
-                )
+                invalid(line, "country", format!("`{}` is not an ISO 3166-1 alpha-2 code", shown(&code)))
             })?;
-            push_unique(
-                &mut entry.countries,
-                CountryRef {
-                    name: country.to_string(),
-                    code: Some(country),
-                },
-            );
+            push_unique(&mut entry.countries, CountryRef { name: country.to_string(), code: Some(country) });
         }
         for raw in get("identifiers").split(';').filter_map(non_empty) {
             let id = identifier(&raw).map_err(|reason| invalid(line, "identifiers", reason))?;
@@ -169,9 +116,7 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
 
 /// `category:number` or `category:number:CC`; the number may itself contain `:` (URLs).
 fn identifier(raw: &str) -> Result<Identifier, String> {
-    let (category, rest) = raw
-        .split_once(':')
-        .ok_or_else(|| format!("`{}` is not `type:number[:CC]`", shown(raw)))?;
+    let (category, rest) = raw.split_once(':').ok_or_else(|| format!("`{}` is not `type:number[:CC]`", shown(raw)))?;
     let category = IdCategory::parse(category).ok_or_else(|| {
         format!(
             "`{}` is not an identifier type (passport, national_id, tax_id, registration, bank, vessel, aircraft, digital_currency, website, email, phone, other)",
@@ -179,11 +124,8 @@ fn identifier(raw: &str) -> Result<Identifier, String> {
         )
     })?;
     let (number, country) = match rest.rsplit_once(':') {
-        Some((number, code))
-            if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) =>
-        {
-            let country = Country::parse(code)
-                .map_err(|_| format!("`{code}` is not an ISO 3166-1 alpha-2 code"))?;
+        Some((number, code)) if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            let country = Country::parse(code).map_err(|_| format!("`{code}` is not an ISO 3166-1 alpha-2 code"))?;
             (number, Some(country))
         }
         _ => (rest, None),
@@ -193,10 +135,7 @@ fn identifier(raw: &str) -> Result<Identifier, String> {
         kind: category.as_str().to_owned(),
         category,
         number,
-        country: country.map(|c| CountryRef {
-            name: c.to_string(),
-            code: Some(c),
-        }),
+        country: country.map(|c| CountryRef { name: c.to_string(), code: Some(c) }),
         note: None,
     })
 }

@@ -2,18 +2,9 @@
 
 use crate::model::{DateOfBirth, PartialDate};
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
-const APPROXIMATE: [&str; 6] = [
-    "circa ",
-    "approximately ",
-    "approx. ",
-    "approx ",
-    "about ",
-    "c. ",
-];
+const APPROXIMATE: [&str; 6] = ["circa ", "approximately ", "approx. ", "approx ", "about ", "c. "];
 
 /// Reads `28 Oct 1983`, `Oct 1983`, `1984`, `1983-10-28`, `1983-10`, `circa 1970`,
 /// `1970 to 1972`, `circa 1970-1972`, `01 Jan 1960 to 31 Dec 1962`, `between 1970 and 1972`.
@@ -26,11 +17,7 @@ pub fn parse_dob(text: &str) -> DateOfBirth {
         if let (Some(from), Some(to)) = (parse_partial(from), parse_partial(to))
             && from <= to
         {
-            return DateOfBirth::Range {
-                from,
-                to,
-                approximate,
-            };
+            return DateOfBirth::Range { from, to, approximate };
         }
     } else if let Some(date) = parse_partial(rest) {
         return DateOfBirth::Date { date, approximate };
@@ -53,9 +40,7 @@ fn split_range(s: &str) -> Option<(&str, &str)> {
     if let Some((a, b)) = s.split_once(" to ") {
         return Some((a.trim(), b.trim()));
     }
-    if let Some(rest) = s
-        .strip_prefix("between ")
-        .or_else(|| s.strip_prefix("Between "))
+    if let Some(rest) = s.strip_prefix("between ").or_else(|| s.strip_prefix("Between "))
         && let Some((a, b)) = rest.split_once(" and ")
     {
         return Some((a.trim(), b.trim()));
@@ -97,11 +82,7 @@ fn month(word: &str) -> Option<u8> {
         "december",
     ];
     let full = FULL.get(index)?;
-    if w.len() == 3 || full.starts_with(w.as_str()) {
-        u8::try_from(index + 1).ok()
-    } else {
-        None
-    }
+    if w.len() == 3 || full.starts_with(w.as_str()) { u8::try_from(index + 1).ok() } else { None }
 }
 
 fn number<T: std::str::FromStr>(s: &str) -> Option<T> {
@@ -132,9 +113,7 @@ pub(crate) fn parse_partial(s: &str) -> Option<PartialDate> {
     match words.as_slice() {
         [y] if is_year(y) => PartialDate::new(number(y)?, None, None),
         [m, y] if is_year(y) => PartialDate::new(number(y)?, Some(month(m)?), None),
-        [d, m, y] if is_year(y) && d.len() <= 2 => {
-            PartialDate::new(number(y)?, Some(month(m)?), Some(number(d)?))
-        }
+        [d, m, y] if is_year(y) && d.len() <= 2 => PartialDate::new(number(y)?, Some(month(m)?), Some(number(d)?)),
         _ => None,
     }
 }
@@ -144,73 +123,25 @@ mod tests {
     use super::*;
 
     fn date(y: u16, m: Option<u8>, d: Option<u8>) -> PartialDate {
-        PartialDate {
-            year: y,
-            month: m,
-            day: d,
-        }
+        PartialDate { year: y, month: m, day: d }
     }
 
     #[test]
     fn reads_the_list_forms() {
         let cases: Vec<(&str, DateOfBirth)> = vec![
-            (
-                "28 Oct 1983",
-                DateOfBirth::Date {
-                    date: date(1983, Some(10), Some(28)),
-                    approximate: false,
-                },
-            ),
-            (
-                "05 Feb 2004.",
-                DateOfBirth::Date {
-                    date: date(2004, Some(2), Some(5)),
-                    approximate: false,
-                },
-            ),
-            (
-                "Oct 1983",
-                DateOfBirth::Date {
-                    date: date(1983, Some(10), None),
-                    approximate: false,
-                },
-            ),
-            (
-                "1984",
-                DateOfBirth::Date {
-                    date: date(1984, None, None),
-                    approximate: false,
-                },
-            ),
-            (
-                "1978-04-28",
-                DateOfBirth::Date {
-                    date: date(1978, Some(4), Some(28)),
-                    approximate: false,
-                },
-            ),
-            (
-                "circa 1970",
-                DateOfBirth::Date {
-                    date: date(1970, None, None),
-                    approximate: true,
-                },
-            ),
+            ("28 Oct 1983", DateOfBirth::Date { date: date(1983, Some(10), Some(28)), approximate: false }),
+            ("05 Feb 2004.", DateOfBirth::Date { date: date(2004, Some(2), Some(5)), approximate: false }),
+            ("Oct 1983", DateOfBirth::Date { date: date(1983, Some(10), None), approximate: false }),
+            ("1984", DateOfBirth::Date { date: date(1984, None, None), approximate: false }),
+            ("1978-04-28", DateOfBirth::Date { date: date(1978, Some(4), Some(28)), approximate: false }),
+            ("circa 1970", DateOfBirth::Date { date: date(1970, None, None), approximate: true }),
             (
                 "1970 to 1972",
-                DateOfBirth::Range {
-                    from: date(1970, None, None),
-                    to: date(1972, None, None),
-                    approximate: false,
-                },
+                DateOfBirth::Range { from: date(1970, None, None), to: date(1972, None, None), approximate: false },
             ),
             (
                 "circa 1957-1958",
-                DateOfBirth::Range {
-                    from: date(1957, None, None),
-                    to: date(1958, None, None),
-                    approximate: true,
-                },
+                DateOfBirth::Range { from: date(1957, None, None), to: date(1958, None, None), approximate: true },
             ),
             (
                 "01 Jan 1960 to 31 Dec 1962",
@@ -228,43 +159,12 @@ mod tests {
                     approximate: false,
                 },
             ),
-            (
-                "29 Feb 1984",
-                DateOfBirth::Date {
-                    date: date(1984, Some(2), Some(29)),
-                    approximate: false,
-                },
-            ),
-            (
-                "29 Feb 1983",
-                DateOfBirth::Text {
-                    text: "29 Feb 1983".into(),
-                },
-            ),
-            (
-                "1972 to 1970",
-                DateOfBirth::Text {
-                    text: "1972 to 1970".into(),
-                },
-            ),
-            (
-                "1983-13-01",
-                DateOfBirth::Text {
-                    text: "1983-13-01".into(),
-                },
-            ),
-            (
-                "Octopus 1983",
-                DateOfBirth::Text {
-                    text: "Octopus 1983".into(),
-                },
-            ),
-            (
-                "unknown",
-                DateOfBirth::Text {
-                    text: "unknown".into(),
-                },
-            ),
+            ("29 Feb 1984", DateOfBirth::Date { date: date(1984, Some(2), Some(29)), approximate: false }),
+            ("29 Feb 1983", DateOfBirth::Text { text: "29 Feb 1983".into() }),
+            ("1972 to 1970", DateOfBirth::Text { text: "1972 to 1970".into() }),
+            ("1983-13-01", DateOfBirth::Text { text: "1983-13-01".into() }),
+            ("Octopus 1983", DateOfBirth::Text { text: "Octopus 1983".into() }),
+            ("unknown", DateOfBirth::Text { text: "unknown".into() }),
             ("", DateOfBirth::Text { text: "".into() }),
         ];
         for (input, want) in cases {

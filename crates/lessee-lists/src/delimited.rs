@@ -86,18 +86,13 @@ impl<'a> Reader<'a> {
         }
         self.rows += 1;
         if self.rows > self.max_rows {
-            return Err(ListError::TooManyRecords {
-                limit: self.max_rows,
-            });
+            return Err(ListError::TooManyRecords { limit: self.max_rows });
         }
         let line = self.line;
         let mut fields = Vec::new();
         loop {
             if fields.len() >= self.max_fields {
-                return Err(ListError::TooManyFields {
-                    line,
-                    limit: self.max_fields,
-                });
+                return Err(ListError::TooManyFields { line, limit: self.max_fields });
             }
             let field = self.read_field(fields.len() + 1)?;
             fields.push(field);
@@ -130,11 +125,7 @@ impl<'a> Reader<'a> {
     }
 
     fn too_large(&self, line: u64, number: usize) -> ListError {
-        ListError::FieldTooLarge {
-            line,
-            field: format!("#{number}"),
-            limit: self.max_field,
-        }
+        ListError::FieldTooLarge { line, field: format!("#{number}"), limit: self.max_field }
     }
 
     fn read_field(&mut self, number: usize) -> Result<Cow<'a, str>, ListError> {
@@ -159,10 +150,7 @@ impl<'a> Reader<'a> {
         let content_end = loop {
             match self.byte(self.pos) {
                 None => {
-                    return Err(ListError::UnterminatedQuote {
-                        line: start_line,
-                        offset: self.base + open,
-                    });
+                    return Err(ListError::UnterminatedQuote { line: start_line, offset: self.base + open });
                 }
                 Some(b'"') if self.byte(self.pos + 1) == Some(b'"') => {
                     escaped = true;
@@ -207,11 +195,7 @@ impl<'a> Reader<'a> {
             }
         }
         let content = self.slice(content_start, content_end)?;
-        Ok(if escaped {
-            Cow::Owned(content.replace("\"\"", "\""))
-        } else {
-            Cow::Borrowed(content)
-        })
+        Ok(if escaped { Cow::Owned(content.replace("\"\"", "\"")) } else { Cow::Borrowed(content) })
     }
 }
 
@@ -220,11 +204,7 @@ mod tests {
     use super::*;
 
     fn rows(text: &str, delimiter: u8) -> Result<Vec<(u64, Vec<String>)>, ListError> {
-        let config = ParseConfig {
-            max_field_bytes: 16,
-            max_fields_per_row: 4,
-            ..ParseConfig::default()
-        };
+        let config = ParseConfig { max_field_bytes: 16, max_fields_per_row: 4, ..ParseConfig::default() };
         let mut reader = Reader::new(text, 0, delimiter, &config);
         let mut out = Vec::new();
         while let Some(row) = reader.next_row()? {
@@ -239,17 +219,10 @@ mod tests {
 
     #[test]
     fn reads_quoted_unquoted_and_blank_lines() {
-        let got = rows(
-            "1,\"a, b\",-0- \r\n\r\n2,\"x\"\"y\",\"multi\nline\"\n3,,\n",
-            b',',
-        );
+        let got = rows("1,\"a, b\",-0- \r\n\r\n2,\"x\"\"y\",\"multi\nline\"\n3,,\n", b',');
         assert_eq!(
             got,
-            Ok(vec![
-                (1, v(&["1", "a, b", "-0- "])),
-                (3, v(&["2", "x\"y", "multi\nline"])),
-                (5, v(&["3", "", ""])),
-            ])
+            Ok(vec![(1, v(&["1", "a, b", "-0- "])), (3, v(&["2", "x\"y", "multi\nline"])), (5, v(&["3", "", ""])),])
         );
     }
 
@@ -262,10 +235,7 @@ mod tests {
     #[test]
     fn refusals_name_the_line() {
         let cases: &[(&str, ListError)] = &[
-            (
-                "1,2\n3,\"open",
-                ListError::UnterminatedQuote { line: 2, offset: 6 },
-            ),
+            ("1,2\n3,\"open", ListError::UnterminatedQuote { line: 2, offset: 6 }),
             (
                 "1,\"a\"x,2",
                 ListError::Malformed {
@@ -274,22 +244,8 @@ mod tests {
                     reason: "unexpected `x` after the closing quote of field 2".to_owned(),
                 },
             ),
-            (
-                "ok\n0123456789abcdefg",
-                ListError::FieldTooLarge {
-                    line: 2,
-                    field: "#1".to_owned(),
-                    limit: 16,
-                },
-            ),
-            (
-                "\"0123456789abcdefg\"",
-                ListError::FieldTooLarge {
-                    line: 1,
-                    field: "#1".to_owned(),
-                    limit: 16,
-                },
-            ),
+            ("ok\n0123456789abcdefg", ListError::FieldTooLarge { line: 2, field: "#1".to_owned(), limit: 16 }),
+            ("\"0123456789abcdefg\"", ListError::FieldTooLarge { line: 1, field: "#1".to_owned(), limit: 16 }),
             ("1,2,3,4,5", ListError::TooManyFields { line: 1, limit: 4 }),
         ];
         for (input, want) in cases {

@@ -34,10 +34,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 /// Refuses `text` when it is recognisably another format than `expected`.
 pub(crate) fn expect_format(text: &str, expected: Format) -> Result<(), ListError> {
     match detect_text(text) {
-        Some(found) if found != expected => Err(ListError::WrongFormat {
-            expected,
-            found: found.to_string(),
-        }),
+        Some(found) if found != expected => Err(ListError::WrongFormat { expected, found: found.to_string() }),
         _ => Ok(()),
     }
 }
@@ -77,9 +74,7 @@ fn xml_root(text: &str) -> Option<&str> {
             rest = after.get(end..)?;
         } else {
             let name = rest.get(1..)?;
-            let end = name
-                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-                .unwrap_or(name.len());
+            let end = name.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(name.len());
             let name = name.get(..end)?;
             return Some(name.rsplit(':').next().unwrap_or(name));
         }
@@ -87,33 +82,22 @@ fn xml_root(text: &str) -> Option<&str> {
 }
 
 fn header_fields(line: &str, delimiter: char) -> Vec<String> {
-    line.split(delimiter)
-        .map(|f| f.trim().trim_matches('"').trim().to_ascii_lowercase())
-        .collect()
+    line.split(delimiter).map(|f| f.trim().trim_matches('"').trim().to_ascii_lowercase()).collect()
 }
 
 fn by_header(line: &str) -> Option<Format> {
     let tabbed = header_fields(line, '\t');
     let has = |fields: &[String], name: &str| fields.iter().any(|f| f == name);
-    if ["name", "street_address", "effective_date"]
-        .iter()
-        .all(|n| has(&tabbed, n))
-    {
+    if ["name", "street_address", "effective_date"].iter().all(|n| has(&tabbed, n)) {
         return Some(Format::BisDpl);
     }
     let fields = header_fields(line, ',');
-    if ["source", "name", "alt_names"]
-        .iter()
-        .all(|n| has(&fields, n))
-    {
+    if ["source", "name", "alt_names"].iter().all(|n| has(&fields, n)) {
         return Some(Format::Csl);
     }
     let mut sorted = fields.clone();
     sorted.sort();
-    let mut custom: Vec<String> = crate::custom::COLUMNS
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let mut custom: Vec<String> = crate::custom::COLUMNS.iter().map(|c| c.to_string()).collect();
     custom.sort();
     if sorted == custom {
         return Some(Format::Custom);
@@ -132,19 +116,13 @@ fn ofac_row(row: &Row<'_>) -> Option<Format> {
         12 if is_number(field(0))
             && !field(1).is_empty()
             && field(1) != "-0-"
-            && matches!(
-                field(2).to_ascii_lowercase().as_str(),
-                "-0-" | "individual" | "vessel" | "aircraft"
-            ) =>
+            && matches!(field(2).to_ascii_lowercase().as_str(), "-0-" | "individual" | "vessel" | "aircraft") =>
         {
             Some(Format::OfacSdn)
         }
         5 if is_number(field(0))
             && is_number(field(1))
-            && matches!(
-                field(2).to_ascii_lowercase().as_str(),
-                "aka" | "fka" | "nka"
-            ) =>
+            && matches!(field(2).to_ascii_lowercase().as_str(), "aka" | "fka" | "nka") =>
         {
             Some(Format::OfacAlt)
         }
@@ -192,14 +170,8 @@ mod tests {
                 "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n",
                 Some(Format::OfacSdn),
             ),
-            (
-                "36,12,\"aka\",\"AERO-CARIBBEAN\",-0- \r\n",
-                Some(Format::OfacAlt),
-            ),
-            (
-                "36,25,-0- ,\"Havana\",\"Cuba\",-0- \r\n",
-                Some(Format::OfacAdd),
-            ),
+            ("36,12,\"aka\",\"AERO-CARIBBEAN\",-0- \r\n", Some(Format::OfacAlt)),
+            ("36,25,-0- ,\"Havana\",\"Cuba\",-0- \r\n", Some(Format::OfacAdd)),
             (
                 "<?xml version=\"1.0\"?>\n<!-- c -->\n<CONSOLIDATED_LIST dateGenerated=\"x\"><INDIVIDUALS/></CONSOLIDATED_LIST>",
                 Some(Format::UnXml),
@@ -209,19 +181,10 @@ mod tests {
                 "\"Name\"\t\"Street_Address\"\t\"City\"\t\"State\"\t\"Country\"\t\"Postal_Code\"\t\"Effective_Date\"\n",
                 Some(Format::BisDpl),
             ),
-            (
-                "source,entity_number,type,programs,name,alt_names\n",
-                Some(Format::Csl),
-            ),
-            (
-                "id,name,type,aliases,date_of_birth,country,identifiers\n",
-                Some(Format::Custom),
-            ),
+            ("source,entity_number,type,programs,name,alt_names\n", Some(Format::Csl)),
+            ("id,name,type,aliases,date_of_birth,country,identifiers\n", Some(Format::Custom)),
             ("name,notes\nx,y\n", None),
-            (
-                "36,12,\"aka\",\"X\",-0- \n37,\"Y\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n",
-                None,
-            ),
+            ("36,12,\"aka\",\"X\",-0- \n37,\"Y\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n", None),
             ("hello world", None),
         ];
         for (text, want) in cases {

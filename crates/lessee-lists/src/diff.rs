@@ -45,11 +45,7 @@ impl IdKey<'_> {
 impl Ord for IdKey<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self.numeric(), other.numeric()) {
-            (Some(a), Some(b)) => a
-                .len()
-                .cmp(&b.len())
-                .then_with(|| a.cmp(b))
-                .then_with(|| self.0.cmp(other.0)),
+            (Some(a), Some(b)) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)).then_with(|| self.0.cmp(other.0)),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => self.0.cmp(other.0),
@@ -64,10 +60,7 @@ impl PartialOrd for IdKey<'_> {
 }
 
 fn index(entries: &[Entry]) -> BTreeMap<(ListKind, IdKey<'_>), &Entry> {
-    entries
-        .iter()
-        .map(|e| ((e.list, IdKey(e.entity_id.as_str())), e))
-        .collect()
+    entries.iter().map(|e| ((e.list, IdKey(e.entity_id.as_str())), e)).collect()
 }
 
 /// The names of the fields in which two entries differ.
@@ -118,11 +111,7 @@ pub fn diff(old: &[Entry], new: &[Entry]) -> Diff {
             Some(new_entry) => {
                 let fields = changed_fields(old_entry, new_entry);
                 if !fields.is_empty() {
-                    result.changed.push(Change {
-                        old: (*old_entry).clone(),
-                        new: (*new_entry).clone(),
-                        fields,
-                    });
+                    result.changed.push(Change { old: (*old_entry).clone(), new: (*new_entry).clone(), fields });
                 }
             }
         }

@@ -14,25 +14,16 @@ pub enum ListError {
     TooLarge { size: usize, limit: usize },
 
     #[error("the input is {encoding}, not UTF-8 (byte {offset}); convert it to UTF-8 first")]
-    WrongEncoding {
-        encoding: &'static str,
-        offset: usize,
-    },
+    WrongEncoding { encoding: &'static str, offset: usize },
 
     #[error("invalid UTF-8 at line {line}, byte {offset}")]
     InvalidUtf8 { line: u64, offset: usize },
 
-    #[error(
-        "byte 0x{byte:02x} at line {line}, byte {offset} is not valid text: this is binary data, not a list"
-    )]
+    #[error("byte 0x{byte:02x} at line {line}, byte {offset} is not valid text: this is binary data, not a list")]
     Binary { line: u64, offset: usize, byte: u8 },
 
     #[error("line {line}: field {field} is over the limit of {limit} bytes")]
-    FieldTooLarge {
-        line: u64,
-        field: String,
-        limit: usize,
-    },
+    FieldTooLarge { line: u64, field: String, limit: usize },
 
     #[error("line {line}: more than {limit} fields in one row")]
     TooManyFields { line: u64, limit: usize },
@@ -41,18 +32,10 @@ pub enum ListError {
     UnterminatedQuote { line: u64, offset: usize },
 
     #[error("line {line}, byte {offset}: {reason}")]
-    Malformed {
-        line: u64,
-        offset: usize,
-        reason: String,
-    },
+    Malformed { line: u64, offset: usize, reason: String },
 
     #[error("line {line}: expected {expected} fields, found {found}")]
-    FieldCount {
-        line: u64,
-        expected: usize,
-        found: usize,
-    },
+    FieldCount { line: u64, expected: usize, found: usize },
 
     #[error("line {line}: the header has no `{column}` column")]
     MissingColumn { line: u64, column: String },
@@ -61,53 +44,28 @@ pub enum ListError {
     UnknownColumn { line: u64, column: String },
 
     #[error("line {line}: {field}: {reason}")]
-    InvalidField {
-        line: u64,
-        field: String,
-        reason: String,
-    },
+    InvalidField { line: u64, field: String, reason: String },
 
     #[error("line {line}: entity id `{id}` appears twice (first on line {first_line})")]
-    DuplicateId {
-        line: u64,
-        id: String,
-        first_line: u64,
-    },
+    DuplicateId { line: u64, id: String, first_line: u64 },
 
     #[error("more than {limit} records")]
     TooManyRecords { limit: usize },
 
     #[error("XML at line {line}, byte {offset}: {message}")]
-    Xml {
-        line: u64,
-        offset: u64,
-        message: String,
-    },
+    Xml { line: u64, offset: u64, message: String },
 
-    #[error(
-        "XML at line {line}, byte {offset}: the DOCTYPE declares entities; entity declarations are refused"
-    )]
+    #[error("XML at line {line}, byte {offset}: the DOCTYPE declares entities; entity declarations are refused")]
     XmlEntityDeclaration { line: u64, offset: u64 },
 
     #[error("XML at line {line}, byte {offset}: unknown entity reference `&{name};`")]
-    XmlUnknownEntity {
-        line: u64,
-        offset: u64,
-        name: String,
-    },
+    XmlUnknownEntity { line: u64, offset: u64, name: String },
 
     #[error("XML at line {line}, byte {offset}: elements nested deeper than {limit}")]
-    XmlTooDeep {
-        line: u64,
-        offset: u64,
-        limit: usize,
-    },
+    XmlTooDeep { line: u64, offset: u64, limit: usize },
 
     #[error("XML root element is <{found}>, expected <{expected}>")]
-    UnexpectedRoot {
-        expected: &'static str,
-        found: String,
-    },
+    UnexpectedRoot { expected: &'static str, found: String },
 
     #[error("the input ends at byte {offset} (line {line}) before the document is complete")]
     Truncated { line: u64, offset: u64 },
@@ -166,9 +124,6 @@ impl ListError {
     }
 
     pub(crate) fn in_file(self, file: Format) -> ListError {
-        ListError::InFile {
-            file,
-            error: Box::new(self),
-        }
+        ListError::InFile { file, error: Box::new(self) }
     }
 }

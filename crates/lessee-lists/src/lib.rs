@@ -34,9 +34,8 @@ pub use detect::detect;
 pub use diff::{Change, Diff, changed_fields, diff};
 pub use error::ListError;
 pub use model::{
-    Address, Alias, AliasQuality, CountryRef, DateOfBirth, EntityType, Entry, Format, Gender,
-    IdCategory, Identifier, InputDigest, ListFile, ListKind, PartialDate, PlaceOfBirth, Vessel,
-    Warning,
+    Address, Alias, AliasQuality, CountryRef, DateOfBirth, EntityType, Entry, Format, Gender, IdCategory, Identifier,
+    InputDigest, ListFile, ListKind, PartialDate, PlaceOfBirth, Vessel, Warning,
 };
 
 /// When non-UTF-8 input may be read as Windows-1252 (which covers printable Latin-1).
@@ -99,10 +98,7 @@ impl Parser {
     /// own: they only make sense with their SDN file ([`Parser::ofac`]).
     pub fn parse(&self, bytes: &[u8]) -> Result<ListFile, ListError> {
         if bytes.len() > self.config.max_input_bytes {
-            return Err(ListError::TooLarge {
-                size: bytes.len(),
-                limit: self.config.max_input_bytes,
-            });
+            return Err(ListError::TooLarge { size: bytes.len(), limit: self.config.max_input_bytes });
         }
         match detect(bytes) {
             Some(Format::OfacSdn) => self.ofac(bytes, None, None),
@@ -120,12 +116,7 @@ impl Parser {
     }
 
     /// OFAC SDN with its optional ALT (aliases) and ADD (addresses) files.
-    pub fn ofac(
-        &self,
-        sdn: &[u8],
-        alt: Option<&[u8]>,
-        add: Option<&[u8]>,
-    ) -> Result<ListFile, ListError> {
+    pub fn ofac(&self, sdn: &[u8], alt: Option<&[u8]>, add: Option<&[u8]>) -> Result<ListFile, ListError> {
         ofac::parse(sdn, alt, add, &self.config)
     }
 
@@ -152,11 +143,7 @@ pub fn parse(bytes: &[u8]) -> Result<ListFile, ListError> {
 }
 
 /// [`Parser::ofac`] with the default configuration.
-pub fn parse_ofac(
-    sdn: &[u8],
-    alt: Option<&[u8]>,
-    add: Option<&[u8]>,
-) -> Result<ListFile, ListError> {
+pub fn parse_ofac(sdn: &[u8], alt: Option<&[u8]>, add: Option<&[u8]>) -> Result<ListFile, ListError> {
     Parser::default().ofac(sdn, alt, add)
 }
 

@@ -185,9 +185,7 @@ impl fmt::Display for PartialDate {
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         _ => 31,
     }
@@ -414,11 +412,7 @@ impl Entry {
         if name.is_empty() || (name == self.name && quality == AliasQuality::Strong) {
             return;
         }
-        if !self
-            .aliases
-            .iter()
-            .any(|a| a.name == name && a.quality == quality)
-        {
+        if !self.aliases.iter().any(|a| a.name == name && a.quality == quality) {
             self.aliases.push(Alias { name, quality });
         }
     }

@@ -8,8 +8,7 @@ use crate::common::{Warnings, input_digest, version_digest};
 use crate::delimited::{Reader, Row};
 use crate::error::ListError;
 use crate::model::{
-    Address, AliasQuality, CountryRef, EntityType, Entry, Format, ListFile, ListKind, Vessel,
-    push_unique,
+    Address, AliasQuality, CountryRef, EntityType, Entry, Format, ListFile, ListKind, Vessel, push_unique,
 };
 use crate::remarks::parse_remarks;
 use crate::text::{clean, decode};
@@ -31,28 +30,18 @@ fn value(raw: &str) -> Option<String> {
 
 fn ent_num(row: &Row<'_>, field: &str) -> Result<u64, ListError> {
     let raw = row.get(0).trim();
-    raw.parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0 && raw.len() <= 12)
-        .ok_or_else(|| ListError::InvalidField {
-            line: row.line,
-            field: field.to_owned(),
-            reason: format!(
-                "`{}` is not a positive whole number",
-                raw.chars().take(40).collect::<String>()
-            ),
-        })
+    raw.parse::<u64>().ok().filter(|n| *n > 0 && raw.len() <= 12).ok_or_else(|| ListError::InvalidField {
+        line: row.line,
+        field: field.to_owned(),
+        reason: format!("`{}` is not a positive whole number", raw.chars().take(40).collect::<String>()),
+    })
 }
 
 fn expect_fields(row: &Row<'_>, expected: usize) -> Result<(), ListError> {
     if row.fields.len() == expected {
         Ok(())
     } else {
-        Err(ListError::FieldCount {
-            line: row.line,
-            expected,
-            found: row.fields.len(),
-        })
+        Err(ListError::FieldCount { line: row.line, expected, found: row.fields.len() })
     }
 }
 
@@ -75,11 +64,7 @@ pub(crate) fn parse(
         expect_fields(&row, SDN_FIELDS)?;
         let id = ent_num(&row, "ent_num")?;
         if let Some((_, first_line)) = by_ent_num.get(&id) {
-            return Err(ListError::DuplicateId {
-                line: row.line,
-                id: id.to_string(),
-                first_line: *first_line,
-            });
+            return Err(ListError::DuplicateId { line: row.line, id: id.to_string(), first_line: *first_line });
         }
         let entry = sdn_entry(&row, id, &mut warnings)?;
         by_ent_num.insert(id, (entries.len(), row.line));
@@ -88,27 +73,13 @@ pub(crate) fn parse(
 
     if let Some(alt) = alt {
         inputs.push(input_digest(Format::OfacAlt, alt));
-        merge_alt(
-            alt,
-            config,
-            cp1252,
-            &by_ent_num,
-            &mut entries,
-            &mut warnings,
-        )
-        .map_err(|e| e.in_file(Format::OfacAlt))?;
+        merge_alt(alt, config, cp1252, &by_ent_num, &mut entries, &mut warnings)
+            .map_err(|e| e.in_file(Format::OfacAlt))?;
     }
     if let Some(add) = add {
         inputs.push(input_digest(Format::OfacAdd, add));
-        merge_add(
-            add,
-            config,
-            cp1252,
-            &by_ent_num,
-            &mut entries,
-            &mut warnings,
-        )
-        .map_err(|e| e.in_file(Format::OfacAdd))?;
+        merge_add(add, config, cp1252, &by_ent_num, &mut entries, &mut warnings)
+            .map_err(|e| e.in_file(Format::OfacAdd))?;
     }
 
     Ok(ListFile {
@@ -134,11 +105,7 @@ fn sdn_entry(row: &Row<'_>, id: u64, warnings: &mut Warnings) -> Result<Entry, L
         Some("vessel") => EntityType::Vessel,
         Some("aircraft") => EntityType::Aircraft,
         Some(other) => {
-            warnings.push(
-                Format::OfacSdn,
-                row.line,
-                format!("unknown SDN_Type `{other}`"),
-            );
+            warnings.push(Format::OfacSdn, row.line, format!("unknown SDN_Type `{other}`"));
             EntityType::Unknown
         }
     };
@@ -212,11 +179,7 @@ fn merge_alt(
             }
         };
         let Some(name) = value(row.get(3)) else {
-            warnings.push(
-                Format::OfacAlt,
-                row.line,
-                format!("empty alt_name for ent_num {id}"),
-            );
+            warnings.push(Format::OfacAlt, row.line, format!("empty alt_name for ent_num {id}"));
             continue;
         };
         match by_ent_num.get(&id).and_then(|(i, _)| entries.get_mut(*i)) {
@@ -245,11 +208,7 @@ fn merge_add(
     while let Some(row) = reader.next_row()? {
         expect_fields(&row, ADD_FIELDS)?;
         let id = ent_num(&row, "ent_num")?;
-        let text = [value(row.get(2)), value(row.get(3))]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let text = [value(row.get(2)), value(row.get(3))].into_iter().flatten().collect::<Vec<_>>().join(", ");
         let country = value(row.get(4)).map(|c| CountryRef::from_text(&c));
         let address = Address { text, country };
         match by_ent_num.get(&id).and_then(|(i, _)| entries.get_mut(*i)) {

@@ -7,9 +7,7 @@
 //! same kind. Statements that are not recognised stay in the verbatim remarks only.
 
 use crate::dates::parse_dob;
-use crate::model::{
-    AliasQuality, CountryRef, DateOfBirth, Gender, IdCategory, Identifier, PlaceOfBirth,
-};
+use crate::model::{AliasQuality, CountryRef, DateOfBirth, Gender, IdCategory, Identifier, PlaceOfBirth};
 use crate::text::clean;
 
 /// Identifier labels, as OFAC writes them, and their category. Matched case-insensitively at a
@@ -37,10 +35,7 @@ const LABELS: &[(&str, IdCategory)] = &[
     ("I.F.E.", IdCategory::NationalId),
     ("Residency Number", IdCategory::NationalId),
     ("Birth Certificate Number", IdCategory::NationalId),
-    (
-        "Cartilla de Servicio Militar Nacional",
-        IdCategory::NationalId,
-    ),
+    ("Cartilla de Servicio Militar Nacional", IdCategory::NationalId),
     ("C.U.I.", IdCategory::NationalId),
     ("C.U.I.P.", IdCategory::NationalId),
     ("Immigration No.", IdCategory::NationalId),
@@ -58,10 +53,7 @@ const LABELS: &[(&str, IdCategory)] = &[
     ("C.U.I.T.", IdCategory::TaxId),
     ("US FEIN", IdCategory::TaxId),
     ("Italian Fiscal Code", IdCategory::TaxId),
-    (
-        "Numero Unico de Identificacao Tributaria (NUIT)",
-        IdCategory::TaxId,
-    ),
+    ("Numero Unico de Identificacao Tributaria (NUIT)", IdCategory::TaxId),
     ("C.I.F.", IdCategory::TaxId),
     ("Registration Number", IdCategory::Registration),
     ("Registration ID", IdCategory::Registration),
@@ -81,31 +73,16 @@ const LABELS: &[(&str, IdCategory)] = &[
     ("Public Registration Number", IdCategory::Registration),
     ("Registered Charity No.", IdCategory::Registration),
     ("Branch Unit Number", IdCategory::Registration),
-    (
-        "Certificate of Incorporation Number",
-        IdCategory::Registration,
-    ),
-    (
-        "United Social Credit Code Certificate (USCCC)",
-        IdCategory::Registration,
-    ),
-    (
-        "Unified Social Credit Code (USCC)",
-        IdCategory::Registration,
-    ),
+    ("Certificate of Incorporation Number", IdCategory::Registration),
+    ("United Social Credit Code Certificate (USCCC)", IdCategory::Registration),
+    ("Unified Social Credit Code (USCC)", IdCategory::Registration),
     ("Legal Entity Number", IdCategory::Registration),
-    (
-        "Dubai Chamber of Commerce Membership No.",
-        IdCategory::Registration,
-    ),
+    ("Dubai Chamber of Commerce Membership No.", IdCategory::Registration),
     ("Enterprise Number", IdCategory::Registration),
     ("File Number", IdCategory::Registration),
     ("License", IdCategory::Registration),
     ("SRE Permit No.", IdCategory::Registration),
-    (
-        "Afghan Money Service Provider License Number",
-        IdCategory::Registration,
-    ),
+    ("Afghan Money Service Provider License Number", IdCategory::Registration),
     ("Pilot License Number", IdCategory::Registration),
     ("Chinese Commercial Code", IdCategory::Other),
     ("SWIFT/BIC", IdCategory::Bank),
@@ -114,14 +91,8 @@ const LABELS: &[(&str, IdCategory)] = &[
     ("MMSI", IdCategory::Vessel),
     ("Call Sign", IdCategory::Vessel),
     ("Aircraft Tail Number", IdCategory::Aircraft),
-    (
-        "Aircraft Manufacturer's Serial Number (MSN)",
-        IdCategory::Aircraft,
-    ),
-    (
-        "Aircraft Construction Number (also called L/N or S/N or F/N)",
-        IdCategory::Aircraft,
-    ),
+    ("Aircraft Manufacturer's Serial Number (MSN)", IdCategory::Aircraft),
+    ("Aircraft Construction Number (also called L/N or S/N or F/N)", IdCategory::Aircraft),
     ("Aircraft Mode S Transponder Code", IdCategory::Aircraft),
     ("Aircraft Serial Identification", IdCategory::Aircraft),
     ("Digital Currency Address", IdCategory::DigitalCurrency),
@@ -158,9 +129,7 @@ const NOT_IDENTIFIERS: &[&str] = &[
 
 /// A label that introduces a sanctions fact rather than an identifier (CSL `ids` column).
 pub(crate) fn is_fact_label(label: &str) -> bool {
-    NOT_IDENTIFIERS
-        .iter()
-        .any(|l| strip_label(label, l).is_some())
+    NOT_IDENTIFIERS.iter().any(|l| strip_label(label, l).is_some())
 }
 
 /// What the remarks of one entry say.
@@ -180,9 +149,7 @@ pub(crate) struct Facts {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| s.get(prefix.len()..))
-        .flatten()
+    head.eq_ignore_ascii_case(prefix).then(|| s.get(prefix.len()..)).flatten()
 }
 
 /// `s` starts with `label` followed by a word boundary.
@@ -203,18 +170,8 @@ fn strip_final_period(s: &str) -> &str {
         return s;
     };
     let last_word = without.rsplit(' ').next().unwrap_or_default();
-    let abbreviations = [
-        "LTD", "INC", "CO", "CORP", "JR", "SR", "NO", "LLC", "S.A", "S.L",
-    ];
-    if last_word.contains('.')
-        || abbreviations
-            .iter()
-            .any(|a| last_word.eq_ignore_ascii_case(a))
-    {
-        s
-    } else {
-        without
-    }
+    let abbreviations = ["LTD", "INC", "CO", "CORP", "JR", "SR", "NO", "LLC", "S.A", "S.L"];
+    if last_word.contains('.') || abbreviations.iter().any(|a| last_word.eq_ignore_ascii_case(a)) { s } else { without }
 }
 
 pub(crate) fn parse_remarks(remarks: &str) -> Facts {
@@ -222,9 +179,7 @@ pub(crate) fn parse_remarks(remarks: &str) -> Facts {
     let remarks = strip_final_period(remarks.trim());
     for statement in remarks.split(';') {
         let statement = statement.trim();
-        let statement = strip_prefix_ci(statement, "alt. ")
-            .map(str::trim)
-            .unwrap_or(statement);
+        let statement = strip_prefix_ci(statement, "alt. ").map(str::trim).unwrap_or(statement);
         if statement.is_empty() {
             continue;
         }
@@ -247,13 +202,9 @@ fn parse_statement(s: &str, facts: &mut Facts) {
             facts.registration = Some(CountryRef::from_text(&text));
         }
     } else if let Some(rest) = strip_label(s, "nationality") {
-        facts.nationalities.push(CountryRef::from_text(&clean(
-            rest.trim_start_matches([':', ' ']),
-        )));
+        facts.nationalities.push(CountryRef::from_text(&clean(rest.trim_start_matches([':', ' ']))));
     } else if let Some(rest) = strip_label(s, "citizen") {
-        facts.citizenships.push(CountryRef::from_text(&clean(
-            rest.trim_start_matches([':', ' ']),
-        )));
+        facts.citizenships.push(CountryRef::from_text(&clean(rest.trim_start_matches([':', ' ']))));
     } else if let Some(rest) = strip_prefix_ci(s, "a.k.a. ") {
         push_alias(facts, rest, AliasQuality::Weak);
     } else if let Some(rest) = strip_prefix_ci(s, "f.k.a. ") {
@@ -266,11 +217,7 @@ fn parse_statement(s: &str, facts: &mut Facts) {
             facts.linked_to.push(name);
         }
     } else if let Some(rest) = strip_label(s, "Gender") {
-        facts.gender = match clean(rest)
-            .trim_end_matches('.')
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        facts.gender = match clean(rest).trim_end_matches('.').to_ascii_lowercase().as_str() {
             "male" => Some(Gender::Male),
             "female" => Some(Gender::Female),
             _ => facts.gender,
@@ -282,10 +229,7 @@ fn parse_statement(s: &str, facts: &mut Facts) {
 
 fn push_alias(facts: &mut Facts, rest: &str, quality: AliasQuality) {
     let name = rest.trim().trim_end_matches('.');
-    let name = name
-        .strip_prefix('\'')
-        .and_then(|n| n.strip_suffix('\''))
-        .unwrap_or(name);
+    let name = name.strip_prefix('\'').and_then(|n| n.strip_suffix('\'')).unwrap_or(name);
     let name = clean(name);
     if !name.is_empty() {
         facts.aliases.push((name, quality));
@@ -296,10 +240,7 @@ fn push_alias(facts: &mut Facts, rest: &str, quality: AliasQuality) {
 pub(crate) fn place_of_birth(text: &str) -> PlaceOfBirth {
     let last = text.rsplit(',').next().unwrap_or(text).trim();
     let country = crate::country::lookup(last).map(|_| CountryRef::from_text(last));
-    PlaceOfBirth {
-        text: text.to_owned(),
-        country,
-    }
+    PlaceOfBirth { text: text.to_owned(), country }
 }
 
 fn find_label(s: &str) -> Option<(&'static str, IdCategory, &str)> {
@@ -318,10 +259,7 @@ fn find_label(s: &str) -> Option<(&'static str, IdCategory, &str)> {
 /// `Passport G025057 issued 23 Jun 1999 expires 05 Feb 2004`,
 /// `Digital Currency Address - XBT 12QtD5BF...`.
 pub(crate) fn parse_identifier(s: &str) -> Option<Identifier> {
-    if NOT_IDENTIFIERS
-        .iter()
-        .any(|label| strip_label(s, label).is_some())
-    {
+    if NOT_IDENTIFIERS.iter().any(|label| strip_label(s, label).is_some()) {
         return None;
     }
     let (label, category, rest) = find_label(s)?;
@@ -341,13 +279,7 @@ pub(crate) fn parse_identifier(s: &str) -> Option<Identifier> {
     if number.is_empty() {
         return None;
     }
-    Some(Identifier {
-        kind,
-        category,
-        number,
-        country,
-        note,
-    })
+    Some(Identifier { kind, category, number, country, note })
 }
 
 /// Splits `G025057 (Egypt) issued 23 Jun 1999 expires 05 Feb 2004` into number, country and note.
@@ -402,48 +334,26 @@ mod tests {
         assert_eq!(
             facts.dates_of_birth,
             vec![DateOfBirth::Date {
-                date: PartialDate {
-                    year: 1983,
-                    month: Some(10),
-                    day: Some(28)
-                },
+                date: PartialDate { year: 1983, month: Some(10), day: Some(28) },
                 approximate: false
             }]
         );
         let names: Vec<&str> = facts.aliases.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(
-            names,
-            ["Slavik", "Monstr", "Pollingsoon", "Lastik", "lucky12345"]
-        );
+        assert_eq!(names, ["Slavik", "Monstr", "Pollingsoon", "Lastik", "lucky12345"]);
         assert!(facts.aliases.iter().all(|(_, q)| *q == AliasQuality::Weak));
     }
 
     /// kind, category, number, country code, note
-    type Expected<'a> = (
-        &'a str,
-        IdCategory,
-        &'a str,
-        Option<&'a str>,
-        Option<&'a str>,
-    );
+    type Expected<'a> = (&'a str, IdCategory, &'a str, Option<&'a str>, Option<&'a str>);
 
     #[test]
     fn reads_identifiers() {
         let cases: Vec<(&str, Option<Expected<'_>>)> = vec![
             (
                 "Passport RU0313455106 (Russia)",
-                Some((
-                    "Passport",
-                    IdCategory::Passport,
-                    "RU0313455106",
-                    Some("RU"),
-                    None,
-                )),
+                Some(("Passport", IdCategory::Passport, "RU0313455106", Some("RU"), None)),
             ),
-            (
-                "NIT # 800146749-7 (Colombia)",
-                Some(("NIT", IdCategory::TaxId, "800146749-7", Some("CO"), None)),
-            ),
+            ("NIT # 800146749-7 (Colombia)", Some(("NIT", IdCategory::TaxId, "800146749-7", Some("CO"), None))),
             (
                 "Passport G025057 issued 23 Jun 1999 expires 05 Feb 2004",
                 Some((
@@ -466,23 +376,11 @@ mod tests {
             ),
             (
                 "Passport Booklet A5250088 (Pakistan)",
-                Some((
-                    "Passport Booklet",
-                    IdCategory::Passport,
-                    "A5250088",
-                    Some("PK"),
-                    None,
-                )),
+                Some(("Passport Booklet", IdCategory::Passport, "A5250088", Some("PK"), None)),
             ),
             (
                 "National ID No. 660000 73767 (Belgium)",
-                Some((
-                    "National ID No.",
-                    IdCategory::NationalId,
-                    "660000 73767",
-                    Some("BE"),
-                    None,
-                )),
+                Some(("National ID No.", IdCategory::NationalId, "660000 73767", Some("BE"), None)),
             ),
             (
                 "Digital Currency Address - XBT 12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h",
@@ -496,42 +394,18 @@ mod tests {
             ),
             (
                 "Vessel Registration Identification IMO 9187629",
-                Some((
-                    "Vessel Registration Identification",
-                    IdCategory::Vessel,
-                    "IMO 9187629",
-                    None,
-                    None,
-                )),
+                Some(("Vessel Registration Identification", IdCategory::Vessel, "IMO 9187629", None, None)),
             ),
-            (
-                "Website stc-spb.ru",
-                Some(("Website", IdCategory::Website, "stc-spb.ru", None, None)),
-            ),
+            ("Website stc-spb.ru", Some(("Website", IdCategory::Website, "stc-spb.ru", None, None))),
             (
                 "Email Address stcspb1@mail.ru",
-                Some((
-                    "Email Address",
-                    IdCategory::Email,
-                    "stcspb1@mail.ru",
-                    None,
-                    None,
-                )),
+                Some(("Email Address", IdCategory::Email, "stcspb1@mail.ru", None, None)),
             ),
             (
                 "Aircraft Manufacturer's Serial Number (MSN) 1023409321",
-                Some((
-                    "Aircraft Manufacturer's Serial Number (MSN)",
-                    IdCategory::Aircraft,
-                    "1023409321",
-                    None,
-                    None,
-                )),
+                Some(("Aircraft Manufacturer's Serial Number (MSN)", IdCategory::Aircraft, "1023409321", None, None)),
             ),
-            (
-                "Additional Sanctions Information - Subject to Secondary Sanctions",
-                None,
-            ),
+            ("Additional Sanctions Information - Subject to Secondary Sanctions", None),
             ("Linked To: HIZBALLAH", None),
             ("Minister of Information", None),
             ("Licensed to practise", None),
@@ -543,10 +417,7 @@ mod tests {
                     id.kind.as_str(),
                     id.category,
                     id.number.as_str(),
-                    id.country
-                        .as_ref()
-                        .and_then(|c| c.code)
-                        .map(|c| c.to_string()),
+                    id.country.as_ref().and_then(|c| c.code).map(|c| c.to_string()),
                     id.note.as_deref(),
                 )
             });
@@ -563,32 +434,19 @@ mod tests {
         assert_eq!(facts.dates_of_birth.len(), 2);
         assert_eq!(
             facts.places_of_birth,
-            vec![PlaceOfBirth {
-                text: "Riga, Latvia".into(),
-                country: country("Latvia")
-            }]
+            vec![PlaceOfBirth { text: "Riga, Latvia".into(), country: country("Latvia") }]
         );
         assert_eq!(facts.nationalities, vec![CountryRef::from_text("Latvia")]);
-        let codes: Vec<String> = facts
-            .citizenships
-            .iter()
-            .filter_map(|c| c.code.map(|c| c.to_string()))
-            .collect();
+        let codes: Vec<String> = facts.citizenships.iter().filter_map(|c| c.code.map(|c| c.to_string())).collect();
         assert_eq!(codes, ["KP", "RU"]);
         assert_eq!(facts.gender, Some(Gender::Male));
-        assert_eq!(
-            facts.linked_to,
-            ["AGROPECUARIA LA ROBLEDA S.A.", "HIZBALLAH"]
-        );
+        assert_eq!(facts.linked_to, ["AGROPECUARIA LA ROBLEDA S.A.", "HIZBALLAH"]);
     }
 
     #[test]
     fn keeps_abbreviation_periods_and_inner_apostrophes() {
         let facts = parse_remarks("a.k.a. 'ABU-'UMAR'; Linked To: GOLDEN CO., LTD.");
-        assert_eq!(
-            facts.aliases,
-            vec![("ABU-'UMAR".to_owned(), AliasQuality::Weak)]
-        );
+        assert_eq!(facts.aliases, vec![("ABU-'UMAR".to_owned(), AliasQuality::Weak)]);
         assert_eq!(facts.linked_to, ["GOLDEN CO., LTD."]);
     }
 }

@@ -17,22 +17,12 @@ pub(crate) struct Decoded<'a> {
     pub base: usize,
 }
 
-pub(crate) fn decode<'a>(
-    bytes: &'a [u8],
-    config: &ParseConfig,
-    allow_cp1252: bool,
-) -> Result<Decoded<'a>, ListError> {
+pub(crate) fn decode<'a>(bytes: &'a [u8], config: &ParseConfig, allow_cp1252: bool) -> Result<Decoded<'a>, ListError> {
     if bytes.len() > config.max_input_bytes {
-        return Err(ListError::TooLarge {
-            size: bytes.len(),
-            limit: config.max_input_bytes,
-        });
+        return Err(ListError::TooLarge { size: bytes.len(), limit: config.max_input_bytes });
     }
     if let Some(encoding) = wide_encoding(bytes) {
-        return Err(ListError::WrongEncoding {
-            encoding,
-            offset: 0,
-        });
+        return Err(ListError::WrongEncoding { encoding, offset: 0 });
     }
     let (base, body) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (3, rest),
@@ -52,32 +42,16 @@ pub(crate) fn decode<'a>(
         if byte == 0
             && let Some(encoding) = wide_encoding_without_bom(body)
         {
-            return Err(ListError::WrongEncoding {
-                encoding,
-                offset: base + pos,
-            });
+            return Err(ListError::WrongEncoding { encoding, offset: base + pos });
         }
-        return Err(ListError::Binary {
-            line: line_at(body, pos),
-            offset: base + pos,
-            byte,
-        });
+        return Err(ListError::Binary { line: line_at(body, pos), offset: base + pos, byte });
     }
     match std::str::from_utf8(body) {
-        Ok(text) => Ok(Decoded {
-            text: Cow::Borrowed(text),
-            base,
-        }),
-        Err(_) if allow_cp1252 => decode_cp1252(body).map(|text| Decoded {
-            text: Cow::Owned(text),
-            base,
-        }),
+        Ok(text) => Ok(Decoded { text: Cow::Borrowed(text), base }),
+        Err(_) if allow_cp1252 => decode_cp1252(body).map(|text| Decoded { text: Cow::Owned(text), base }),
         Err(e) => {
             let offset = e.valid_up_to();
-            Err(ListError::InvalidUtf8 {
-                line: line_at(body, offset),
-                offset: base + offset,
-            })
+            Err(ListError::InvalidUtf8 { line: line_at(body, offset), offset: base + offset })
         }
     }
 }
@@ -160,11 +134,7 @@ fn decode_cp1252(bytes: &[u8]) -> Result<String, ListError> {
         match cp1252_char(b) {
             Some(c) => out.push(c),
             None => {
-                return Err(ListError::Binary {
-                    line: line_at(bytes, pos),
-                    offset: pos,
-                    byte: b,
-                });
+                return Err(ListError::Binary { line: line_at(bytes, pos), offset: pos, byte: b });
             }
         }
     }
@@ -187,11 +157,7 @@ pub(crate) struct LineIndex<'t> {
 
 impl<'t> LineIndex<'t> {
     pub fn new(text: &'t str) -> Self {
-        LineIndex {
-            bytes: text.as_bytes(),
-            pos: std::cell::Cell::new(0),
-            line: std::cell::Cell::new(1),
-        }
+        LineIndex { bytes: text.as_bytes(), pos: std::cell::Cell::new(0), line: std::cell::Cell::new(1) }
     }
 
     pub fn line(&self, offset: usize) -> u64 {
@@ -200,10 +166,8 @@ impl<'t> LineIndex<'t> {
             self.pos.set(0);
             self.line.set(1);
         }
-        let seen = self
-            .bytes
-            .get(self.pos.get()..offset)
-            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64);
+        let seen =
+            self.bytes.get(self.pos.get()..offset).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64);
         self.line.set(self.line.get() + seen);
         self.pos.set(offset);
         self.line.get()
@@ -218,10 +182,7 @@ pub(crate) fn clean(s: &str) -> String {
     let mut pending_space = false;
     for c in s.chars() {
         let c = match u32::from(c) {
-            0x80..=0x9F => u8::try_from(u32::from(c))
-                .ok()
-                .and_then(cp1252_char)
-                .unwrap_or(' '),
+            0x80..=0x9F => u8::try_from(u32::from(c)).ok().and_then(cp1252_char).unwrap_or(' '),
             _ => c,
         };
         if c.is_whitespace() {
@@ -283,13 +244,7 @@ mod tests {
     #[test]
     fn invalid_utf8_names_line_and_offset() {
         let got = decode(b"one\ntwo\nMU\xD1OZ", &cfg(), false).err();
-        assert_eq!(
-            got,
-            Some(ListError::InvalidUtf8 {
-                line: 3,
-                offset: 10
-            })
-        );
+        assert_eq!(got, Some(ListError::InvalidUtf8 { line: 3, offset: 10 }));
     }
 
     #[test]
@@ -300,14 +255,8 @@ mod tests {
 
     #[test]
     fn size_limit() {
-        let config = ParseConfig {
-            max_input_bytes: 4,
-            ..ParseConfig::default()
-        };
-        assert_eq!(
-            decode(b"12345", &config, false).err(),
-            Some(ListError::TooLarge { size: 5, limit: 4 })
-        );
+        let config = ParseConfig { max_input_bytes: 4, ..ParseConfig::default() };
+        assert_eq!(decode(b"12345", &config, false).err(), Some(ListError::TooLarge { size: 5, limit: 4 }));
     }
 
     #[test]
@@ -315,11 +264,7 @@ mod tests {
         let text = "a\nbb\n\nccc\n";
         let index = LineIndex::new(text);
         for offset in [0, 1, 2, 5, 6, 7, 11, 3, 0, 100] {
-            assert_eq!(
-                index.line(offset),
-                line_at(text.as_bytes(), offset.min(text.len())),
-                "{offset}"
-            );
+            assert_eq!(index.line(offset), line_at(text.as_bytes(), offset.min(text.len())), "{offset}");
         }
     }
 

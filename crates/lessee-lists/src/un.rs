@@ -14,8 +14,8 @@ use crate::common::{Warnings, input_digest, version_digest};
 use crate::dates::parse_partial;
 use crate::error::ListError;
 use crate::model::{
-    Address, AliasQuality, CountryRef, DateOfBirth, EntityType, Entry, Format, Gender, IdCategory,
-    Identifier, ListFile, ListKind, PlaceOfBirth, push_unique,
+    Address, AliasQuality, CountryRef, DateOfBirth, EntityType, Entry, Format, Gender, IdCategory, Identifier,
+    ListFile, ListKind, PlaceOfBirth, push_unique,
 };
 use crate::text::{LineIndex, clean, decode, line_at, non_empty};
 
@@ -37,17 +37,11 @@ struct Group {
 
 impl Group {
     fn get(&self, name: &str) -> Option<String> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| non_empty(v))
+        self.fields.iter().find(|(n, _)| n == name).and_then(|(_, v)| non_empty(v))
     }
 
     fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = String> + 'a {
-        self.fields
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .filter_map(|(_, v)| non_empty(v))
+        self.fields.iter().filter(move |(n, _)| n == name).filter_map(|(_, v)| non_empty(v))
     }
 }
 
@@ -104,9 +98,7 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
         match event {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::DocType(doctype) => {
-                let content = doctype
-                    .decode()
-                    .map_err(|e| state.xml_error(offset, e.to_string()))?;
+                let content = doctype.decode().map_err(|e| state.xml_error(offset, e.to_string()))?;
                 check_doctype(&content, &state, offset)?;
             }
             Event::Start(start) => {
@@ -129,15 +121,11 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
             }
             Event::End(_) => state.close(offset)?,
             Event::Text(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| state.xml_error(offset, e.to_string()))?;
+                let s = t.decode().map_err(|e| state.xml_error(offset, e.to_string()))?;
                 state.push_text(&s, offset)?;
             }
             Event::CData(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| state.xml_error(offset, e.to_string()))?;
+                let s = t.decode().map_err(|e| state.xml_error(offset, e.to_string()))?;
                 state.push_text(&s, offset)?;
             }
             Event::GeneralRef(r) => {
@@ -148,10 +136,7 @@ pub(crate) fn parse(bytes: &[u8], config: &ParseConfig) -> Result<ListFile, List
         }
     }
     if !root_seen {
-        return Err(ListError::UnexpectedRoot {
-            expected: ROOT,
-            found: String::new(),
-        });
+        return Err(ListError::UnexpectedRoot { expected: ROOT, found: String::new() });
     }
     if !state.stack.is_empty() {
         let offset = text.len() as u64;
@@ -175,40 +160,27 @@ fn check_root(name: &str) -> Result<(), ListError> {
     if name == ROOT {
         Ok(())
     } else {
-        Err(ListError::UnexpectedRoot {
-            expected: ROOT,
-            found: name.chars().take(64).collect(),
-        })
+        Err(ListError::UnexpectedRoot { expected: ROOT, found: name.chars().take(64).collect() })
     }
 }
 
 fn check_doctype(content: &str, state: &State<'_>, offset: u64) -> Result<(), ListError> {
     if content.contains("<!ENTITY") {
-        return Err(ListError::XmlEntityDeclaration {
-            line: line_at(state.text.as_bytes(), offset as usize),
-            offset,
-        });
+        return Err(ListError::XmlEntityDeclaration { line: line_at(state.text.as_bytes(), offset as usize), offset });
     }
     let head = content.split('[').next().unwrap_or_default();
     if head.contains("SYSTEM") || head.contains("PUBLIC") {
         return Err(state.xml_error(
             offset,
-            "the DOCTYPE refers to an external DTD; external DTDs and entities are refused"
-                .to_owned(),
+            "the DOCTYPE refers to an external DTD; external DTDs and entities are refused".to_owned(),
         ));
     }
     Ok(())
 }
 
-fn element_name(
-    start: &BytesStart<'_>,
-    state: &State<'_>,
-    offset: u64,
-) -> Result<String, ListError> {
+fn element_name(start: &BytesStart<'_>, state: &State<'_>, offset: u64) -> Result<String, ListError> {
     let local = start.local_name();
-    std::str::from_utf8(local.as_ref())
-        .map(str::to_owned)
-        .map_err(|e| state.xml_error(offset, e.to_string()))
+    std::str::from_utf8(local.as_ref()).map(str::to_owned).map_err(|e| state.xml_error(offset, e.to_string()))
 }
 
 fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -219,24 +191,15 @@ fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
         .and_then(|a| a.unescape_value().ok().map(|v| clean(&v)))
 }
 
-fn resolve_reference(
-    r: &BytesRef<'_>,
-    state: &State<'_>,
-    offset: u64,
-) -> Result<String, ListError> {
+fn resolve_reference(r: &BytesRef<'_>, state: &State<'_>, offset: u64) -> Result<String, ListError> {
     if r.is_char_ref() {
         return match r.resolve_char_ref() {
             Ok(Some(c)) if !c.is_control() || matches!(c, '\t' | '\n' | '\r') => Ok(c.to_string()),
-            Ok(_) => Err(state.xml_error(
-                offset,
-                "character reference to a control character".to_owned(),
-            )),
+            Ok(_) => Err(state.xml_error(offset, "character reference to a control character".to_owned())),
             Err(e) => Err(state.xml_error(offset, e.to_string())),
         };
     }
-    let name = r
-        .decode()
-        .map_err(|e| state.xml_error(offset, e.to_string()))?;
+    let name = r.decode().map_err(|e| state.xml_error(offset, e.to_string()))?;
     match resolve_predefined_entity(&name) {
         Some(s) => Ok(s.to_owned()),
         None => Err(ListError::XmlUnknownEntity {
@@ -249,25 +212,16 @@ fn resolve_reference(
 
 impl State<'_> {
     fn line(&self, offset: u64) -> u64 {
-        self.lines
-            .line(usize::try_from(offset).unwrap_or(usize::MAX))
+        self.lines.line(usize::try_from(offset).unwrap_or(usize::MAX))
     }
 
     fn xml_error(&self, offset: u64, message: String) -> ListError {
-        ListError::Xml {
-            line: self.line(offset),
-            offset,
-            message,
-        }
+        ListError::Xml { line: self.line(offset), offset, message }
     }
 
     fn open(&mut self, name: String, offset: u64) -> Result<(), ListError> {
         if self.stack.len() >= self.config.max_xml_depth {
-            return Err(ListError::XmlTooDeep {
-                line: self.line(offset),
-                offset,
-                limit: self.config.max_xml_depth,
-            });
+            return Err(ListError::XmlTooDeep { line: self.line(offset), offset, limit: self.config.max_xml_depth });
         }
         self.stack.push(name);
         let depth = self.stack.len();
@@ -281,24 +235,13 @@ impl State<'_> {
                 };
                 if let Some(entity_type) = entity_type {
                     if self.entries.len() >= self.config.max_records {
-                        return Err(ListError::TooManyRecords {
-                            limit: self.config.max_records,
-                        });
+                        return Err(ListError::TooManyRecords { limit: self.config.max_records });
                     }
-                    self.record = Some(Record {
-                        entity_type,
-                        offset,
-                        fields: Vec::new(),
-                        groups: Vec::new(),
-                    });
+                    self.record = Some(Record { entity_type, offset, fields: Vec::new(), groups: Vec::new() });
                 }
             }
             4 if self.record.is_some() => {
-                self.open4 = Some(Open4 {
-                    name,
-                    text: String::new(),
-                    children: Vec::new(),
-                });
+                self.open4 = Some(Open4 { name, text: String::new(), children: Vec::new() });
             }
             5 if self.open4.is_some() => self.open5 = Some((name, String::new())),
             _ => {}
@@ -319,10 +262,7 @@ impl State<'_> {
                     if open4.children.is_empty() {
                         record.fields.push((open4.name, open4.text));
                     } else {
-                        record.groups.push(Group {
-                            name: open4.name,
-                            fields: open4.children,
-                        });
+                        record.groups.push(Group { name: open4.name, fields: open4.children });
                     }
                 }
             }
@@ -331,11 +271,7 @@ impl State<'_> {
                     let line = self.line(record.offset);
                     let entry = to_entry(record, line)?;
                     if let Some(first_line) = self.seen_ids.get(&entry.entity_id) {
-                        return Err(ListError::DuplicateId {
-                            line,
-                            id: entry.entity_id,
-                            first_line: *first_line,
-                        });
+                        return Err(ListError::DuplicateId { line, id: entry.entity_id, first_line: *first_line });
                     }
                     self.seen_ids.insert(entry.entity_id.clone(), line);
                     self.entries.push(entry);
@@ -364,11 +300,7 @@ impl State<'_> {
         };
         if text.len() + s.len() > limit {
             let field = name.clone();
-            return Err(ListError::FieldTooLarge {
-                line: self.line(offset),
-                field,
-                limit,
-            });
+            return Err(ListError::FieldTooLarge { line: self.line(offset), field, limit });
         }
         text.push_str(s);
         Ok(())
@@ -376,11 +308,7 @@ impl State<'_> {
 }
 
 fn field(record: &Record, name: &str) -> Option<String> {
-    record
-        .fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| non_empty(v))
+    record.fields.iter().find(|(n, _)| n == name).and_then(|(_, v)| non_empty(v))
 }
 
 fn to_entry(record: Record, line: u64) -> Result<Entry, ListError> {
@@ -418,10 +346,7 @@ fn to_entry(record: Record, line: u64) -> Result<Entry, ListError> {
         entry.push_alias(&original, AliasQuality::OriginalScript);
     }
     entry.remarks = field(&record, "COMMENTS1");
-    entry.gender = match field(&record, "GENDER")
-        .map(|g| g.to_ascii_lowercase())
-        .as_deref()
-    {
+    entry.gender = match field(&record, "GENDER").map(|g| g.to_ascii_lowercase()).as_deref() {
         Some("male") => Some(Gender::Male),
         Some("female") => Some(Gender::Female),
         _ => None,
@@ -437,11 +362,7 @@ fn to_entry(record: Record, line: u64) -> Result<Entry, ListError> {
             "TITLE" | "DESIGNATION" => titles.extend(group.all("VALUE")),
             "INDIVIDUAL_ALIAS" | "ENTITY_ALIAS" => {
                 if let Some(alias) = group.get("ALIAS_NAME") {
-                    let quality = match group
-                        .get("QUALITY")
-                        .map(|q| q.to_ascii_lowercase())
-                        .as_deref()
-                    {
+                    let quality = match group.get("QUALITY").map(|q| q.to_ascii_lowercase()).as_deref() {
                         Some("low") => AliasQuality::Weak,
                         Some("f.k.a.") | Some("fka") => AliasQuality::Fka,
                         Some("n.k.a.") | Some("nka") => AliasQuality::Nka,
@@ -493,25 +414,13 @@ fn to_entry(record: Record, line: u64) -> Result<Entry, ListError> {
 }
 
 fn date_of_birth(group: &Group) -> Option<DateOfBirth> {
-    let kind = group
-        .get("TYPE_OF_DATE")
-        .map(|k| k.to_ascii_uppercase())
-        .unwrap_or_default();
+    let kind = group.get("TYPE_OF_DATE").map(|k| k.to_ascii_uppercase()).unwrap_or_default();
     let approximate = kind == "APPROXIMATELY";
-    let year = |name: &str| {
-        group
-            .get(name)
-            .and_then(|y| parse_partial(&y))
-            .filter(|d| d.month.is_none())
-    };
+    let year = |name: &str| group.get(name).and_then(|y| parse_partial(&y)).filter(|d| d.month.is_none());
     if let (Some(from), Some(to)) = (year("FROM_YEAR"), year("TO_YEAR"))
         && from <= to
     {
-        return Some(DateOfBirth::Range {
-            from,
-            to,
-            approximate,
-        });
+        return Some(DateOfBirth::Range { from, to, approximate });
     }
     for name in ["DATE", "YEAR"] {
         if let Some(raw) = group.get(name) {
@@ -533,22 +442,10 @@ fn date_of_birth(group: &Group) -> Option<DateOfBirth> {
     }
     // Only a NOTE such as `Nov. 1973`: read it like a list's free-text date.
     Some(match crate::dates::parse_dob(&text) {
-        DateOfBirth::Date {
-            date,
-            approximate: a,
-        } => DateOfBirth::Date {
-            date,
-            approximate: a || approximate,
-        },
-        DateOfBirth::Range {
-            from,
-            to,
-            approximate: a,
-        } => DateOfBirth::Range {
-            from,
-            to,
-            approximate: a || approximate,
-        },
+        DateOfBirth::Date { date, approximate: a } => DateOfBirth::Date { date, approximate: a || approximate },
+        DateOfBirth::Range { from, to, approximate: a } => {
+            DateOfBirth::Range { from, to, approximate: a || approximate }
+        }
         text => text,
     })
 }
@@ -560,27 +457,13 @@ fn document(group: &Group) -> Option<Identifier> {
         .filter_map(|n| group.get(n))
         .map(|k| k.trim_end_matches([':', ' ']).to_owned())
         .collect();
-    let kind = if kinds.is_empty() {
-        "Document".to_owned()
-    } else {
-        kinds.join(" / ")
-    };
+    let kind = if kinds.is_empty() { "Document".to_owned() } else { kinds.join(" / ") };
     let lower = kind.to_lowercase();
-    let category = if ["passport", "pasaporte", "passeport"]
+    let category = if ["passport", "pasaporte", "passeport"].iter().any(|k| lower.contains(k)) {
+        IdCategory::Passport
+    } else if ["identification", "identity", "id card", "national id", "tazkira", "social security"]
         .iter()
         .any(|k| lower.contains(k))
-    {
-        IdCategory::Passport
-    } else if [
-        "identification",
-        "identity",
-        "id card",
-        "national id",
-        "tazkira",
-        "social security",
-    ]
-    .iter()
-    .any(|k| lower.contains(k))
     {
         IdCategory::NationalId
     } else if lower.contains("tax") {
@@ -588,10 +471,8 @@ fn document(group: &Group) -> Option<Identifier> {
     } else {
         IdCategory::Other
     };
-    let country = group
-        .get("ISSUING_COUNTRY")
-        .or_else(|| group.get("COUNTRY_OF_ISSUE"))
-        .map(|c| CountryRef::from_text(&c));
+    let country =
+        group.get("ISSUING_COUNTRY").or_else(|| group.get("COUNTRY_OF_ISSUE")).map(|c| CountryRef::from_text(&c));
     let mut notes = Vec::new();
     if let Some(date) = group.get("DATE_OF_ISSUE") {
         notes.push(format!("issued {date}"));
@@ -600,11 +481,5 @@ fn document(group: &Group) -> Option<Identifier> {
         notes.push(format!("issued in {city}"));
     }
     notes.extend(group.get("NOTE"));
-    Some(Identifier {
-        kind,
-        category,
-        number,
-        country,
-        note: (!notes.is_empty()).then(|| notes.join("; ")),
-    })
+    Some(Identifier { kind, category, number, country, note: (!notes.is_empty()).then(|| notes.join("; ")) })
 }

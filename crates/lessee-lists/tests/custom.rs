@@ -7,9 +7,7 @@
     reason = "tests fail loudly on purpose"
 )]
 
-use lessee_lists::{
-    AliasQuality, DateOfBirth, EntityType, IdCategory, ListError, ListKind, PartialDate,
-};
+use lessee_lists::{AliasQuality, DateOfBirth, EntityType, IdCategory, ListError, ListKind, PartialDate};
 
 const HEADER: &str = "id,name,type,aliases,date_of_birth,country,identifiers\n";
 
@@ -29,65 +27,25 @@ fn the_readme_example_parses() {
     assert_eq!(doe.entity_id, "C-001");
     assert_eq!(doe.name, "DOE, John");
     assert_eq!(doe.entity_type, EntityType::Individual);
-    let aliases: Vec<(&str, AliasQuality)> = doe
-        .aliases
-        .iter()
-        .map(|a| (a.name.as_str(), a.quality))
-        .collect();
-    assert_eq!(
-        aliases,
-        [
-            ("JOHNNY D", AliasQuality::Strong),
-            ("J. DOE", AliasQuality::Strong)
-        ]
-    );
+    let aliases: Vec<(&str, AliasQuality)> = doe.aliases.iter().map(|a| (a.name.as_str(), a.quality)).collect();
+    assert_eq!(aliases, [("JOHNNY D", AliasQuality::Strong), ("J. DOE", AliasQuality::Strong)]);
     assert_eq!(
         doe.dates_of_birth,
         [
-            DateOfBirth::Date {
-                date: PartialDate {
-                    year: 1970,
-                    month: Some(1),
-                    day: Some(31)
-                },
-                approximate: false
-            },
-            DateOfBirth::Date {
-                date: PartialDate {
-                    year: 1968,
-                    month: None,
-                    day: None
-                },
-                approximate: true
-            }
+            DateOfBirth::Date { date: PartialDate { year: 1970, month: Some(1), day: Some(31) }, approximate: false },
+            DateOfBirth::Date { date: PartialDate { year: 1968, month: None, day: None }, approximate: true }
         ]
     );
-    let countries: Vec<String> = doe
-        .countries
-        .iter()
-        .map(|c| c.code.unwrap().to_string())
-        .collect();
+    let countries: Vec<String> = doe.countries.iter().map(|c| c.code.unwrap().to_string()).collect();
     assert_eq!(countries, ["US", "CA"]);
     assert_eq!(doe.identifiers[0].category, IdCategory::Passport);
     assert_eq!(doe.identifiers[0].number, "123456789");
-    assert_eq!(
-        doe.identifiers[0]
-            .country
-            .as_ref()
-            .unwrap()
-            .code
-            .unwrap()
-            .to_string(),
-        "US"
-    );
+    assert_eq!(doe.identifiers[0].country.as_ref().unwrap().code.unwrap().to_string(), "US");
     assert_eq!(doe.identifiers[1].category, IdCategory::Email);
     let acme = &list.entries[1];
     assert_eq!(acme.identifiers[1].number, "https://acme.example");
     assert_eq!(list.entries[2].identifiers[0].number, "IMO 9187629");
-    assert_eq!(
-        lessee_lists::detect(EXAMPLE.as_bytes()),
-        Some(lessee_lists::Format::Custom)
-    );
+    assert_eq!(lessee_lists::detect(EXAMPLE.as_bytes()), Some(lessee_lists::Format::Custom));
     assert_eq!(lessee_lists::parse(EXAMPLE.as_bytes()).unwrap(), list);
 }
 
@@ -100,9 +58,7 @@ fn columns_may_come_in_any_order() {
 }
 
 fn error(body: &str) -> ListError {
-    lessee_lists::parse_custom(format!("{HEADER}{body}").as_bytes())
-        .err()
-        .unwrap()
+    lessee_lists::parse_custom(format!("{HEADER}{body}").as_bytes()).err().unwrap()
 }
 
 #[test]
@@ -129,45 +85,16 @@ fn every_rule_is_enforced() {
         );
         assert!(e.to_string().contains(&format!("line {line}")), "{e}");
     }
-    assert_eq!(
-        error("1,X,,,,,\n1,Y,,,,,\n"),
-        ListError::DuplicateId {
-            line: 3,
-            id: "1".to_owned(),
-            first_line: 2,
-        }
-    );
-    assert_eq!(
-        error("1,X,,,,\n"),
-        ListError::FieldCount {
-            line: 2,
-            expected: 7,
-            found: 6,
-        }
-    );
+    assert_eq!(error("1,X,,,,,\n1,Y,,,,,\n"), ListError::DuplicateId { line: 3, id: "1".to_owned(), first_line: 2 });
+    assert_eq!(error("1,X,,,,\n"), ListError::FieldCount { line: 2, expected: 7, found: 6 });
 }
 
 #[test]
 fn header_rules() {
     let missing = lessee_lists::parse_custom(b"id,name\n1,X\n").err();
-    assert_eq!(
-        missing,
-        Some(ListError::MissingColumn {
-            line: 1,
-            column: "type".to_owned()
-        })
-    );
-    let unknown = lessee_lists::parse_custom(
-        b"id,name,type,aliases,date_of_birth,country,identifiers,notes\n",
-    )
-    .err();
-    assert_eq!(
-        unknown,
-        Some(ListError::UnknownColumn {
-            line: 1,
-            column: "notes".to_owned()
-        })
-    );
+    assert_eq!(missing, Some(ListError::MissingColumn { line: 1, column: "type".to_owned() }));
+    let unknown = lessee_lists::parse_custom(b"id,name,type,aliases,date_of_birth,country,identifiers,notes\n").err();
+    assert_eq!(unknown, Some(ListError::UnknownColumn { line: 1, column: "notes".to_owned() }));
     let header_only = lessee_lists::parse_custom(HEADER.as_bytes()).unwrap();
     assert!(header_only.entries.is_empty());
 }

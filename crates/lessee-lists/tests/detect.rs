@@ -15,9 +15,7 @@ use lessee_lists::{Format, ListKind};
 fn data_dir() -> PathBuf {
     std::env::var_os("LESSEE_LISTS_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lists")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lists"))
 }
 
 const FILES: [(&str, Format); 6] = [
@@ -44,23 +42,13 @@ fn every_real_file_is_recognised() {
 fn renamed_files_are_recognised_by_content() {
     let dir = tempfile::tempdir().unwrap();
     // Each file saved under another file's name and a meaningless extension.
-    let misleading = [
-        "un_consolidated.xml",
-        "bis_dpl.txt",
-        "ofac_sdn.csv",
-        "trade_csl_sample.csv",
-        "list.dat",
-        "ofac_alt.csv",
-    ];
+    let misleading =
+        ["un_consolidated.xml", "bis_dpl.txt", "ofac_sdn.csv", "trade_csl_sample.csv", "list.dat", "ofac_alt.csv"];
     for ((name, format), fake) in FILES.iter().zip(misleading) {
         let path = dir.path().join(fake);
         std::fs::write(&path, read(name)).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(
-            lessee_lists::detect(&bytes),
-            Some(*format),
-            "{name} saved as {fake}"
-        );
+        assert_eq!(lessee_lists::detect(&bytes), Some(*format), "{name} saved as {fake}");
     }
 }
 
@@ -70,11 +58,7 @@ fn the_first_kilobytes_are_enough() {
         let bytes = read(name);
         for len in [600, 4_096, 70_000] {
             let head = &bytes[..len.min(bytes.len())];
-            assert_eq!(
-                lessee_lists::detect(head),
-                Some(format),
-                "{name}, first {len} bytes"
-            );
+            assert_eq!(lessee_lists::detect(head), Some(format), "{name}, first {len} bytes");
         }
     }
 }
@@ -85,31 +69,18 @@ fn byte_order_mark_and_line_endings_do_not_matter() {
         let bytes = read(name);
         let mut with_bom = b"\xEF\xBB\xBF".to_vec();
         with_bom.extend_from_slice(&bytes);
-        assert_eq!(
-            lessee_lists::detect(&with_bom),
-            Some(format),
-            "{name} with BOM"
-        );
+        assert_eq!(lessee_lists::detect(&with_bom), Some(format), "{name} with BOM");
         let text = String::from_utf8(bytes).unwrap();
         let lf = text.replace("\r\n", "\n");
         let crlf = lf.replace('\n', "\r\n");
-        assert_eq!(
-            lessee_lists::detect(lf.as_bytes()),
-            Some(format),
-            "{name} LF"
-        );
-        assert_eq!(
-            lessee_lists::detect(crlf.as_bytes()),
-            Some(format),
-            "{name} CRLF"
-        );
+        assert_eq!(lessee_lists::detect(lf.as_bytes()), Some(format), "{name} LF");
+        assert_eq!(lessee_lists::detect(crlf.as_bytes()), Some(format), "{name} CRLF");
     }
 }
 
 #[test]
 fn custom_format_by_header() {
-    let custom =
-        b"id,name,type,aliases,date_of_birth,country,identifiers\nC-1,DOE John,individual,,,,\n";
+    let custom = b"id,name,type,aliases,date_of_birth,country,identifiers\nC-1,DOE John,individual,,,,\n";
     assert_eq!(lessee_lists::detect(custom), Some(Format::Custom));
     let reordered = b"name,id,type,aliases,date_of_birth,country,identifiers\n";
     assert_eq!(lessee_lists::detect(reordered), Some(Format::Custom));
@@ -144,11 +115,6 @@ fn unknown_content_is_not_guessed() {
         b"1,2,3,4\n5,6,7,8\n",
     ];
     for bytes in cases {
-        assert_eq!(
-            lessee_lists::detect(bytes),
-            None,
-            "{:?}",
-            String::from_utf8_lossy(bytes)
-        );
+        assert_eq!(lessee_lists::detect(bytes), None, "{:?}", String::from_utf8_lossy(bytes));
     }
 }

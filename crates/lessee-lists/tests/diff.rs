@@ -14,16 +14,12 @@ use lessee_lists::{Alias, AliasQuality, DateOfBirth, Entry, PartialDate};
 fn read(name: &str) -> Vec<u8> {
     let dir = std::env::var_os("LESSEE_LISTS_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lists")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lists"));
     std::fs::read(dir.join(name)).unwrap()
 }
 
 fn un_entries() -> Vec<Entry> {
-    lessee_lists::parse_un(&read("un_consolidated.xml"))
-        .unwrap()
-        .entries
+    lessee_lists::parse_un(&read("un_consolidated.xml")).unwrap().entries
 }
 
 fn ids(entries: &[Entry]) -> Vec<&str> {
@@ -48,18 +44,9 @@ fn edited_entries() {
     added.entity_id = "9999999".to_owned();
     added.name = "NEW DESIGNATION".to_owned();
     new.push(added.clone());
-    new[30].aliases.push(Alias {
-        name: "A NEW ALIAS".to_owned(),
-        quality: AliasQuality::Weak,
-    });
-    new[40].dates_of_birth = vec![DateOfBirth::Date {
-        date: PartialDate {
-            year: 1960,
-            month: None,
-            day: None,
-        },
-        approximate: true,
-    }];
+    new[30].aliases.push(Alias { name: "A NEW ALIAS".to_owned(), quality: AliasQuality::Weak });
+    new[40].dates_of_birth =
+        vec![DateOfBirth::Date { date: PartialDate { year: 1960, month: None, day: None }, approximate: true }];
     new[50].name.push_str(" JR");
     new[50].programs.push("NEW-PROGRAM".to_owned());
     new.reverse();
@@ -69,25 +56,13 @@ fn edited_entries() {
     assert_eq!(diff.removed, [removed]);
     // Sorted by entity id, numerically.
     let mut expected: Vec<(String, Vec<String>)> = vec![
-        (
-            new[new.len() - 1 - 30].entity_id.clone(),
-            vec!["aliases".to_owned()],
-        ),
-        (
-            new[new.len() - 1 - 40].entity_id.clone(),
-            vec!["dates_of_birth".to_owned()],
-        ),
-        (
-            new[new.len() - 1 - 50].entity_id.clone(),
-            vec!["name".to_owned(), "programs".to_owned()],
-        ),
+        (new[new.len() - 1 - 30].entity_id.clone(), vec!["aliases".to_owned()]),
+        (new[new.len() - 1 - 40].entity_id.clone(), vec!["dates_of_birth".to_owned()]),
+        (new[new.len() - 1 - 50].entity_id.clone(), vec!["name".to_owned(), "programs".to_owned()]),
     ];
     expected.sort_by_key(|(id, _)| id.parse::<u64>().unwrap());
-    let got: Vec<(String, Vec<String>)> = diff
-        .changed
-        .iter()
-        .map(|c| (c.new.entity_id.clone(), c.fields.clone()))
-        .collect();
+    let got: Vec<(String, Vec<String>)> =
+        diff.changed.iter().map(|c| (c.new.entity_id.clone(), c.fields.clone())).collect();
     assert_eq!(got, expected);
     for change in &diff.changed {
         assert_eq!(change.old.entity_id, change.new.entity_id);
@@ -105,14 +80,8 @@ fn two_versions_of_the_raw_ofac_file() {
     // Version 2: BOGACHEV gains an alternative date of birth, ent_num 36 is delisted and a new
     // designation appears at the end.
     let v2 = sdn
-        .replace(
-            "\"DOB 28 Oct 1983; a.k.a. 'Slavik';",
-            "\"DOB 28 Oct 1983; alt. DOB 1982; a.k.a. 'Slavik';",
-        )
-        .replace(
-            "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n",
-            "",
-        )
+        .replace("\"DOB 28 Oct 1983; a.k.a. 'Slavik';", "\"DOB 28 Oct 1983; alt. DOB 1982; a.k.a. 'Slavik';")
+        .replace("36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n", "")
         .replace(
             '\u{1a}',
             "99999,\"NEW, Designee\",\"individual\",\"CYBER2\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,\"DOB 1990.\"\r\n",

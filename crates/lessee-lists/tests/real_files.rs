@@ -11,17 +11,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use lessee_lists::{
-    AliasQuality, DateOfBirth, EntityType, Entry, Gender, IdCategory, ListFile, ListKind,
-    PartialDate,
-};
+use lessee_lists::{AliasQuality, DateOfBirth, EntityType, Entry, Gender, IdCategory, ListFile, ListKind, PartialDate};
 
 fn data_dir() -> PathBuf {
     std::env::var_os("LESSEE_LISTS_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lists")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lists"))
 }
 
 fn read(name: &str) -> Vec<u8> {
@@ -34,12 +29,8 @@ fn read_text(name: &str) -> String {
 }
 
 fn ofac() -> ListFile {
-    lessee_lists::parse_ofac(
-        &read("ofac_sdn.csv"),
-        Some(&read("ofac_alt.csv")),
-        Some(&read("ofac_add.csv")),
-    )
-    .expect("the real OFAC files parse")
+    lessee_lists::parse_ofac(&read("ofac_sdn.csv"), Some(&read("ofac_alt.csv")), Some(&read("ofac_add.csv")))
+        .expect("the real OFAC files parse")
 }
 
 fn un() -> ListFile {
@@ -47,17 +38,11 @@ fn un() -> ListFile {
 }
 
 fn by_id<'a>(list: &'a ListFile, id: &str) -> &'a Entry {
-    list.entries
-        .iter()
-        .find(|e| e.entity_id == id)
-        .unwrap_or_else(|| panic!("no entry {id}"))
+    list.entries.iter().find(|e| e.entity_id == id).unwrap_or_else(|| panic!("no entry {id}"))
 }
 
 fn codes(countries: &[lessee_lists::CountryRef]) -> Vec<String> {
-    countries
-        .iter()
-        .filter_map(|c| c.code.map(|c| c.to_string()))
-        .collect()
+    countries.iter().filter_map(|c| c.code.map(|c| c.to_string())).collect()
 }
 
 fn date(year: u16, month: Option<u8>, day: Option<u8>) -> PartialDate {
@@ -65,19 +50,12 @@ fn date(year: u16, month: Option<u8>, day: Option<u8>) -> PartialDate {
 }
 
 fn alias_names(entry: &Entry, quality: AliasQuality) -> Vec<&str> {
-    entry
-        .aliases
-        .iter()
-        .filter(|a| a.quality == quality)
-        .map(|a| a.name.as_str())
-        .collect()
+    entry.aliases.iter().filter(|a| a.quality == quality).map(|a| a.name.as_str()).collect()
 }
 
 /// Lines that start a record: OFAC rows begin with their ent_num.
 fn lines_starting_with_digit(text: &str) -> usize {
-    text.lines()
-        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
-        .count()
+    text.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count()
 }
 
 /// Newlines outside double quotes: the number of records of a CSV file, header included.
@@ -117,24 +95,14 @@ fn ofac_entry_count_matches_line_count() {
 #[test]
 fn ofac_every_alt_row_reaches_its_entry() {
     let list = ofac();
-    let index: HashMap<&str, &Entry> = list
-        .entries
-        .iter()
-        .map(|e| (e.entity_id.as_str(), e))
-        .collect();
+    let index: HashMap<&str, &Entry> = list.entries.iter().map(|e| (e.entity_id.as_str(), e)).collect();
     let alt = read_text("ofac_alt.csv");
     let mut rows = 0;
-    for line in alt
-        .lines()
-        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
-    {
+    for line in alt.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())) {
         // `36,12,"aka","AERO-CARIBBEAN",-0- `: OFAC names never contain a double quote.
         let ent_num = line.split(',').next().unwrap();
         let parts: Vec<&str> = line.split('"').collect();
-        let (kind, name) = (
-            parts[1],
-            parts[3].split_whitespace().collect::<Vec<_>>().join(" "),
-        );
+        let (kind, name) = (parts[1], parts[3].split_whitespace().collect::<Vec<_>>().join(" "));
         let entry = index[ent_num];
         let quality = match kind {
             "aka" => AliasQuality::Strong,
@@ -143,10 +111,7 @@ fn ofac_every_alt_row_reaches_its_entry() {
             other => panic!("alt_type {other}"),
         };
         assert!(
-            entry
-                .aliases
-                .iter()
-                .any(|a| a.name == name && a.quality == quality)
+            entry.aliases.iter().any(|a| a.name == name && a.quality == quality)
                 || (entry.name == name && quality == AliasQuality::Strong),
             "line {line:?}"
         );
@@ -165,12 +130,8 @@ fn ofac_entries_with_addresses_match_the_add_file() {
         .filter(|l| !l.trim_end().ends_with("-0- ,-0- ,-0- ,-0-"))
         .map(|l| l.split(',').next().unwrap())
         .collect();
-    let parsed: BTreeSet<&str> = list
-        .entries
-        .iter()
-        .filter(|e| !e.addresses.is_empty())
-        .map(|e| e.entity_id.as_str())
-        .collect();
+    let parsed: BTreeSet<&str> =
+        list.entries.iter().filter(|e| !e.addresses.is_empty()).map(|e| e.entity_id.as_str()).collect();
     assert_eq!(parsed, with_address);
 }
 
@@ -180,11 +141,7 @@ fn ofac_cyber2_program_entries() {
     let sdn = read_text("ofac_sdn.csv");
     // The program column is the fourth; CYBER2 appears nowhere else in this file.
     let expected = sdn.lines().filter(|l| l.contains("CYBER2")).count();
-    let cyber2: Vec<&Entry> = list
-        .entries
-        .iter()
-        .filter(|e| e.programs.iter().any(|p| p == "CYBER2"))
-        .collect();
+    let cyber2: Vec<&Entry> = list.entries.iter().filter(|e| e.programs.iter().any(|p| p == "CYBER2")).collect();
     assert_eq!(cyber2.len(), expected);
     assert_eq!(expected, 161);
 }
@@ -196,21 +153,9 @@ fn ofac_bogachev() {
     assert_eq!(e.name, "BOGACHEV, Evgeniy Mikhaylovich");
     assert_eq!(e.entity_type, EntityType::Individual);
     assert_eq!(e.programs, ["CYBER2"]);
-    assert_eq!(
-        e.dates_of_birth,
-        [DateOfBirth::Date {
-            date: date(1983, Some(10), Some(28)),
-            approximate: false
-        }]
-    );
-    assert_eq!(
-        alias_names(e, AliasQuality::Strong),
-        ["BOGACHEV, Evgeniy Mikhailovich"]
-    );
-    assert_eq!(
-        alias_names(e, AliasQuality::Weak),
-        ["Slavik", "Monstr", "Pollingsoon", "Lastik", "lucky12345"]
-    );
+    assert_eq!(e.dates_of_birth, [DateOfBirth::Date { date: date(1983, Some(10), Some(28)), approximate: false }]);
+    assert_eq!(alias_names(e, AliasQuality::Strong), ["BOGACHEV, Evgeniy Mikhailovich"]);
+    assert_eq!(alias_names(e, AliasQuality::Weak), ["Slavik", "Monstr", "Pollingsoon", "Lastik", "lucky12345"]);
     assert_eq!(e.addresses.len(), 1);
     assert_eq!(e.addresses[0].text, "Lermontova Str., 120-101, Anapa");
     assert_eq!(codes(&e.countries), ["RU"]);
@@ -229,23 +174,9 @@ fn ofac_belan_identifiers_and_nationality() {
         .identifiers
         .iter()
         .filter(|i| i.category == IdCategory::Passport)
-        .map(|i| {
-            (
-                i.number.as_str(),
-                i.country
-                    .iter()
-                    .filter_map(|c| c.code.map(|c| c.to_string()))
-                    .collect(),
-            )
-        })
+        .map(|i| (i.number.as_str(), i.country.iter().filter_map(|c| c.code.map(|c| c.to_string())).collect()))
         .collect();
-    assert_eq!(
-        passports,
-        [
-            ("RU0313455106", vec!["RU".to_owned()]),
-            ("0307609477", vec!["RU".to_owned()])
-        ]
-    );
+    assert_eq!(passports, [("RU0313455106", vec!["RU".to_owned()]), ("0307609477", vec!["RU".to_owned()])]);
     assert_eq!(alias_names(e, AliasQuality::Weak).len(), 10);
     assert!(alias_names(e, AliasQuality::Strong).contains(&"Abyr Valgov"));
 }
@@ -256,11 +187,7 @@ fn ofac_entity_with_website_email_and_tax_id() {
     let e = by_id(&list, "21332");
     assert_eq!(e.name, "SPECIAL TECHNOLOGY CENTER");
     assert_eq!(e.entity_type, EntityType::Entity);
-    let ids: Vec<(IdCategory, &str)> = e
-        .identifiers
-        .iter()
-        .map(|i| (i.category, i.number.as_str()))
-        .collect();
+    let ids: Vec<(IdCategory, &str)> = e.identifiers.iter().map(|i| (i.category, i.number.as_str())).collect();
     assert_eq!(
         ids,
         [
@@ -274,62 +201,32 @@ fn ofac_entity_with_website_email_and_tax_id() {
 #[test]
 fn ofac_dates_of_birth_are_mostly_read() {
     let list = ofac();
-    let all: Vec<&DateOfBirth> = list
-        .entries
-        .iter()
-        .flat_map(|e| &e.dates_of_birth)
-        .collect();
-    let unread: Vec<&&DateOfBirth> = all
-        .iter()
-        .filter(|d| matches!(d, DateOfBirth::Text { .. }))
-        .collect();
+    let all: Vec<&DateOfBirth> = list.entries.iter().flat_map(|e| &e.dates_of_birth).collect();
+    let unread: Vec<&&DateOfBirth> = all.iter().filter(|d| matches!(d, DateOfBirth::Text { .. })).collect();
     // `DOB ` and `alt. DOB ` statements counted in the raw file.
     let sdn = read_text("ofac_sdn.csv");
     let statements = sdn.matches("DOB ").count();
     assert_eq!(all.len(), statements);
     assert!(unread.len() * 100 < all.len(), "unread: {unread:?}");
     assert!(all.iter().any(|d| matches!(d, DateOfBirth::Range { .. })));
-    assert!(all.iter().any(|d| matches!(
-        d,
-        DateOfBirth::Date {
-            approximate: true,
-            ..
-        }
-    )));
+    assert!(all.iter().any(|d| matches!(d, DateOfBirth::Date { approximate: true, .. })));
 }
 
 #[test]
 fn ofac_vessels_and_aircraft() {
     let list = ofac();
     let sdn = read_text("ofac_sdn.csv");
-    let count = |kind: EntityType| {
-        list.entries
-            .iter()
-            .filter(|e| e.entity_type == kind)
-            .count()
-    };
-    assert_eq!(
-        count(EntityType::Vessel),
-        sdn.matches(",\"vessel\",").count()
-    );
-    assert_eq!(
-        count(EntityType::Aircraft),
-        sdn.matches(",\"aircraft\",").count()
-    );
-    assert_eq!(
-        count(EntityType::Individual),
-        sdn.matches(",\"individual\",").count()
-    );
+    let count = |kind: EntityType| list.entries.iter().filter(|e| e.entity_type == kind).count();
+    assert_eq!(count(EntityType::Vessel), sdn.matches(",\"vessel\",").count());
+    assert_eq!(count(EntityType::Aircraft), sdn.matches(",\"aircraft\",").count());
+    assert_eq!(count(EntityType::Individual), sdn.matches(",\"individual\",").count());
     assert_eq!(count(EntityType::Unknown), 0);
     let vessel = list
         .entries
         .iter()
         .find(|e| e.entity_type == EntityType::Vessel && e.vessel.is_some())
         .expect("a vessel with particulars");
-    assert!(
-        vessel.vessel.as_ref().unwrap().flag.is_some()
-            || vessel.vessel.as_ref().unwrap().vessel_type.is_some()
-    );
+    assert!(vessel.vessel.as_ref().unwrap().flag.is_some() || vessel.vessel.as_ref().unwrap().vessel_type.is_some());
 }
 
 #[test]
@@ -339,12 +236,7 @@ fn un_entry_count_matches_element_count() {
     let individuals = xml.matches("<INDIVIDUAL>").count();
     let entities = xml.matches("<ENTITY>").count();
     assert_eq!(list.entries.len(), individuals + entities);
-    let count = |kind: EntityType| {
-        list.entries
-            .iter()
-            .filter(|e| e.entity_type == kind)
-            .count()
-    };
+    let count = |kind: EntityType| list.entries.iter().filter(|e| e.entity_type == kind).count();
     assert_eq!(count(EntityType::Individual), individuals);
     assert_eq!(count(EntityType::Entity), entities);
     assert_eq!(list.published.as_deref(), Some("2026-02-27T00:00:09.554Z"));
@@ -357,68 +249,35 @@ fn un_individual_with_dob_and_nationality() {
     assert_eq!(e.name, "SADDAM HUSSEIN AL-TIKRITI");
     assert_eq!(e.reference.as_deref(), Some("IQi.001"));
     assert_eq!(e.programs, ["Iraq"]);
-    assert_eq!(
-        e.dates_of_birth,
-        [DateOfBirth::Date {
-            date: date(1937, Some(4), Some(28)),
-            approximate: false
-        }]
-    );
+    assert_eq!(e.dates_of_birth, [DateOfBirth::Date { date: date(1937, Some(4), Some(28)), approximate: false }]);
     assert_eq!(codes(&e.nationalities), ["IQ"]);
     assert_eq!(e.places_of_birth[0].text, "al-Awja, near Tikrit, Iraq");
     assert_eq!(alias_names(e, AliasQuality::Weak), ["Abu Ali"]);
-    assert_eq!(
-        alias_names(e, AliasQuality::OriginalScript),
-        ["صدام حسين التكريتي"]
-    );
+    assert_eq!(alias_names(e, AliasQuality::OriginalScript), ["صدام حسين التكريتي"]);
 }
 
 #[test]
 fn un_dob_kinds_and_documents() {
     let list = un();
     let badege = by_id(&list, "6907993");
-    assert_eq!(
-        badege.dates_of_birth,
-        [DateOfBirth::Date {
-            date: date(1971, None, None),
-            approximate: false
-        }]
-    );
+    assert_eq!(badege.dates_of_birth, [DateOfBirth::Date { date: date(1971, None, None), approximate: false }]);
     assert_eq!(codes(&badege.nationalities), ["CD"]);
     assert_eq!(codes(&badege.countries), ["RW"]);
     assert_eq!(badege.gender, Some(Gender::Male));
 
-    let ranges = list
-        .entries
-        .iter()
-        .flat_map(|e| &e.dates_of_birth)
-        .filter(|d| matches!(d, DateOfBirth::Range { .. }))
-        .count();
+    let ranges =
+        list.entries.iter().flat_map(|e| &e.dates_of_birth).filter(|d| matches!(d, DateOfBirth::Range { .. })).count();
     let xml = read_text("un_consolidated.xml");
-    assert_eq!(
-        ranges,
-        xml.matches("<TYPE_OF_DATE>BETWEEN</TYPE_OF_DATE>").count()
-    );
+    assert_eq!(ranges, xml.matches("<TYPE_OF_DATE>BETWEEN</TYPE_OF_DATE>").count());
 
     let holder = list
         .entries
         .iter()
         .find(|e| e.identifiers.iter().any(|i| i.number == "OB 0243318"))
         .expect("the passport holder");
-    let passport = holder
-        .identifiers
-        .iter()
-        .find(|i| i.number == "OB 0243318")
-        .unwrap();
+    let passport = holder.identifiers.iter().find(|i| i.number == "OB 0243318").unwrap();
     assert_eq!(passport.category, IdCategory::Passport);
-    assert_eq!(
-        passport
-            .country
-            .as_ref()
-            .and_then(|c| c.code)
-            .map(|c| c.to_string()),
-        Some("CD".to_owned())
-    );
+    assert_eq!(passport.country.as_ref().and_then(|c| c.code).map(|c| c.to_string()), Some("CD".to_owned()));
 }
 
 #[test]
@@ -427,30 +286,17 @@ fn un_entity_aliases() {
     let adf = by_id(&list, "6908402");
     assert_eq!(adf.name, "ADF");
     assert_eq!(adf.entity_type, EntityType::Entity);
-    assert_eq!(
-        alias_names(adf, AliasQuality::Strong),
-        ["Allied Democratic Forces"]
-    );
+    assert_eq!(alias_names(adf, AliasQuality::Strong), ["Allied Democratic Forces"]);
     assert!(alias_names(adf, AliasQuality::Fka).contains(&"NALU"));
 }
 
 #[test]
 fn un_nationalities_map_to_codes() {
     let list = un();
-    let all: Vec<&lessee_lists::CountryRef> =
-        list.entries.iter().flat_map(|e| &e.nationalities).collect();
-    let unmapped: BTreeSet<&str> = all
-        .iter()
-        .filter(|c| c.code.is_none())
-        .map(|c| c.name.as_str())
-        .collect();
+    let all: Vec<&lessee_lists::CountryRef> = list.entries.iter().flat_map(|e| &e.nationalities).collect();
+    let unmapped: BTreeSet<&str> = all.iter().filter(|c| c.code.is_none()).map(|c| c.name.as_str()).collect();
     // A historic state and a `na` (not available) have no ISO code on purpose.
-    assert_eq!(
-        unmapped,
-        ["former Soviet Union", "na"]
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-    );
+    assert_eq!(unmapped, ["former Soviet Union", "na"].into_iter().collect::<BTreeSet<_>>());
 }
 
 #[test]
@@ -459,25 +305,15 @@ fn ofac_countries_map_to_codes() {
     let unmapped: BTreeSet<&str> = list
         .entries
         .iter()
-        .flat_map(|e| {
-            e.nationalities
-                .iter()
-                .chain(&e.citizenships)
-                .chain(&e.countries)
-        })
+        .flat_map(|e| e.nationalities.iter().chain(&e.citizenships).chain(&e.countries))
         .filter(|c| c.code.is_none())
         .map(|c| c.name.as_str())
         .collect();
     // Regions and historic states have no ISO code on purpose.
-    let expected: BTreeSet<&str> = [
-        "Netherlands Antilles",
-        "Region: Crimea",
-        "Region: Kafia Kingi",
-        "Region: Northern Mali",
-        "undetermined",
-    ]
-    .into_iter()
-    .collect();
+    let expected: BTreeSet<&str> =
+        ["Netherlands Antilles", "Region: Crimea", "Region: Kafia Kingi", "Region: Northern Mali", "undetermined"]
+            .into_iter()
+            .collect();
     assert_eq!(unmapped, expected);
 }
 
@@ -488,10 +324,7 @@ fn bis_entry_count_and_fields() {
     assert_eq!(list.entries.len(), csv_records(&text) - 1);
     let first = &list.entries[0];
     assert_eq!(first.name, "ADRIAN MANUEL HERNANDEZ");
-    assert_eq!(
-        first.addresses[0].text,
-        "3037 S. 69TH DRIVE, PHONEIX, AZ, 85043"
-    );
+    assert_eq!(first.addresses[0].text, "3037 S. 69TH DRIVE, PHONEIX, AZ, 85043");
     assert!(first.remarks.as_deref().unwrap().contains("82 F.R. 48792"));
     let ash = &list.entries[1];
     assert_eq!(codes(&ash.countries), ["US"]);
@@ -504,40 +337,18 @@ fn csl_entry_count_and_fields() {
     let text = read_text("trade_csl_sample.csv");
     let list = lessee_lists::parse_csl(text.as_bytes()).expect("the real CSL sample parses");
     assert_eq!(list.entries.len(), csv_records(&text) - 1);
-    let tir = list
-        .entries
-        .iter()
-        .find(|e| e.name == "7TH OF TIR")
-        .unwrap();
+    let tir = list.entries.iter().find(|e| e.name == "7TH OF TIR").unwrap();
     assert_eq!(tir.entity_id, "SDN:10863");
     assert_eq!(tir.aliases.len(), 7);
     assert_eq!(tir.programs, ["IFSR", "NPWMD"]);
     assert_eq!(codes(&tir.countries), ["IR"]);
-    let psa = list
-        .entries
-        .iter()
-        .find(|e| e.name == "200G PSA HOLDINGS LLC")
-        .unwrap();
+    let psa = list.entries.iter().find(|e| e.name == "200G PSA HOLDINGS LLC").unwrap();
     assert_eq!(psa.identifiers.len(), 1);
     assert_eq!(psa.identifiers[0].category, IdCategory::TaxId);
     assert_eq!(psa.identifiers[0].number, "80-0890696");
-    let plc = list
-        .entries
-        .iter()
-        .find(|e| e.name == "ABU TEIR, Mohammed")
-        .unwrap();
-    assert_eq!(
-        plc.dates_of_birth,
-        [DateOfBirth::Date {
-            date: date(1951, None, None),
-            approximate: false
-        }]
-    );
-    let sources: BTreeSet<&str> = list
-        .entries
-        .iter()
-        .filter_map(|e| e.source.as_deref())
-        .collect();
+    let plc = list.entries.iter().find(|e| e.name == "ABU TEIR, Mohammed").unwrap();
+    assert_eq!(plc.dates_of_birth, [DateOfBirth::Date { date: date(1951, None, None), approximate: false }]);
+    let sources: BTreeSet<&str> = list.entries.iter().filter_map(|e| e.source.as_deref()).collect();
     assert_eq!(sources.len(), 9);
 }
 

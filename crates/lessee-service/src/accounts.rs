@@ -5,9 +5,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lessee_domain::classify::ExternalEvidence;
-use lessee_domain::{
-    Account, AccountId, Application, Decision, Outcome, classify, interim_decision, validate,
-};
+use lessee_domain::{Account, AccountId, Application, Decision, Outcome, classify, interim_decision, validate};
 use lessee_store::{AccountFilter, Created, IdempotencyKey, Page};
 use rand::RngCore;
 use serde::Serialize;
@@ -15,7 +13,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::Service;
-use crate::auth::{Permission, Principal};
+use crate::audit::{Allowed, Denied, RequestContext};
+use crate::auth::{Permission, Principal, Purpose};
 use crate::error::{Error, ErrorCode, Result};
 
 /// The result of opening an account.
@@ -55,19 +54,15 @@ fn check_idempotency_key(key: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::new(
-            ErrorCode::InvalidIdempotencyKey,
-            "an Idempotency-Key is 1 to 255 visible ASCII characters",
-        ))
+        Err(Error::new(ErrorCode::InvalidIdempotencyKey, "an Idempotency-Key is 1 to 255 visible ASCII characters"))
     }
 }
 
 fn one_of(field: &str, value: &Option<String>, allowed: &[&str]) -> Result<()> {
     match value {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(Error::new(
-            ErrorCode::InvalidQuery,
-            format!("`{field}` must be one of {}", allowed.join(", ")),
-        )),
+        Some(v) if !allowed.contains(&v.as_str()) => {
+            Err(Error::new(ErrorCode::InvalidQuery, format!("`{field}` must be one of {}", allowed.join(", "))))
+        }
         _ => Ok(()),
     }
 }
@@ -82,12 +77,7 @@ fn decode_cursor(c: &str) -> Result<AccountId> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| AccountId::parse(&s))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidQuery,
-                "`cursor` is not a cursor this server issued",
-            )
-        })
+        .ok_or_else(|| Error::new(ErrorCode::InvalidQuery, "`cursor` is not a cursor this server issued"))
 }
 
 /// Parses an account id from a path or argument; an id that cannot exist is "not found".
@@ -101,6 +91,7 @@ impl Service {
     pub async fn open_account(
         &self,
         by: &Principal,
+        ctx: &RequestContext,
         app: Application,
         idempotency_key: Option<&str>,
     ) -> Result<Opened> {
@@ -118,16 +109,9 @@ impl Service {
             request_hash: hex::encode(Sha256::digest(&canonical)),
         });
 
-        let signup_ip_country = app
-            .signup
-            .as_ref()
-            .and_then(|s| s.ip.trim().parse::<IpAddr>().ok())
-            .and_then(|ip| self.geo.country(ip));
-        let classification = classify(
-            &app,
-            ExternalEvidence { signup_ip_country },
-            &self.config.classification,
-        );
+        let signup_ip_country =
+            app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip));
+        let classification = classify(&app, ExternalEvidence { signup_ip_country }, &self.config.classification);
         let decision = interim_decision(&classification, now);
         let mut random = [0u8; 10];
         rand::rng().fill_bytes(&mut random);
@@ -143,10 +127,10 @@ impl Service {
             classification,
             decision,
         };
-        let created = self
-            .store
-            .create_account(&account, &app, idempotency.as_ref())
-            .await?;
+        let (sealed, indexes) = self.vault.seal(account.id, &app)?;
+        let audit =
+            self.audit_event(by, ctx, Purpose::Verification, "account.open", "account", &account.id.to_string());
+        let created = self.store.create_account(&account, &sealed, &indexes, &audit, idempotency.as_ref()).await?;
         let replayed = matches!(created, Created::Replayed(_));
         let account = match created {
             Created::New(a) | Created::Replayed(a) => a,
@@ -172,10 +156,87 @@ impl Service {
     pub async fn account(&self, by: &Principal, id: &str) -> Result<Account> {
         by.require(Permission::AccountsRead)?;
         let id = parse_account_id(id)?;
-        self.store
-            .account(id)
-            .await?
-            .ok_or_else(|| Error::not_found("account"))
+        self.store.account(id).await?.ok_or_else(|| Error::not_found("account"))
+    }
+
+    /// The application of an account: personal data. The caller's role must hold the purpose;
+    /// the read is audited before anything is returned, and a refused read is audited too.
+    pub async fn application(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        purpose: Purpose,
+    ) -> Result<Application> {
+        by.require(Permission::AccountsRead)?;
+        let account_id = parse_account_id(id)?;
+        if !by.role.holds(purpose) {
+            self.audit(by, ctx, purpose, "account.application.read", "account", &account_id.to_string(), Denied)
+                .await?;
+            return Err(Error::forbidden(format!(
+                "role `{}` may not read personal data for the purpose `{}`",
+                by.role,
+                purpose.as_str()
+            )));
+        }
+        let Some(sealed) = self.store.sealed_application(account_id).await? else {
+            return Err(Error::not_found("account"));
+        };
+        self.audit(by, ctx, purpose, "account.application.read", "account", &account_id.to_string(), Allowed).await?;
+        self.vault.unseal(account_id, &sealed)
+    }
+
+    /// Accounts whose customer, owners or sub-lessees have this email, phone or national id
+    /// (exact, after normalization), found through the blind indexes. Audited: the query itself
+    /// is personal data.
+    pub async fn find_accounts(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        kind: &str,
+        value: &str,
+        purpose: Purpose,
+    ) -> Result<Vec<Account>> {
+        by.require(Permission::AccountsRead)?;
+        if !by.role.holds(purpose) {
+            self.audit(by, ctx, purpose, "account.search", "blind_index", kind, Denied).await?;
+            return Err(Error::forbidden(format!(
+                "role `{}` may not search for the purpose `{}`",
+                by.role,
+                purpose.as_str()
+            )));
+        }
+        let index = self.vault.lookup_index(kind, value).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidQuery,
+                "search by `email`, `phone`, `national_id` or `ip_address` with a value that can be normalized",
+            )
+        })?;
+        self.audit(by, ctx, purpose, "account.search", "blind_index", kind, Allowed).await?;
+        let mut out = Vec::new();
+        for id in self.store.accounts_by_blind_index(kind, &index).await? {
+            if let Some(a) = self.store.account(id).await? {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Seals applications stored in plaintext before encryption existed. Run at start.
+    pub async fn seal_legacy_applications(&self) -> Result<u64> {
+        let mut n = 0;
+        loop {
+            let batch = self.store.legacy_applications(500).await?;
+            if batch.is_empty() {
+                return Ok(n);
+            }
+            for legacy in batch {
+                let app: Application = serde_json::from_str(&legacy.json).map_err(Error::internal)?;
+                let (sealed, indexes) = self.vault.seal(legacy.account_id, &app)?;
+                self.store.seal_legacy(legacy.account_id, &sealed, &indexes).await?;
+                n += 1;
+            }
+        }
     }
 
     pub async fn decisions(&self, by: &Principal, id: &str) -> Result<Vec<Decision>> {
@@ -190,33 +251,18 @@ impl Service {
 
     pub async fn list_accounts(&self, by: &Principal, q: ListQuery) -> Result<AccountPage> {
         by.require(Permission::AccountsRead)?;
-        let outcomes: Vec<&str> = [
-            Outcome::Approve,
-            Outcome::ApproveWithConditions,
-            Outcome::ManualReview,
-            Outcome::Deny,
-        ]
-        .iter()
-        .map(|o| o.as_str())
-        .collect();
+        let outcomes: Vec<&str> =
+            [Outcome::Approve, Outcome::ApproveWithConditions, Outcome::ManualReview, Outcome::Deny]
+                .iter()
+                .map(|o| o.as_str())
+                .collect();
         one_of("outcome", &q.outcome, &outcomes)?;
-        one_of(
-            "classification",
-            &q.classification,
-            &["us_person", "foreign_person"],
-        )?;
-        one_of(
-            "account_type",
-            &q.account_type,
-            &["trial", "standard", "reseller", "enterprise"],
-        )?;
+        one_of("classification", &q.classification, &["us_person", "foreign_person"])?;
+        one_of("account_type", &q.account_type, &["trial", "standard", "reseller", "enterprise"])?;
         one_of("customer_kind", &q.customer_kind, &["individual", "entity"])?;
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if limit == 0 || limit > MAX_PAGE {
-            return Err(Error::new(
-                ErrorCode::InvalidQuery,
-                format!("`limit` must be between 1 and {MAX_PAGE}"),
-            ));
+            return Err(Error::new(ErrorCode::InvalidQuery, format!("`limit` must be between 1 and {MAX_PAGE}")));
         }
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
         let filter = AccountFilter {
@@ -227,16 +273,7 @@ impl Service {
             customer_kind: q.customer_kind,
         };
         // One extra row tells whether there is a next page.
-        let mut items = self
-            .store
-            .list_accounts(
-                &filter,
-                &Page {
-                    after,
-                    limit: limit + 1,
-                },
-            )
-            .await?;
+        let mut items = self.store.list_accounts(&filter, &Page { after, limit: limit + 1 }).await?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|a| encode_cursor(a.id))

@@ -36,16 +36,13 @@ pub enum Role {
     Auditor,
     /// A reseller: only its own sub-lessees (see the resellers issue); nothing else.
     Reseller,
+    /// The legal / law-enforcement liaison: reads for legal process.
+    Legal,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::ControlPlane,
-        Role::Analyst,
-        Role::Auditor,
-        Role::Reseller,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Admin, Role::ControlPlane, Role::Analyst, Role::Auditor, Role::Reseller, Role::Legal];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,6 +51,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
             Role::Reseller => "reseller",
+            Role::Legal => "legal",
         }
     }
 
@@ -67,7 +65,8 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::ControlPlane => matches!(p, AccountsCreate | AccountsRead),
-            Role::Analyst | Role::Auditor => matches!(p, AccountsRead),
+            Role::Analyst | Role::Legal => matches!(p, AccountsRead),
+            Role::Auditor => matches!(p, AccountsRead | AuditRead),
             Role::Reseller => false,
         }
     }
@@ -79,12 +78,65 @@ impl fmt::Display for Role {
     }
 }
 
+/// Why a caller reads personal data. A request that reads personal data names its purpose
+/// (HTTP header `Lessee-Purpose`); the role must hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Verifying the customer's identity under the CIP.
+    Verification,
+    /// Reviewing a case (manual review, alerts).
+    Review,
+    /// Answering legal process.
+    LegalProcess,
+    /// Auditing lessee and its records.
+    Audit,
+    /// Helping the customer.
+    CustomerSupport,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 5] =
+        [Purpose::Verification, Purpose::Review, Purpose::LegalProcess, Purpose::Audit, Purpose::CustomerSupport];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Verification => "verification",
+            Purpose::Review => "review",
+            Purpose::LegalProcess => "legal_process",
+            Purpose::Audit => "audit",
+            Purpose::CustomerSupport => "customer_support",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Purpose> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl Role {
+    /// The table of the purposes for which each role may read personal data.
+    pub fn holds(self, purpose: Purpose) -> bool {
+        use Purpose::*;
+        match self {
+            Role::Admin => true,
+            Role::ControlPlane => matches!(purpose, Verification | CustomerSupport),
+            Role::Analyst => matches!(purpose, Verification | Review),
+            Role::Auditor => matches!(purpose, Audit),
+            Role::Legal => matches!(purpose, LegalProcess),
+            Role::Reseller => false,
+        }
+    }
+}
+
 /// Operations that need a permission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Permission {
     AccountsCreate,
     AccountsRead,
     TokensManage,
+    /// Read the audit log, its proofs and checkpoints.
+    AuditRead,
 }
 
 impl Permission {
@@ -93,6 +145,7 @@ impl Permission {
             Permission::AccountsCreate => "accounts:create",
             Permission::AccountsRead => "accounts:read",
             Permission::TokensManage => "tokens:manage",
+            Permission::AuditRead => "audit:read",
         }
     }
 }
@@ -108,22 +161,14 @@ pub struct Principal {
 impl Principal {
     /// The operator at the local CLI, who holds the data directory and so every key.
     pub fn local_operator() -> Self {
-        Principal {
-            token_id: "local-cli".into(),
-            name: "local operator".into(),
-            role: Role::Admin,
-        }
+        Principal { token_id: "local-cli".into(), name: "local operator".into(), role: Role::Admin }
     }
 
     pub fn require(&self, p: Permission) -> Result<()> {
         if self.role.allows(p) {
             Ok(())
         } else {
-            Err(Error::forbidden(format!(
-                "role `{}` may not {}",
-                self.role,
-                p.as_str()
-            )))
+            Err(Error::forbidden(format!("role `{}` may not {}", self.role, p.as_str())))
         }
     }
 }
@@ -141,13 +186,7 @@ pub struct TokenInfo {
 
 impl From<TokenRecord> for TokenInfo {
     fn from(t: TokenRecord) -> Self {
-        TokenInfo {
-            id: t.id,
-            name: t.name,
-            role: t.role,
-            created_at: t.created_at,
-            revoked_at: t.revoked_at,
-        }
+        TokenInfo { id: t.id, name: t.name, role: t.role, created_at: t.created_at, revoked_at: t.revoked_at }
     }
 }
 
@@ -184,28 +223,14 @@ pub(crate) fn generate(name: &str, role: Role, now: DateTime<Utc>) -> (NewToken,
         created_at: now,
         revoked_at: None,
     };
-    (
-        NewToken {
-            token: format!("{PREFIX}{id}_{secret}"),
-            id,
-        },
-        record,
-    )
+    (NewToken { token: format!("{PREFIX}{id}_{secret}"), id }, record)
 }
 
 /// Splits a presented token into id and secret, without judging it.
 pub(crate) fn split(token: &str) -> Result<(&str, &str)> {
-    let rest = token
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| Error::unauthenticated("malformed token"))?;
-    let (id, secret) = rest
-        .split_once('_')
-        .ok_or_else(|| Error::unauthenticated("malformed token"))?;
-    if id.len() != 16
-        || !id.bytes().all(|b| b.is_ascii_hexdigit())
-        || secret.is_empty()
-        || secret.len() > 100
-    {
+    let rest = token.strip_prefix(PREFIX).ok_or_else(|| Error::unauthenticated("malformed token"))?;
+    let (id, secret) = rest.split_once('_').ok_or_else(|| Error::unauthenticated("malformed token"))?;
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) || secret.is_empty() || secret.len() > 100 {
         return Err(Error::unauthenticated("malformed token"));
     }
     Ok((id, secret))
@@ -221,13 +246,9 @@ pub(crate) fn check(record: Option<&TokenRecord>, secret: &str) -> Result<Princi
     let same: bool = presented.as_bytes().ct_eq(stored.as_bytes()).into();
     match record {
         Some(r) if same && r.revoked_at.is_none() => {
-            let role = Role::parse(&r.role)
-                .ok_or_else(|| Error::internal(format!("token {} has unknown role", r.id)))?;
-            Ok(Principal {
-                token_id: r.id.clone(),
-                name: r.name.clone(),
-                role,
-            })
+            let role =
+                Role::parse(&r.role).ok_or_else(|| Error::internal(format!("token {} has unknown role", r.id)))?;
+            Ok(Principal { token_id: r.id.clone(), name: r.name.clone(), role })
         }
         Some(r) if same => Err(Error::unauthenticated(format!("token {} is revoked", r.id))),
         _ => Err(Error::unauthenticated("invalid token")),
@@ -243,32 +264,39 @@ mod tests {
         let (t, rec) = generate("ci", Role::Analyst, Utc::now());
         let (id, secret) = split(&t.token).unwrap_or(("", ""));
         assert_eq!(id, rec.id);
-        assert_eq!(
-            check(Some(&rec), secret).map(|p| p.role).ok(),
-            Some(Role::Analyst)
-        );
+        assert_eq!(check(Some(&rec), secret).map(|p| p.role).ok(), Some(Role::Analyst));
         assert!(check(Some(&rec), "wrong").is_err());
         assert!(check(None, secret).is_err());
         let mut revoked = rec.clone();
         revoked.revoked_at = Some(Utc::now());
         assert!(check(Some(&revoked), secret).is_err());
-        assert!(
-            !format!("{t:?}").contains(secret),
-            "Debug must not print the secret"
-        );
+        assert!(!format!("{t:?}").contains(secret), "Debug must not print the secret");
     }
 
     #[test]
     fn malformed_tokens_are_refused() {
-        for bad in [
-            "",
-            "lessee_",
-            "lessee_abc_def",
-            "Bearer x",
-            "lessee_zzzzzzzzzzzzzzzz_x",
-            "lessee_0123456789abcdef_",
-        ] {
+        for bad in
+            ["", "lessee_", "lessee_abc_def", "Bearer x", "lessee_zzzzzzzzzzzzzzzz_x", "lessee_0123456789abcdef_"]
+        {
             assert!(split(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn purpose_table() {
+        let cases = [
+            (Role::ControlPlane, Purpose::Verification, true),
+            (Role::ControlPlane, Purpose::LegalProcess, false),
+            (Role::Analyst, Purpose::Review, true),
+            (Role::Analyst, Purpose::CustomerSupport, false),
+            (Role::Auditor, Purpose::Audit, true),
+            (Role::Auditor, Purpose::Review, false),
+            (Role::Legal, Purpose::LegalProcess, true),
+            (Role::Reseller, Purpose::Verification, false),
+            (Role::Admin, Purpose::LegalProcess, true),
+        ];
+        for (role, purpose, want) in cases {
+            assert_eq!(role.holds(purpose), want, "{role} {purpose:?}");
         }
     }
 
@@ -282,6 +310,9 @@ mod tests {
             (Role::Analyst, Permission::AccountsCreate, false),
             (Role::Auditor, Permission::AccountsCreate, false),
             (Role::Reseller, Permission::AccountsRead, false),
+            (Role::Auditor, Permission::AuditRead, true),
+            (Role::Analyst, Permission::AuditRead, false),
+            (Role::Legal, Permission::AccountsRead, true),
         ];
         for (role, perm, want) in cases {
             assert_eq!(role.allows(perm), want, "{role} {perm:?}");

@@ -15,6 +15,7 @@ pub enum ErrorCode {
     ValidationFailed,
     InvalidQuery,
     InvalidIdempotencyKey,
+    InvalidPurpose,
     Unauthenticated,
     Forbidden,
     NotFound,
@@ -26,7 +27,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidBody,
         ErrorCode::UnknownField,
@@ -35,6 +36,7 @@ impl ErrorCode {
         ErrorCode::ValidationFailed,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidIdempotencyKey,
+        ErrorCode::InvalidPurpose,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -55,6 +57,7 @@ impl ErrorCode {
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::InvalidIdempotencyKey => "invalid_idempotency_key",
+            ErrorCode::InvalidPurpose => "invalid_purpose",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
@@ -84,13 +87,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Error {
-            code,
-            detail: detail.into(),
-            errors: Vec::new(),
-            existing_account: None,
-            internal: None,
-        }
+        Error { code, detail: detail.into(), errors: Vec::new(), existing_account: None, internal: None }
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -99,10 +96,7 @@ impl Error {
             errors,
             ..Error::new(
                 ErrorCode::ValidationFailed,
-                format!(
-                    "the request has {n} invalid value{}; see `errors`",
-                    if n == 1 { "" } else { "s" }
-                ),
+                format!("the request has {n} invalid value{}; see `errors`", if n == 1 { "" } else { "s" }),
             )
         }
     }
@@ -122,10 +116,7 @@ impl Error {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Error {
             internal: Some(cause.to_string()),
-            ..Error::new(
-                ErrorCode::Internal,
-                "an internal error occurred; it has been logged with the request id",
-            )
+            ..Error::new(ErrorCode::Internal, "an internal error occurred; it has been logged with the request id")
         }
     }
 }
@@ -146,10 +137,7 @@ impl From<StoreError> for Error {
             ),
             StoreError::Database(sqlx_err) if is_unavailable(&sqlx_err) => Error {
                 internal: Some(sqlx_err.to_string()),
-                ..Error::new(
-                    ErrorCode::Unavailable,
-                    "the database is not reachable; retry later",
-                )
+                ..Error::new(ErrorCode::Unavailable, "the database is not reachable; retry later")
             },
             other => Error::internal(other),
         }
@@ -163,9 +151,7 @@ fn is_unavailable(e: &lessee_store::SqlxError) -> bool {
         E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::WorkerCrashed => true,
         // PostgreSQL: connection exceptions (08xxx), operator intervention such as shutdown
         // (57Pxx), the database itself gone (3D000).
-        E::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "3D000"),
+        E::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "3D000"),
         _ => false,
     }
 }

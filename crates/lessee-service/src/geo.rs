@@ -37,11 +37,7 @@ mod tests {
             ("10.1.2.3", None),
         ];
         for (ip, want) in cases {
-            let got = ip
-                .parse()
-                .ok()
-                .and_then(|ip| EmbeddedGeoIp.country(ip))
-                .map(|c| c.to_string());
+            let got = ip.parse().ok().and_then(|ip| EmbeddedGeoIp.country(ip)).map(|c| c.to_string());
             assert_eq!(got.as_deref(), want, "{ip}");
         }
     }

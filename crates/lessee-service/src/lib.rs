@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod geo;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -15,9 +17,11 @@ use lessee_domain::ClassificationConfig;
 use lessee_store::Store;
 
 pub use accounts::{AccountPage, ListQuery, Opened};
-pub use auth::{NewToken, Permission, Principal, Role, TokenInfo};
+pub use audit::{AuditKeys, RequestContext};
+pub use auth::{NewToken, Permission, Principal, Purpose, Role, TokenInfo};
 pub use error::{Error, ErrorCode, Result};
 pub use geo::{EmbeddedGeoIp, GeoIp};
+pub use vault::Vault;
 
 /// Where the services read the time. Tests and benchmarks drive it.
 pub trait Clock: Send + Sync + 'static {
@@ -44,6 +48,8 @@ pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     geo: Arc<dyn GeoIp>,
+    vault: Arc<Vault>,
+    audit_keys: Arc<AuditKeys>,
     config: Config,
 }
 
@@ -52,24 +58,20 @@ impl Service {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         geo: Arc<dyn GeoIp>,
+        vault: Arc<Vault>,
+        audit_keys: Arc<AuditKeys>,
         config: Config,
     ) -> Self {
-        Service {
-            store,
-            clock,
-            geo,
-            config,
-        }
+        Service { store, clock, geo, vault, audit_keys, config }
     }
 
     /// The services with the system clock and the embedded IP geolocation.
-    pub fn with_defaults(store: Arc<dyn Store>) -> Self {
-        Service::new(
-            store,
-            Arc::new(SystemClock),
-            Arc::new(EmbeddedGeoIp),
-            Config::default(),
-        )
+    pub fn with_defaults(store: Arc<dyn Store>, vault: Arc<Vault>, audit_keys: Arc<AuditKeys>) -> Self {
+        Service::new(store, Arc::new(SystemClock), Arc::new(EmbeddedGeoIp), vault, audit_keys, Config::default())
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -93,40 +95,58 @@ impl Service {
     }
 
     /// Creates a token; its plaintext is returned once and never stored.
-    pub async fn create_token(&self, by: &Principal, name: &str, role: Role) -> Result<NewToken> {
+    pub async fn create_token(&self, by: &Principal, ctx: &RequestContext, name: &str, role: Role) -> Result<NewToken> {
         by.require(Permission::TokensManage)?;
         let name = name.trim();
         if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-            return Err(Error::new(
-                ErrorCode::InvalidBody,
-                "a token name is 1 to 100 printable characters",
-            ));
+            return Err(Error::new(ErrorCode::InvalidBody, "a token name is 1 to 100 printable characters"));
         }
         let (token, record) = auth::generate(name, role, self.now());
         self.store.create_token(&record).await?;
+        self.audit(by, ctx, Purpose::Audit, "token.create", "token", &token.id, audit::Allowed).await?;
         tracing::info!(token_id = %token.id, role = %role, by = %by.token_id, "API token created");
         Ok(token)
     }
 
     pub async fn list_tokens(&self, by: &Principal) -> Result<Vec<TokenInfo>> {
         by.require(Permission::TokensManage)?;
-        Ok(self
-            .store
-            .list_tokens()
-            .await?
-            .into_iter()
-            .map(TokenInfo::from)
-            .collect())
+        Ok(self.store.list_tokens().await?.into_iter().map(TokenInfo::from).collect())
     }
 
-    pub async fn revoke_token(&self, by: &Principal, id: &str) -> Result<()> {
+    pub async fn revoke_token(&self, by: &Principal, ctx: &RequestContext, id: &str) -> Result<()> {
         by.require(Permission::TokensManage)?;
         if self.store.revoke_token(id, self.now()).await? {
+            self.audit(by, ctx, Purpose::Audit, "token.revoke", "token", id, audit::Allowed).await?;
             tracing::info!(token_id = %id, by = %by.token_id, "API token revoked");
             Ok(())
         } else {
             Err(Error::not_found("live token"))
         }
+    }
+
+    /// Adds a key-encryption key version and rewraps every customer's data key under it. The
+    /// data itself is not touched, and old versions keep decrypting until every key is rewrapped,
+    /// so this runs while the servers serve.
+    pub async fn rotate_keys(&self, by: &Principal, ctx: &RequestContext) -> Result<(u32, u64)> {
+        by.require(Permission::TokensManage)?;
+        let version = self.vault.rotate()?;
+        self.audit(by, ctx, Purpose::Audit, "keys.rotate", "keyring", &format!("v{version}"), audit::Allowed).await?;
+        let mut after = None;
+        let mut rewrapped = 0u64;
+        loop {
+            let page = self.store.customer_keys(after, 1000).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(*last);
+            for (id, wrapped) in page {
+                if let Some(new) = self.vault.rewrap(id, &wrapped)?
+                    && self.store.replace_customer_key(id, &wrapped, &new).await?
+                {
+                    rewrapped += 1;
+                }
+            }
+        }
+        tracing::info!(version, rewrapped, "Key-encryption key rotated.");
+        Ok((version, rewrapped))
     }
 
     /// On a database with no live token, creates an admin token so the operator can start;
@@ -135,7 +155,7 @@ impl Service {
         if self.store.live_token_count().await? > 0 {
             return Ok(None);
         }
-        self.create_token(&Principal::local_operator(), "bootstrap admin", Role::Admin)
+        self.create_token(&Principal::local_operator(), &RequestContext::local(), "bootstrap admin", Role::Admin)
             .await
             .map(Some)
     }

@@ -21,7 +21,8 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lessee_domain::{Account, AccountId, Application, Decision};
+use lessee_audit::{AuditEvent, AuditRecord, Hash, LogEntry, NodeId};
+use lessee_domain::{Account, AccountId, Decision};
 
 pub use sql::{Backend, PoolConfig, SqlStore};
 pub use sqlx::Error as SqlxError;
@@ -41,6 +42,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database URL: {0}")]
     Config(String),
+    #[error("audit log: {0}")]
+    Audit(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -53,6 +56,38 @@ pub struct IdempotencyKey {
     pub key: String,
     /// SHA-256 of the request body, hex; a replay with another body is refused.
     pub request_hash: String,
+}
+
+/// A customer's application as stored: ciphertext under the customer's data key, and that key
+/// wrapped by a key-encryption key held outside the database. The store never sees plaintext.
+#[derive(Clone)]
+pub struct SealedApplication {
+    pub ciphertext: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedApplication({} bytes)", self.ciphertext.len())
+    }
+}
+
+/// One keyed blind index of a value, for lookups by equality.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlindEntry {
+    /// `email`, `phone`, `national_id`, ...
+    pub purpose: String,
+    /// Hex of the index.
+    pub value: String,
+    /// `customer`, `beneficial_owner:N`, `sub_lessee:ID`.
+    pub subject: String,
+}
+
+/// An account row whose application is still plaintext (written before encryption existed).
+#[derive(Clone)]
+pub struct LegacyApplication {
+    pub account_id: AccountId,
+    pub json: String,
 }
 
 /// What `create_account` did.
@@ -111,20 +146,46 @@ pub trait Store: Send + Sync + 'static {
     /// Applies pending schema migrations.
     async fn migrate(&self) -> Result<()>;
 
-    /// Writes a new account with its application and first decision, honouring the
-    /// idempotency key if one is given.
+    /// Writes a new account with its sealed application, blind indexes, first decision and an
+    /// audit record, in one transaction, honouring the idempotency key if one is given.
     async fn create_account(
         &self,
         account: &Account,
-        application: &Application,
+        application: &SealedApplication,
+        indexes: &[BlindEntry],
+        audit: &AuditEvent,
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<Created>;
     async fn account(&self, id: AccountId) -> Result<Option<Account>>;
     async fn list_accounts(&self, filter: &AccountFilter, page: &Page) -> Result<Vec<Account>>;
     /// The account's decisions, oldest first; empty if the account does not exist.
     async fn decisions(&self, id: AccountId) -> Result<Vec<Decision>>;
-    /// The stored application (personal data).
-    async fn application(&self, id: AccountId) -> Result<Option<Application>>;
+    /// The stored application, sealed.
+    async fn sealed_application(&self, id: AccountId) -> Result<Option<SealedApplication>>;
+    /// Accounts with a blind index of this purpose and value.
+    async fn accounts_by_blind_index(&self, purpose: &str, value: &str) -> Result<Vec<AccountId>>;
+    /// Rows still holding a plaintext application, up to `limit`.
+    async fn legacy_applications(&self, limit: u32) -> Result<Vec<LegacyApplication>>;
+    /// Replaces a plaintext application by its sealed form (and indexes), in one transaction.
+    async fn seal_legacy(&self, id: AccountId, sealed: &SealedApplication, indexes: &[BlindEntry]) -> Result<()>;
+
+    /// Wrapped data keys after `after` (account id order), at most `limit`.
+    async fn customer_keys(&self, after: Option<AccountId>, limit: u32) -> Result<Vec<(AccountId, Vec<u8>)>>;
+    /// Replaces a wrapped data key (after a rewrap), if it is still `old`.
+    async fn replace_customer_key(&self, id: AccountId, old: &[u8], new: &[u8]) -> Result<bool>;
+
+    /// Appends one audit record (its own transaction) and returns it with its sequence number.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord>;
+    /// Number of audit records.
+    async fn audit_size(&self) -> Result<u64>;
+    /// Audit records from `from` (a sequence number), at most `limit`, in order.
+    async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<LogEntry>>;
+    /// Stored Merkle node hashes among `ids` (missing ones are left out).
+    async fn audit_nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>>;
+    /// Stores a signed checkpoint note for a tree size.
+    async fn save_checkpoint(&self, tree_size: u64, note: &str, at: DateTime<Utc>) -> Result<()>;
+    /// The newest signed checkpoint: (tree size, note).
+    async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>>;
 
     async fn create_token(&self, token: &TokenRecord) -> Result<()>;
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;

@@ -6,12 +6,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lessee_domain::{Account, AccountId, Application, Decision};
+use lessee_audit::{AuditEvent, AuditRecord, Frontier, Hash, LogEntry, NodeId, NodeMap};
+use lessee_domain::{Account, AccountId, Decision};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
-use crate::{AccountFilter, Created, IdempotencyKey, Page, Result, Store, StoreError, TokenRecord};
+use crate::{
+    AccountFilter, BlindEntry, Created, IdempotencyKey, LegacyApplication, Page, Result, SealedApplication, Store,
+    StoreError, TokenRecord,
+};
+
+/// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
+const AUDIT_LOCK: i64 = 7_301_398_413;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -41,10 +48,7 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        PoolConfig {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(10),
-        }
+        PoolConfig { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -62,15 +66,12 @@ const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout =
      PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
 
 fn sqlite_pool(max: u32, cfg: &PoolConfig) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(cfg.acquire_timeout)
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                conn.execute(SQLITE_PRAGMAS).await?;
-                Ok(())
-            })
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(cfg.acquire_timeout).after_connect(|conn, _meta| {
+        Box::pin(async move {
+            conn.execute(SQLITE_PRAGMAS).await?;
+            Ok(())
         })
+    })
 }
 
 impl SqlStore {
@@ -89,28 +90,17 @@ impl SqlStore {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Config(
-                "expected a sqlite:// or postgres:// URL".to_owned(),
-            ));
+            return Err(StoreError::Config("expected a sqlite:// or postgres:// URL".to_owned()));
         };
         // Fail early with a clear message on a malformed URL.
-        sqlx::any::AnyConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Config(e.to_string()))?;
+        sqlx::any::AnyConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
         match backend {
             Backend::Sqlite => {
                 let write = sqlite_pool(1, cfg).connect(url).await?;
                 // WAL lets readers run beside the writer; it is a property of the file.
-                sqlx::query("PRAGMA journal_mode = WAL")
-                    .execute(&write)
-                    .await?;
-                let read = sqlite_pool(cfg.max_connections.max(2), cfg)
-                    .connect(url)
-                    .await?;
-                Ok(SqlStore {
-                    backend,
-                    write,
-                    read,
-                })
+                sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await?;
+                let read = sqlite_pool(cfg.max_connections.max(2), cfg).connect(url).await?;
+                Ok(SqlStore { backend, write, read })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -118,11 +108,7 @@ impl SqlStore {
                     .acquire_timeout(cfg.acquire_timeout)
                     .connect(url)
                     .await?;
-                Ok(SqlStore {
-                    backend,
-                    write: pool.clone(),
-                    read: pool,
-                })
+                Ok(SqlStore { backend, write: pool.clone(), read: pool })
             }
         }
     }
@@ -135,17 +121,11 @@ impl SqlStore {
         let mut conn = sqlx::AnyConnection::connect(admin_url).await?;
         let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
         if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(StoreError::Config(
-                "database name prefix must be [A-Za-z0-9_]".into(),
-            ));
+            return Err(StoreError::Config("database name prefix must be [A-Za-z0-9_]".into()));
         }
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await?;
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
         let _ = conn.close().await;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .unwrap_or(admin_url);
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
         Ok(format!("{base}/{name}"))
     }
 
@@ -157,8 +137,7 @@ impl SqlStore {
             return Err(StoreError::Config("not a database made by lessee".into()));
         }
         let mut conn = sqlx::AnyConnection::connect(admin_url).await?;
-        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await?;
+        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
         let _ = conn.close().await;
         Ok(())
     }
@@ -180,8 +159,7 @@ fn millis(t: DateTime<Utc>) -> i64 {
 }
 
 fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {ms}")))
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {ms}")))
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -203,19 +181,107 @@ fn token_from_row(r: &AnyRow) -> Result<TokenRecord> {
         role: r.try_get("role")?,
         secret_hash: r.try_get("secret_hash")?,
         created_at: from_millis(r.try_get("created_at")?)?,
-        revoked_at: r
-            .try_get::<Option<i64>, _>("revoked_at")?
-            .map(from_millis)
-            .transpose()?,
+        revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_millis).transpose()?,
     })
+}
+
+fn audit_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Audit(e.to_string())
+}
+
+/// Appends an audit record inside `tx`: reads the tree's right edge, adds the leaf and the
+/// perfect subtrees it completes. Appends are serialized: by SQLite's single writer, and by an
+/// advisory lock on PostgreSQL held until the transaction ends.
+async fn append_audit_tx(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    event: &AuditEvent,
+) -> Result<AuditRecord> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await?;
+    }
+    let size: i64 =
+        sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_records").fetch_one(&mut **tx).await?.try_get(0)?;
+    let size = u64::try_from(size).map_err(audit_err)?;
+    let ids = Frontier::node_ids(size);
+    let nodes = fetch_nodes(&mut **tx, &ids).await?;
+    let frontier_map = NodeMap::new(size, nodes);
+    let mut frontier = Frontier::load(&frontier_map).map_err(audit_err)?;
+    let record = event.clone().at(size);
+    let leaf = record.leaf_hash().map_err(audit_err)?;
+    let mut completed = Vec::new();
+    frontier.push_with(leaf, |id, h| completed.push((id, h))).map_err(audit_err)?;
+    let json = serde_json::to_string(&record).map_err(audit_err)?;
+    sqlx::query("INSERT INTO audit_records (seq, leaf_hash, record, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(i64::try_from(size).map_err(audit_err)?)
+        .bind(leaf.to_hex())
+        .bind(&json)
+        .bind(millis(event.time))
+        .execute(&mut **tx)
+        .await?;
+    for (id, h) in completed {
+        sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+            .bind(i32::from(id.level))
+            .bind(i64::try_from(id.index).map_err(audit_err)?)
+            .bind(h.to_hex())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(record)
+}
+
+/// Reads the given node hashes in one statement.
+async fn fetch_nodes<'e, E>(exec: E, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::from("SELECT level, idx, hash FROM audit_nodes WHERE ");
+    let conds: Vec<String> =
+        (0..ids.len()).map(|i| format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2)).collect();
+    sql.push_str(&conds.join(" OR "));
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(i32::from(id.level)).bind(i64::try_from(id.index).map_err(audit_err)?);
+    }
+    let rows = q.fetch_all(exec).await?;
+    rows.iter()
+        .map(|r| {
+            let level: i32 = r.try_get(0)?;
+            let idx: i64 = r.try_get(1)?;
+            let hash: String = r.try_get(2)?;
+            Ok((
+                NodeId {
+                    level: u8::try_from(level).map_err(audit_err)?,
+                    index: u64::try_from(idx).map_err(audit_err)?,
+                },
+                Hash::from_hex(&hash).map_err(audit_err)?,
+            ))
+        })
+        .collect()
+}
+
+async fn insert_indexes(tx: &mut Transaction<'static, Any>, account_id: &str, indexes: &[BlindEntry]) -> Result<()> {
+    for b in indexes {
+        sqlx::query(
+            "INSERT INTO blind_indexes (purpose, value, account_id, subject) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&b.purpose)
+        .bind(&b.value)
+        .bind(account_id)
+        .bind(&b.subject)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 impl SqlStore {
     async fn account_by_id(&self, pool: &AnyPool, id: &str) -> Result<Option<Account>> {
-        let row = sqlx::query("SELECT summary FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+        let row = sqlx::query("SELECT summary FROM accounts WHERE id = $1").bind(id).fetch_optional(pool).await?;
         row.map(|r| parse(&r.try_get::<String, _>(0)?)).transpose()
     }
 
@@ -224,21 +290,17 @@ impl SqlStore {
             .bind(external_id)
             .fetch_optional(&self.write)
             .await?;
-        Ok(row
-            .and_then(|r| r.try_get::<String, _>(0).ok())
-            .and_then(|s| AccountId::parse(&s)))
+        Ok(row.and_then(|r| r.try_get::<String, _>(0).ok()).and_then(|s| AccountId::parse(&s)))
     }
 
     /// Resolves an idempotency key that is already taken: the same request gets its account
     /// back, another request an error.
     async fn replay(&self, k: &IdempotencyKey) -> Result<Created> {
-        let row = sqlx::query(
-            "SELECT request_hash, account_id FROM idempotency_keys WHERE scope = $1 AND key = $2",
-        )
-        .bind(&k.scope)
-        .bind(&k.key)
-        .fetch_one(&self.write)
-        .await?;
+        let row = sqlx::query("SELECT request_hash, account_id FROM idempotency_keys WHERE scope = $1 AND key = $2")
+            .bind(&k.scope)
+            .bind(&k.key)
+            .fetch_one(&self.write)
+            .await?;
         let hash: String = row.try_get(0)?;
         let account_id: String = row.try_get(1)?;
         if hash != k.request_hash {
@@ -247,9 +309,7 @@ impl SqlStore {
         self.account_by_id(&self.write, &account_id)
             .await?
             .map(Created::Replayed)
-            .ok_or_else(|| {
-                StoreError::Corrupt("idempotency key points to a missing account".into())
-            })
+            .ok_or_else(|| StoreError::Corrupt("idempotency key points to a missing account".into()))
     }
 }
 
@@ -275,13 +335,14 @@ impl Store for SqlStore {
     async fn create_account(
         &self,
         account: &Account,
-        application: &Application,
+        application: &SealedApplication,
+        indexes: &[BlindEntry],
+        audit: &AuditEvent,
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<Created> {
         let id = account.id.to_string();
         let now = millis(account.created_at);
         let summary = json(account)?;
-        let app_json = json(application)?;
         let decision = json(&account.decision)?;
         let mut tx = self.write.begin().await?;
         if let Some(k) = idempotency {
@@ -304,8 +365,8 @@ impl Store for SqlStore {
         }
         let insert = sqlx::query(
             "INSERT INTO accounts (id, external_id, account_type, opening_method, customer_kind, \
-             classification_status, outcome, created_at, updated_at, summary, application) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
+             classification_status, outcome, created_at, updated_at, summary, application, sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, '', $10)",
         )
         .bind(&id)
         .bind(&account.external_id)
@@ -316,7 +377,7 @@ impl Store for SqlStore {
         .bind(account.decision.outcome.as_str())
         .bind(now)
         .bind(&summary)
-        .bind(&app_json)
+        .bind(application.ciphertext.clone())
         .execute(&mut *tx)
         .await;
         match insert {
@@ -328,6 +389,13 @@ impl Store for SqlStore {
             }
             Err(e) => return Err(e.into()),
         }
+        sqlx::query("INSERT INTO customer_keys (account_id, wrapped, created_at) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(application.wrapped_key.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        insert_indexes(&mut tx, &id, indexes).await?;
         sqlx::query(
             "INSERT INTO decisions (account_id, seq, outcome, policy_version, decided_at, body) \
              VALUES ($1, 1, $2, $3, $4, $5)",
@@ -339,6 +407,7 @@ impl Store for SqlStore {
         .bind(&decision)
         .execute(&mut *tx)
         .await?;
+        append_audit_tx(&mut tx, self.backend, audit).await?;
         tx.commit().await?;
         Ok(Created::New(account.clone()))
     }
@@ -373,9 +442,7 @@ impl Store for SqlStore {
             q = q.bind(b);
         }
         let rows = q.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|r| parse(&r.try_get::<String, _>(0)?))
-            .collect()
+        rows.iter().map(|r| parse(&r.try_get::<String, _>(0)?)).collect()
     }
 
     async fn decisions(&self, id: AccountId) -> Result<Vec<Decision>> {
@@ -383,17 +450,159 @@ impl Store for SqlStore {
             .bind(id.to_string())
             .fetch_all(&self.read)
             .await?;
+        rows.iter().map(|r| parse(&r.try_get::<String, _>(0)?)).collect()
+    }
+
+    async fn sealed_application(&self, id: AccountId) -> Result<Option<SealedApplication>> {
+        let row = sqlx::query(
+            "SELECT a.sealed, k.wrapped FROM accounts a JOIN customer_keys k ON k.account_id = a.id WHERE a.id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(SealedApplication {
+                ciphertext: r.try_get::<Option<Vec<u8>>, _>(0)?.unwrap_or_default(),
+                wrapped_key: r.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn accounts_by_blind_index(&self, purpose: &str, value: &str) -> Result<Vec<AccountId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT account_id FROM blind_indexes WHERE purpose = $1 AND value = $2 ORDER BY account_id",
+        )
+        .bind(purpose)
+        .bind(value)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).filter_map(|s| AccountId::parse(&s)).collect())
+    }
+
+    async fn legacy_applications(&self, limit: u32) -> Result<Vec<LegacyApplication>> {
+        let rows = sqlx::query(&format!(
+            "SELECT id, application FROM accounts WHERE sealed IS NULL AND application <> '' ORDER BY id LIMIT {}",
+            limit.clamp(1, 10_000)
+        ))
+        .fetch_all(&self.write)
+        .await?;
         rows.iter()
-            .map(|r| parse(&r.try_get::<String, _>(0)?))
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                Ok(LegacyApplication {
+                    account_id: AccountId::parse(&id)
+                        .ok_or_else(|| StoreError::Corrupt(format!("bad account id {id}")))?,
+                    json: r.try_get(1)?,
+                })
+            })
             .collect()
     }
 
-    async fn application(&self, id: AccountId) -> Result<Option<Application>> {
-        let row = sqlx::query("SELECT application FROM accounts WHERE id = $1")
+    async fn seal_legacy(&self, id: AccountId, sealed: &SealedApplication, indexes: &[BlindEntry]) -> Result<()> {
+        let id = id.to_string();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE accounts SET sealed = $1, application = '' WHERE id = $2 AND sealed IS NULL")
+            .bind(sealed.ciphertext.clone())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO customer_keys (account_id, wrapped, created_at) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(sealed.wrapped_key.clone())
+            .bind(millis(Utc::now()))
+            .execute(&mut *tx)
+            .await?;
+        insert_indexes(&mut tx, &id, indexes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn customer_keys(&self, after: Option<AccountId>, limit: u32) -> Result<Vec<(AccountId, Vec<u8>)>> {
+        let after = after.map(|a| a.to_string()).unwrap_or_default();
+        let rows = sqlx::query(&format!(
+            "SELECT account_id, wrapped FROM customer_keys WHERE account_id > $1 ORDER BY account_id LIMIT {}",
+            limit.clamp(1, 10_000)
+        ))
+        .bind(after)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let id = AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("bad account id {id}")))?;
+                Ok((id, r.try_get(1)?))
+            })
+            .collect()
+    }
+
+    async fn replace_customer_key(&self, id: AccountId, old: &[u8], new: &[u8]) -> Result<bool> {
+        let n = sqlx::query("UPDATE customer_keys SET wrapped = $1 WHERE account_id = $2 AND wrapped = $3")
+            .bind(new.to_vec())
             .bind(id.to_string())
+            .bind(old.to_vec())
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {
+        let mut tx = self.write.begin().await?;
+        let record = append_audit_tx(&mut tx, self.backend, event).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn audit_size(&self) -> Result<u64> {
+        let n: i64 = sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_records")
+            .fetch_one(&self.read)
+            .await?
+            .try_get(0)?;
+        u64::try_from(n).map_err(audit_err)
+    }
+
+    async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<LogEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT record, leaf_hash FROM audit_records WHERE seq >= $1 ORDER BY seq LIMIT {}",
+            limit.clamp(1, 100_000)
+        ))
+        .bind(i64::try_from(from).map_err(audit_err)?)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let record: AuditRecord = parse(&r.try_get::<String, _>(0)?)?;
+                let leaf_hash = Hash::from_hex(&r.try_get::<String, _>(1)?).map_err(audit_err)?;
+                Ok(LogEntry { record, leaf_hash })
+            })
+            .collect()
+    }
+
+    async fn audit_nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>> {
+        let mut out = Vec::new();
+        // Keep each statement's parameter count modest.
+        for chunk in ids.chunks(200) {
+            out.extend(fetch_nodes(&self.read, chunk).await?);
+        }
+        Ok(out)
+    }
+
+    async fn save_checkpoint(&self, tree_size: u64, note: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("INSERT INTO audit_checkpoints (tree_size, note, created_at) VALUES ($1, $2, $3) ON CONFLICT (tree_size) DO NOTHING")
+            .bind(i64::try_from(tree_size).map_err(audit_err)?)
+            .bind(note)
+            .bind(millis(at))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>> {
+        let row = sqlx::query("SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1")
             .fetch_optional(&self.read)
             .await?;
-        row.map(|r| parse(&r.try_get::<String, _>(0)?)).transpose()
+        row.map(|r| Ok((u64::try_from(r.try_get::<i64, _>(0)?).map_err(audit_err)?, r.try_get(1)?))).transpose()
     }
 
     async fn create_token(&self, t: &TokenRecord) -> Result<()> {
@@ -412,37 +621,34 @@ impl Store for SqlStore {
     }
 
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query(
-            "SELECT id, name, role, secret_hash, created_at, revoked_at FROM tokens WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query("SELECT id, name, role, secret_hash, created_at, revoked_at FROM tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(token_from_row).transpose()
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
-        let rows = sqlx::query("SELECT id, name, role, secret_hash, created_at, revoked_at FROM tokens ORDER BY created_at, id")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, role, secret_hash, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(token_from_row).collect()
     }
 
     async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
-        let n =
-            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(millis(at))
-                .bind(id)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
+        let n = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(millis(at))
+            .bind(id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
         Ok(n == 1)
     }
 
     async fn live_token_count(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL")
-            .fetch_one(&self.read)
-            .await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL").fetch_one(&self.read).await?;
         Ok(row.try_get(0)?)
     }
 }

@@ -15,9 +15,5 @@ pub async fn fresh_postgres_url() -> Result<String, String> {
     let admin = admin_url();
     crate::SqlStore::create_postgres_database(&admin, "lessee_test")
         .await
-        .map_err(|e| {
-            format!(
-                "PostgreSQL for tests is not reachable at {admin} ({e}); scripts/test.sh starts it"
-            )
-        })
+        .map_err(|e| format!("PostgreSQL for tests is not reachable at {admin} ({e}); scripts/test.sh starts it"))
 }

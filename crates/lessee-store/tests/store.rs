@@ -1,19 +1,16 @@
 //! The storage test suite. Every test runs against SQLite and against a real PostgreSQL.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)] // tests report by panicking
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
+use lessee_audit::{Actor, AuditEvent, AuditHashKey, Frontier, Outcome as AuditOutcome, Target};
 use lessee_domain::classify::{ClassificationConfig, ExternalEvidence};
 use lessee_domain::{Account, AccountId, Application, Outcome, classify, interim_decision};
 use lessee_store::PoolConfig;
 use lessee_store::{
-    AccountFilter, Created, IdempotencyKey, Page, SqlStore, Store, StoreError, TokenRecord,
+    AccountFilter, BlindEntry, Created, IdempotencyKey, Page, SealedApplication, SqlStore, Store, StoreError,
+    TokenRecord,
 };
 use serde_json::json;
 
@@ -24,34 +21,18 @@ struct Fixture {
 
 async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let store = SqlStore::open_dir(dir.path(), &PoolConfig::default())
-        .await
-        .unwrap_or_else(|e| panic!("open sqlite: {e}"));
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("migrate: {e}"));
-    Fixture {
-        store: Arc::new(store),
-        _dir: Some(dir),
-    }
+    let store =
+        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap_or_else(|e| panic!("open sqlite: {e}"));
+    store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
+    Fixture { store: Arc::new(store), _dir: Some(dir) }
 }
 
 async fn postgres() -> Fixture {
-    let url = lessee_store::testing::fresh_postgres_url()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let store = SqlStore::connect(&url, &PoolConfig::default())
-        .await
-        .unwrap_or_else(|e| panic!("connect postgres: {e}"));
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("migrate: {e}"));
-    Fixture {
-        store: Arc::new(store),
-        _dir: None,
-    }
+    let url = lessee_store::testing::fresh_postgres_url().await.unwrap_or_else(|e| panic!("{e}"));
+    let store =
+        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap_or_else(|e| panic!("connect postgres: {e}"));
+    store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
+    Fixture { store: Arc::new(store), _dir: None }
 }
 
 fn application(external_id: &str, citizenship: &str) -> Application {
@@ -66,15 +47,8 @@ fn application(external_id: &str, citizenship: &str) -> Application {
 }
 
 fn account(app: &Application, n: u8) -> Account {
-    let now = Utc
-        .with_ymd_and_hms(2026, 11, 23, 12, 0, n.into())
-        .single()
-        .unwrap_or_default();
-    let classification = classify(
-        app,
-        ExternalEvidence::default(),
-        &ClassificationConfig::default(),
-    );
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, n.into()).single().unwrap_or_default();
+    let classification = classify(app, ExternalEvidence::default(), &ClassificationConfig::default());
     let decision = interim_decision(&classification, now);
     Account {
         id: AccountId::new(now, [n; 10]),
@@ -90,80 +64,75 @@ fn account(app: &Application, n: u8) -> Account {
     }
 }
 
-fn key(k: &str, hash: &str) -> IdempotencyKey {
-    IdempotencyKey {
-        scope: "tok1".into(),
-        key: k.into(),
-        request_hash: hash.into(),
+fn sealed(app: &Application) -> SealedApplication {
+    // The store keeps opaque bytes; these tests need no real encryption.
+    SealedApplication { ciphertext: serde_json::to_vec(app).unwrap(), wrapped_key: vec![7; 74] }
+}
+
+fn event(action: &str, target: &str) -> AuditEvent {
+    AuditEvent {
+        actor: Actor { token_id: "tok1".into(), role: "control_plane".into() },
+        purpose: "verification".into(),
+        action: action.into(),
+        target: Target { kind: "account".into(), id: target.into() },
+        time: Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().unwrap(),
+        client_ip: AuditHashKey::from_bytes([3; 32]).hash_ip("127.0.0.1".parse().unwrap()),
+        request_id: "req-1".into(),
+        outcome: AuditOutcome::Allowed,
     }
+}
+
+async fn create(
+    s: &SqlStore,
+    acc: &Account,
+    app: &Application,
+    k: Option<&IdempotencyKey>,
+) -> Result<Created, StoreError> {
+    let idx = vec![BlindEntry {
+        purpose: "email".into(),
+        value: format!("{:0>32}", app.external_id.len()),
+        subject: "customer".into(),
+    }];
+    s.create_account(acc, &sealed(app), &idx, &event("account.open", &acc.id.to_string()), k).await
+}
+
+fn key(k: &str, hash: &str) -> IdempotencyKey {
+    IdempotencyKey { scope: "tok1".into(), key: k.into(), request_hash: hash.into() }
 }
 
 async fn create_and_read(s: Arc<SqlStore>) {
     let app = application("acct-1", "US");
     let acc = account(&app, 1);
-    let created = s
-        .create_account(&acc, &app, None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let created = create(&s, &acc, &app, None).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(created, Created::New(_)));
     let read = s.account(acc.id).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(read.as_ref(), Some(&acc));
     let decisions = s.decisions(acc.id).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(decisions, vec![acc.decision.clone()]);
-    let stored = s
-        .application(acc.id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stored = serde_json::to_value(stored).unwrap_or_default();
-    assert_eq!(stored["customer"]["email"], "ada@example.com");
+    let stored = s.sealed_application(acc.id).await.unwrap().unwrap();
+    assert_eq!(stored.ciphertext, sealed(&app).ciphertext);
+    assert_eq!(stored.wrapped_key, vec![7; 74]);
+    let by_index = s.accounts_by_blind_index("email", &format!("{:0>32}", 6)).await.unwrap();
+    assert_eq!(by_index, vec![acc.id]);
+    assert!(s.accounts_by_blind_index("phone", "x").await.unwrap().is_empty());
     let missing = AccountId::new(Utc::now(), [9; 10]);
-    assert!(
-        s.account(missing)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_none()
-    );
-    assert!(
-        s.decisions(missing)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_empty()
-    );
+    assert!(s.account(missing).await.unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert!(s.decisions(missing).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
 }
 
 async fn idempotent_replay(s: Arc<SqlStore>) {
     let app = application("acct-2", "DE");
     let first = account(&app, 2);
     let k = key("k-1", "h1");
-    let a = s
-        .create_account(&first, &app, Some(&k))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let a = create(&s, &first, &app, Some(&k)).await.unwrap_or_else(|e| panic!("{e}"));
     // A replay builds a new candidate account with a new id; the store returns the first.
     let second = account(&app, 3);
-    let b = s
-        .create_account(&second, &app, Some(&k))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let b = create(&s, &second, &app, Some(&k)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(b, Created::Replayed(_)));
     assert_eq!(a.account().id, b.account().id);
-    let other = s
-        .create_account(&second, &app, Some(&key("k-1", "h2")))
-        .await;
-    assert!(
-        matches!(other, Err(StoreError::IdempotencyMismatch)),
-        "{other:?}"
-    );
-    let all = s
-        .list_accounts(
-            &AccountFilter::default(),
-            &Page {
-                after: None,
-                limit: 100,
-            },
-        )
-        .await
-        .unwrap_or_default();
+    let other = create(&s, &second, &app, Some(&key("k-1", "h2"))).await;
+    assert!(matches!(other, Err(StoreError::IdempotencyMismatch)), "{other:?}");
+    let all = s.list_accounts(&AccountFilter::default(), &Page { after: None, limit: 100 }).await.unwrap_or_default();
     assert_eq!(all.len(), 1);
 }
 
@@ -175,16 +144,13 @@ async fn concurrent_replays_create_one(s: Arc<SqlStore>) {
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
             let acc = account(&app, n);
-            s.create_account(&acc, &app, Some(&key("same", "h"))).await
+            create(&s, &acc, &app, Some(&key("same", "h"))).await
         }));
     }
     let mut ids = Vec::new();
     let mut new = 0;
     for t in tasks {
-        let r = t
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = t.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
         if matches!(r, Created::New(_)) {
             new += 1;
         }
@@ -198,27 +164,17 @@ async fn concurrent_replays_create_one(s: Arc<SqlStore>) {
 async fn external_id_is_unique_and_nothing_partial(s: Arc<SqlStore>) {
     let app = application("acct-4", "FR");
     let first = account(&app, 4);
-    s.create_account(&first, &app, None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    create(&s, &first, &app, None).await.unwrap_or_else(|e| panic!("{e}"));
     let dup = account(&app, 5);
-    let r = s.create_account(&dup, &app, Some(&key("k-dup", "h"))).await;
+    let r = create(&s, &dup, &app, Some(&key("k-dup", "h"))).await;
     match r {
         Err(StoreError::ExternalIdTaken { existing }) => assert_eq!(existing, Some(first.id)),
         other => panic!("expected ExternalIdTaken, got {other:?}"),
     }
     // The failed request left neither an account nor its idempotency key behind.
-    assert!(
-        s.account(dup.id)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_none()
-    );
-    let again = s.create_account(&dup, &app, Some(&key("k-dup", "h"))).await;
-    assert!(
-        matches!(again, Err(StoreError::ExternalIdTaken { .. })),
-        "{again:?}"
-    );
+    assert!(s.account(dup.id).await.unwrap_or_else(|e| panic!("{e}")).is_none());
+    let again = create(&s, &dup, &app, Some(&key("k-dup", "h"))).await;
+    assert!(matches!(again, Err(StoreError::ExternalIdTaken { .. })), "{again:?}");
 }
 
 async fn list_filters_and_pages(s: Arc<SqlStore>) {
@@ -227,9 +183,7 @@ async fn list_filters_and_pages(s: Arc<SqlStore>) {
         let country = if n % 2 == 0 { "US" } else { "DE" };
         let app = application(&format!("acct-l{n}"), country);
         let acc = account(&app, n);
-        s.create_account(&acc, &app, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        create(&s, &acc, &app, None).await.unwrap_or_else(|e| panic!("{e}"));
         ids.push(acc.id);
     }
     ids.sort();
@@ -249,42 +203,21 @@ async fn list_filters_and_pages(s: Arc<SqlStore>) {
     assert_eq!(seen, ids);
     let approved = s
         .list_accounts(
-            &AccountFilter {
-                outcome: Some("approve".into()),
-                ..Default::default()
-            },
-            &Page {
-                after: None,
-                limit: 100,
-            },
+            &AccountFilter { outcome: Some("approve".into()), ..Default::default() },
+            &Page { after: None, limit: 100 },
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(approved.len(), 4);
-    assert!(
-        approved
-            .iter()
-            .all(|a| a.decision.outcome == Outcome::Approve)
-    );
+    assert!(approved.iter().all(|a| a.decision.outcome == Outcome::Approve));
     let one = s
         .list_accounts(
-            &AccountFilter {
-                external_id: Some("acct-l3".into()),
-                ..Default::default()
-            },
-            &Page {
-                after: None,
-                limit: 100,
-            },
+            &AccountFilter { external_id: Some("acct-l3".into()), ..Default::default() },
+            &Page { after: None, limit: 100 },
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        one.iter()
-            .map(|a| a.external_id.as_str())
-            .collect::<Vec<_>>(),
-        vec!["acct-l3"]
-    );
+    assert_eq!(one.iter().map(|a| a.external_id.as_str()).collect::<Vec<_>>(), vec!["acct-l3"]);
     let foreign_us = s
         .list_accounts(
             &AccountFilter {
@@ -292,10 +225,7 @@ async fn list_filters_and_pages(s: Arc<SqlStore>) {
                 outcome: Some("approve".into()),
                 ..Default::default()
             },
-            &Page {
-                after: None,
-                limit: 100,
-            },
+            &Page { after: None, limit: 100 },
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -308,19 +238,13 @@ async fn tokens(s: Arc<SqlStore>) {
         name: "ops".into(),
         role: "admin".into(),
         secret_hash: "00ff".into(),
-        created_at: Utc
-            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-            .single()
-            .unwrap_or_default(),
+        created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default(),
         revoked_at: None,
     };
     s.create_token(&t).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.token("abc").await.unwrap_or_default(), Some(t.clone()));
     assert_eq!(s.live_token_count().await.unwrap_or_default(), 1);
-    assert!(
-        s.create_token(&t).await.is_err(),
-        "duplicate token id must be refused"
-    );
+    assert!(s.create_token(&t).await.is_err(), "duplicate token id must be refused");
     assert!(s.revoke_token("abc", Utc::now()).await.unwrap_or_default());
     assert!(!s.revoke_token("abc", Utc::now()).await.unwrap_or(true));
     assert!(!s.revoke_token("nope", Utc::now()).await.unwrap_or(true));
@@ -330,10 +254,63 @@ async fn tokens(s: Arc<SqlStore>) {
     assert!(listed.first().and_then(|t| t.revoked_at).is_some());
 }
 
+async fn audit_log_appends_and_proves(s: Arc<SqlStore>) {
+    let mut mem = lessee_audit::MemoryAuditLog::new();
+    for i in 0..37u32 {
+        let e = event("account.read", &format!("acc-{i}"));
+        let rec = s.append_audit(&e).await.unwrap();
+        assert_eq!(rec.seq, u64::from(i));
+        mem.append(e).unwrap();
+    }
+    // Opening an account appends in the same transaction.
+    let app = application("acct-audit", "DE");
+    let acc = account(&app, 1);
+    create(&s, &acc, &app, None).await.unwrap();
+    mem.append(event("account.open", &acc.id.to_string())).unwrap();
+    assert_eq!(s.audit_size().await.unwrap(), 38);
+    let entries = s.audit_entries(0, 1000).await.unwrap();
+    assert_eq!(entries.len(), 38);
+    assert_eq!(entries.iter().map(|e| e.record.seq).collect::<Vec<_>>(), (0..38).collect::<Vec<u64>>());
+    // The tree kept in SQL has the same head as the in-memory reference.
+    let ids = Frontier::node_ids(38);
+    let nodes = s.audit_nodes(&ids).await.unwrap();
+    assert_eq!(nodes.len(), ids.len());
+    let map = lessee_audit::NodeMap::new(38, nodes);
+    assert_eq!(lessee_audit::root_at(&map, 38).unwrap(), mem.root());
+    // A failed opening (external id taken) leaves no audit record behind.
+    let dup = account(&app, 2);
+    assert!(create(&s, &dup, &app, None).await.is_err());
+    assert_eq!(s.audit_size().await.unwrap(), 38);
+    s.save_checkpoint(38, "note", Utc::now()).await.unwrap();
+    assert_eq!(s.latest_checkpoint().await.unwrap(), Some((38, "note".to_owned())));
+}
+
+async fn concurrent_audit_appends_keep_one_sequence(s: Arc<SqlStore>) {
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.append_audit(&event("account.read", &format!("a{i}"))).await.unwrap().seq },
+        ));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..24).collect::<Vec<u64>>());
+    let entries = s.audit_entries(0, 100).await.unwrap();
+    let mut mem = lessee_audit::MemoryAuditLog::new();
+    for e in &entries {
+        mem.append(e.record.event.clone()).unwrap();
+    }
+    let ids = Frontier::node_ids(24);
+    let map = lessee_audit::NodeMap::new(24, s.audit_nodes(&ids).await.unwrap());
+    assert_eq!(lessee_audit::root_at(&map, 24).unwrap(), mem.root());
+}
+
 async fn migrate_is_repeatable(s: Arc<SqlStore>) {
-    s.migrate()
-        .await
-        .unwrap_or_else(|e| panic!("second migrate: {e}"));
+    s.migrate().await.unwrap_or_else(|e| panic!("second migrate: {e}"));
     s.ping().await.unwrap_or_else(|e| panic!("ping: {e}"));
 }
 
@@ -357,5 +334,7 @@ on_both_backends!(
     external_id_is_unique_and_nothing_partial,
     list_filters_and_pages,
     tokens,
+    audit_log_appends_and_proves,
+    concurrent_audit_appends_keep_one_sequence,
     migrate_is_repeatable,
 );

@@ -21,24 +21,14 @@ pub fn signing_key() -> SigningKey {
 /// The i-th event of the test logs: a reviewer reading accounts.
 pub fn event(i: u64) -> AuditEvent {
     AuditEvent {
-        actor: Actor {
-            token_id: format!("tok_{:04}", i % 7),
-            role: "reviewer".into(),
-        },
+        actor: Actor { token_id: format!("tok_{:04}", i % 7), role: "reviewer".into() },
         purpose: "review".into(),
         action: "account.read".into(),
-        target: Target {
-            kind: "account".into(),
-            id: format!("acct_{i:06}"),
-        },
+        target: Target { kind: "account".into(), id: format!("acct_{i:06}") },
         time: time(i as i64),
         client_ip: hash_key().hash_ip(format!("203.0.113.{}", i % 250).parse().unwrap()),
         request_id: format!("req-{i:08x}"),
-        outcome: if i.is_multiple_of(11) {
-            Outcome::Denied
-        } else {
-            Outcome::Allowed
-        },
+        outcome: if i.is_multiple_of(11) { Outcome::Denied } else { Outcome::Allowed },
     }
 }
 

@@ -1,0 +1,155 @@
+//! The vault: personal data sealed under per-customer data keys, blind indexes for lookups,
+//! and the keyed hash of client IPs in audit records. Keys come from a [`Keyring`] outside the
+//! database (a 0600 key file by default, or a PKCS#11 token).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use lessee_audit::{AuditHashKey, KeyedHash};
+use lessee_crypto::{BlindIndexer, Envelope, FieldRef, IndexPurpose, Keyring, WrappedDataKey};
+use lessee_domain::application::Customer;
+use lessee_domain::{AccountId, Application};
+use lessee_store::{BlindEntry, SealedApplication};
+
+use crate::error::{Error, Result};
+
+/// Where the application of an account is sealed: the ciphertext is bound to this field.
+fn field(id: &str) -> FieldRef<'_> {
+    FieldRef::new("accounts", "sealed", id)
+}
+
+pub struct Vault {
+    envelope: Envelope,
+    email: BlindIndexer,
+    phone: BlindIndexer,
+    national_id: BlindIndexer,
+    ip: BlindIndexer,
+    audit_key: AuditHashKey,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault(..)")
+    }
+}
+
+fn crypto(e: lessee_crypto::CryptoError) -> Error {
+    Error::internal(format!("crypto: {e}"))
+}
+
+impl Vault {
+    pub fn new(keyring: Arc<dyn Keyring>) -> Result<Self> {
+        let envelope = Envelope::new(keyring.clone());
+        let audit_bytes = keyring.derive_index_key(b"lessee/audit/keyed-hash/v1").map_err(crypto)?;
+        Ok(Vault {
+            email: envelope.blind_indexer(IndexPurpose::Email).map_err(crypto)?,
+            phone: envelope.blind_indexer(IndexPurpose::Phone).map_err(crypto)?,
+            national_id: envelope.blind_indexer(IndexPurpose::NationalId).map_err(crypto)?,
+            ip: envelope.blind_indexer(IndexPurpose::IpAddress).map_err(crypto)?,
+            audit_key: AuditHashKey::from_bytes(*audit_bytes.expose()),
+            envelope,
+        })
+    }
+
+    /// The keyed hash of a client IP for audit records (`None`: a local CLI caller).
+    pub fn ip_hash(&self, ip: Option<IpAddr>) -> KeyedHash {
+        match ip {
+            Some(ip) => self.audit_key.hash_ip(ip),
+            None => self.audit_key.hash("ip", b"local"),
+        }
+    }
+
+    /// The blind index of an IP address (hex), for equality lookups.
+    pub fn ip_index(&self, ip: IpAddr) -> Result<String> {
+        self.ip.index(&ip.to_string()).map(|b| b.to_hex()).map_err(crypto)
+    }
+
+    /// Seals an application under a new data key for this account, and computes its indexes.
+    pub fn seal(&self, id: AccountId, app: &Application) -> Result<(SealedApplication, Vec<BlindEntry>)> {
+        let owner = id.to_string();
+        let (key, wrapped) = self.envelope.create_data_key(&owner).map_err(crypto)?;
+        let plaintext = lessee_crypto::Zeroizing::new(serde_json::to_vec(app).map_err(Error::internal)?);
+        let ciphertext = key.encrypt(&plaintext, &field(&owner)).map_err(crypto)?;
+        let sealed = SealedApplication { ciphertext, wrapped_key: wrapped.to_bytes() };
+        Ok((sealed, self.indexes(app)))
+    }
+
+    /// Adds a key-encryption key version; new data keys are wrapped under it.
+    pub fn rotate(&self) -> Result<u32> {
+        self.envelope.keyring().rotate().map(|v| v.get()).map_err(crypto)
+    }
+
+    /// Rewraps a data key under the newest KEK version if it is not already; `None` if current.
+    pub fn rewrap(&self, id: AccountId, wrapped: &[u8]) -> Result<Option<Vec<u8>>> {
+        let w = WrappedDataKey::from_bytes(wrapped).map_err(crypto)?;
+        if !self.envelope.needs_rewrap(&w).map_err(crypto)? {
+            return Ok(None);
+        }
+        self.envelope.rewrap(&id.to_string(), &w).map(|n| Some(n.to_bytes())).map_err(crypto)
+    }
+
+    /// Opens a sealed application.
+    pub fn unseal(&self, id: AccountId, sealed: &SealedApplication) -> Result<Application> {
+        let owner = id.to_string();
+        let wrapped = WrappedDataKey::from_bytes(&sealed.wrapped_key).map_err(crypto)?;
+        let key = self.envelope.open_data_key(&owner, &wrapped).map_err(crypto)?;
+        let plaintext = key.decrypt(&sealed.ciphertext, &field(&owner)).map_err(crypto)?;
+        serde_json::from_slice(&plaintext).map_err(Error::internal)
+    }
+
+    fn push(out: &mut Vec<BlindEntry>, indexer: &BlindIndexer, subject: &str, raw: Option<&str>) {
+        // A value that does not normalize (e.g. an empty string) gets no index.
+        if let Some(raw) = raw
+            && let Ok(ix) = indexer.index(raw)
+        {
+            out.push(BlindEntry {
+                purpose: indexer.purpose().name().to_owned(),
+                value: ix.to_hex(),
+                subject: subject.to_owned(),
+            });
+        }
+    }
+
+    fn customer_indexes(&self, out: &mut Vec<BlindEntry>, subject: &str, c: &Customer) {
+        match c {
+            Customer::Individual(i) => {
+                Self::push(out, &self.email, subject, i.email.as_deref());
+                Self::push(out, &self.phone, subject, i.phone.as_deref());
+                Self::push(out, &self.national_id, subject, i.national_id.as_ref().map(|n| n.number.as_str()));
+            }
+            Customer::Entity(e) => {
+                Self::push(out, &self.email, subject, e.email.as_deref());
+                Self::push(out, &self.phone, subject, e.phone.as_deref());
+                Self::push(out, &self.national_id, subject, e.registration.as_ref().map(|r| r.number.as_str()));
+                for (n, bo) in e.beneficial_owners.iter().enumerate() {
+                    self.customer_indexes(out, &format!("beneficial_owner:{n}"), &bo.person);
+                }
+            }
+        }
+    }
+
+    /// Blind indexes of an application's emails, phones and national ids, and its sign-up IP.
+    pub fn indexes(&self, app: &Application) -> Vec<BlindEntry> {
+        let mut out = Vec::new();
+        self.customer_indexes(&mut out, "customer", &app.customer);
+        for s in &app.sub_lessees {
+            self.customer_indexes(&mut out, &format!("sub_lessee:{}", s.external_id), &s.customer);
+        }
+        if let Some(ip) = app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()) {
+            Self::push(&mut out, &self.ip, "customer", Some(&ip.to_string()));
+        }
+        out
+    }
+
+    /// The blind index of a value for a lookup, or `None` if the value cannot be indexed.
+    pub fn lookup_index(&self, purpose: &str, raw: &str) -> Option<String> {
+        let ix = match purpose {
+            "email" => &self.email,
+            "phone" => &self.phone,
+            "national_id" => &self.national_id,
+            "ip_address" => &self.ip,
+            _ => return None,
+        };
+        ix.index(raw).ok().map(|b| b.to_hex())
+    }
+}
