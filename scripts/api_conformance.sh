@@ -5,10 +5,15 @@
 # status codes are documented). Runs a real `lessee serve` on a throwaway SQLite data dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${LESSEE_BIN:-target/debug/lessee}
+if [ -z "${LESSEE_BIN:-}" ]; then
+  cargo build -q --locked -p lessee-cli
+  LESSEE_BIN="${CARGO_TARGET_DIR:-target}/debug/lessee"
+fi
+BIN=$LESSEE_BIN
 PY=.venv/bin
 DATA=$(mktemp -d)
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
+PID=
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$DATA"' EXIT
 
 TOKEN=$("$BIN" --data-dir "$DATA" tokens create --role control_plane --name conformance)
 "$BIN" --data-dir "$DATA" serve --listen 127.0.0.1:0 > "$DATA/out" 2> "$DATA/err" &
