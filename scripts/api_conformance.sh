@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${LESSEE_BIN:-}" ]; then
-  cargo build -q --locked -p lessee-cli
+  cargo build -q -p lessee-cli
   LESSEE_BIN="${CARGO_TARGET_DIR:-target}/debug/lessee"
 fi
 BIN=$LESSEE_BIN

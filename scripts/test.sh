@@ -18,7 +18,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-peers.txt
 
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --workspace
 
 echo "== MRZ peer check (PyPI mrz)"
 .venv/bin/python scripts/mrz_peer_check.py

@@ -189,3 +189,27 @@ impl<S: Send + Sync> FromRequestParts<S> for PurposeHeader {
         })
     }
 }
+
+/// A raw body, size-bounded, with the limit reported as a problem.
+pub struct RawBody(pub Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|rej| {
+            let e = if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!(
+                        "the body is larger than the limit of {} bytes; split the batch",
+                        state.config.max_batch_bytes
+                    ),
+                )
+            } else {
+                Error::new(ErrorCode::InvalidBody, "the body could not be read")
+            };
+            ApiError::new(e, &rid)
+        })
+    }
+}

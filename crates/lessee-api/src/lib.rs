@@ -27,11 +27,13 @@ use crate::problem::ApiError;
 pub struct ApiConfig {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest batch of access events accepted, in bytes.
+    pub max_batch_bytes: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { max_body_bytes: 4 * 1024 * 1024 }
+        ApiConfig { max_body_bytes: 4 * 1024 * 1024, max_batch_bytes: 64 * 1024 * 1024 }
     }
 }
 
@@ -84,7 +86,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{id}/application", get(v1::get_application))
         .route("/v1/accounts/search", axum::routing::post(v1::search_accounts))
         .route("/v1/audit/checkpoints", axum::routing::post(v1::audit_checkpoint))
-        .route("/v1/audit/export", get(v1::audit_export));
+        .route("/v1/audit/export", get(v1::audit_export))
+        .route(
+            "/v1/access-events",
+            get(v1::events_by_ip)
+                .post(v1::ingest_events)
+                .layer(DefaultBodyLimit::max(state.config.max_batch_bytes.max(state.config.max_body_bytes))),
+        )
+        .route("/v1/accounts/{id}/access-events", get(v1::account_events));
     Router::new()
         .merge(v1)
         .route("/openapi.json", get(openapi::serve))

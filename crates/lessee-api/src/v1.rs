@@ -280,3 +280,167 @@ pub async fn audit_export(
     state.service.export_audit(&principal, &ctx, &mut buf).await.map_err(|e| ApiError::new(e, &rid))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/x-ndjson")], buf).into_response())
 }
+
+/// Query of `POST /v1/access-events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IngestParams {
+    /// `atomic` (default): any bad line refuses the whole batch; `partial`: keep the good lines.
+    mode: Option<String>,
+}
+
+/// Send access and administrative events: the IP address and time of every access or
+/// administrative action (EO 13984 § 1(a)(ii)).
+///
+/// The body is a JSON array (`Content-Type: application/json`) or NDJSON
+/// (`application/x-ndjson`), up to 50,000 events. Each names its account by `account` (the
+/// provider's external id) or `account_id`. Bad lines are reported by number.
+#[utoipa::path(
+    post, path = "/v1/access-events", tag = "records",
+    params(IngestParams),
+    request_body(content = Vec<lessee_domain::access::AccessEventInput>, description = "JSON array or NDJSON"),
+    responses(
+        (status = 200, body = lessee_service::IngestReport),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Atomic batch with bad lines: nothing written", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn ingest_events(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    StrictQuery(p): StrictQuery<IngestParams>,
+    headers: HeaderMap,
+    crate::extract::RawBody(body): crate::extract::RawBody,
+) -> Result<Json<lessee_service::IngestReport>, ApiError> {
+    let rid = ctx.request_id.clone();
+    let fail = |e| ApiError::new(e, &rid);
+    let mode = match p.mode.as_deref() {
+        None | Some("atomic") => lessee_service::BatchMode::Atomic,
+        Some("partial") => lessee_service::BatchMode::Partial,
+        Some(_) => {
+            return Err(fail(lessee_service::Error::new(
+                lessee_service::ErrorCode::InvalidQuery,
+                "`mode` is atomic or partial",
+            )));
+        }
+    };
+    let ctype = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" && mime != "application/x-ndjson" {
+        return Err(fail(lessee_service::Error::new(
+            lessee_service::ErrorCode::UnsupportedMediaType,
+            "send events as application/json (an array) or application/x-ndjson",
+        )));
+    }
+    let batch = lessee_service::events::parse_batch(&body).map_err(fail)?;
+    state.service.ingest_events(&principal, &ctx, batch, mode).await.map(Json).map_err(fail)
+}
+
+/// Query of the access-event reads.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventParams {
+    /// An address or CIDR range (only on `/v1/access-events`).
+    ip: Option<String>,
+    /// RFC 3339; default 30 days before `to`.
+    from: Option<String>,
+    /// RFC 3339 (exclusive); default now.
+    to: Option<String>,
+    cursor: Option<String>,
+    /// 1 to 1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// An account's access and administrative events in a time range. Needs `Lessee-Purpose`; audited.
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}/access-events", tag = "records",
+    params(("id" = String, Path), ("Lessee-Purpose" = String, Header), EventParams),
+    responses(
+        (status = 200, body = lessee_service::EventPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn account_events(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    PurposeHeader(purpose): PurposeHeader,
+    Path(id): Path<String>,
+    StrictQuery(p): StrictQuery<EventParams>,
+) -> Result<Json<lessee_service::EventPage>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state
+        .service
+        .account_events(
+            &principal,
+            &ctx,
+            purpose,
+            &id,
+            p.from.as_deref(),
+            p.to.as_deref(),
+            p.cursor.as_deref(),
+            p.limit.unwrap_or(100),
+        )
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Every event, and so every account, seen from an address or CIDR range in a time range (the
+/// investigator's question). Needs `Lessee-Purpose`; audited (the address only as a keyed hash).
+#[utoipa::path(
+    get, path = "/v1/access-events", tag = "records",
+    params(("Lessee-Purpose" = String, Header), EventParams),
+    responses(
+        (status = 200, body = lessee_service::EventPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn events_by_ip(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    PurposeHeader(purpose): PurposeHeader,
+    StrictQuery(p): StrictQuery<EventParams>,
+) -> Result<Json<lessee_service::EventPage>, ApiError> {
+    let rid = ctx.request_id.clone();
+    let Some(ip) = p.ip.as_deref() else {
+        return Err(ApiError::new(
+            lessee_service::Error::new(
+                lessee_service::ErrorCode::InvalidQuery,
+                "`ip` (an address or CIDR range) is required",
+            ),
+            &rid,
+        ));
+    };
+    state
+        .service
+        .events_by_ip(
+            &principal,
+            &ctx,
+            purpose,
+            ip,
+            p.from.as_deref(),
+            p.to.as_deref(),
+            p.cursor.as_deref(),
+            p.limit.unwrap_or(100),
+        )
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e, &rid))
+}

@@ -48,6 +48,9 @@ enum Command {
     /// Open and inspect accounts.
     #[command(subcommand)]
     Accounts(AccountsCmd),
+    /// Access and administrative events.
+    #[command(subcommand)]
+    Events(EventsCmd),
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -67,6 +70,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Largest batch of access events accepted, in bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_batch_bytes: usize,
 }
 
 #[derive(Subcommand)]
@@ -105,6 +111,17 @@ enum AuditCmd {
     Checkpoint,
     /// Print the checkpoint verifying key (note format).
     PublicKey,
+}
+
+#[derive(Subcommand)]
+enum EventsCmd {
+    /// Import events from an NDJSON or JSON-array file (`-` for stdin), as `POST /v1/access-events`.
+    Import {
+        file: PathBuf,
+        /// `atomic` (default): any bad line refuses the whole file; `partial`: keep the good lines.
+        #[arg(long, default_value = "atomic")]
+        mode: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -274,7 +291,10 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             }
         }
     });
-    let state = AppState::new(service.clone(), ApiConfig { max_body_bytes: args.max_body_bytes });
+    let state = AppState::new(
+        service.clone(),
+        ApiConfig { max_body_bytes: args.max_body_bytes, max_batch_bytes: args.max_batch_bytes },
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| Failure::new(exit::UNAVAILABLE, format!("cannot listen on {}: {e}", args.listen)))?;
@@ -413,6 +433,23 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Audit(cmd) => audit_command(&cli, cmd).await,
+        Command::Events(EventsCmd::Import { file, mode }) => {
+            let mode = match mode.as_str() {
+                "atomic" => lessee_service::BatchMode::Atomic,
+                "partial" => lessee_service::BatchMode::Partial,
+                other => return Err(Failure::new(exit::USAGE, format!("--mode is atomic or partial, not `{other}`"))),
+            };
+            let (_, service) = open_service(&cli).await?;
+            let bytes = read_input(file)?;
+            let batch = lessee_service::events::parse_batch(&bytes)?;
+            let report = service.ingest_events(&operator, &RequestContext::local(), batch, mode).await?;
+            print_json(&report)?;
+            if report.rejected.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::new(exit::DATA, format!("{} line(s) rejected", report.rejected.len())))
+            }
+        }
         Command::Keys(KeysCmd::Rotate) => {
             let (_, service) = open_service(&cli).await?;
             let (version, rewrapped) = service.rotate_keys(&operator, &RequestContext::local()).await?;

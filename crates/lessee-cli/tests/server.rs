@@ -588,6 +588,126 @@ macro_rules! on_both_backends {
     };
 }
 
+async fn access_events_answer_the_investigators_question(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let legal = db.token("legal").await;
+    let server = db.serve().await;
+    let mut ids = std::collections::HashMap::new();
+    for (_, app) in fixtures() {
+        let r = server.open(&cp, &app, None).await;
+        ids.insert(app["external_id"].as_str().unwrap().to_owned(), r.body["id"].as_str().unwrap().to_owned());
+    }
+    let text = std::fs::read_to_string(fixtures_dir().join("access_events.ndjson")).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let count = |f: &dyn Fn(&Value) -> bool| lines.iter().filter(|e| f(e)).count();
+    let post = |body: String, ctype: &'static str, mode: &'static str| {
+        let req = server
+            .http
+            .post(format!("{}/v1/access-events?mode={mode}", server.base))
+            .bearer_auth(&cp)
+            .header("content-type", ctype)
+            .body(body);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (status, serde_json::from_str::<Value>(&text).unwrap_or_else(|_| panic!("{status}: {text}")))
+        }
+    };
+    // A batch with a bad line is refused whole by default, with the line number.
+    let bad = format!(
+        "{}\n{}\n{}\n",
+        lines[0],
+        r#"{"account": "acct-1002", "ip": "999.1.1.1", "at": "2026-11-22T01:00:00Z", "action": "x", "kind": "access"}"#,
+        r#"{"account": "acct-none", "ip": "1.1.1.1", "at": "2026-11-22T01:00:00Z", "action": "x", "kind": "access"}"#
+    );
+    let (status, body) = post(bad.clone(), "application/x-ndjson", "atomic").await;
+    assert_eq!(status, 422, "{body}");
+    let ptrs: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert_eq!(ptrs, ["/2/ip", "/3/account"]);
+    let acct1002 = ids["acct-1002"].clone();
+    let path = |id: &str| {
+        format!("/v1/accounts/{id}/access-events?from=2026-11-21T00:00:00Z&to=2026-11-24T00:00:00Z&limit=1000")
+    };
+    const LEGAL: &[(&str, &str)] = &[("lessee-purpose", "legal_process")];
+    let legal_get = |p: String| {
+        let (s, l) = (&server, &legal);
+        async move { s.req("GET", &p, Some(l), None, LEGAL).await }
+    };
+    assert_eq!(legal_get(path(&acct1002)).await.body["items"].as_array().unwrap().len(), 0, "nothing written");
+    // Partial mode keeps the good line and reports the others.
+    let (status, body) = post(bad, "application/x-ndjson", "partial").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["accepted"], 1);
+    assert_eq!(
+        body["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    // The whole day, as a JSON array this time.
+    let array = serde_json::to_string(&lines[1..]).unwrap();
+    let (status, body) = post(array, "application/json", "atomic").await;
+    assert_eq!((status, body["accepted"].as_u64()), (200, Some(599)), "{body}");
+
+    // One account's events, paged.
+    let acct2001 = ids["acct-2001"].clone();
+    let mut seen = 0;
+    let mut p =
+        format!("/v1/accounts/{acct2001}/access-events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=50");
+    loop {
+        let r = legal_get(p.clone()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        seen += r.body["items"].as_array().unwrap().len();
+        match r.body["next_cursor"].as_str() {
+            Some(c) => {
+                p = format!(
+                    "/v1/accounts/{acct2001}/access-events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=50&cursor={c}"
+                )
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, count(&|e| e["account"] == "acct-2001"));
+    // The investigator's question: which accounts were seen from an address or a range.
+    let cases: Vec<(&str, usize, Vec<&str>)> = vec![
+        ("81.2.69.160", count(&|e| e["ip"] == "81.2.69.160"), vec!["acct-2001"]),
+        ("80.133.10.0/24", count(&|e| e["ip"].as_str().unwrap().starts_with("80.133.10.")), vec!["acct-1001"]),
+        ("80.133.10.8/29", count(&|e| e["ip"] == "80.133.10.9"), vec!["acct-1001"]),
+        ("95.24.0.0/16", count(&|e| e["ip"].as_str().unwrap().starts_with("95.24.")), vec!["acct-2001"]),
+        ("2003:e1::/32", count(&|e| e["ip"].as_str().unwrap().starts_with("2003:e1:")), vec!["acct-1001"]),
+        ("10.0.0.0/8", 0, vec![]),
+    ];
+    for (q, n, accounts) in cases {
+        let r = legal_get(format!(
+            "/v1/access-events?ip={}&from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z&limit=1000",
+            q.replace('/', "%2F")
+        ))
+        .await;
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        assert_eq!(r.body["items"].as_array().unwrap().len(), n, "{q}");
+        let want: Vec<String> = accounts.iter().map(|a| ids[*a].clone()).collect();
+        let got: Vec<String> =
+            r.body["accounts"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+        assert_eq!(got, want, "{q}");
+        assert!(n > 0 || q == "10.0.0.0/8");
+    }
+    // Reading events is purpose-bound.
+    let r = server
+        .req("GET", "/v1/access-events?ip=81.2.69.160", Some(&cp), None, &[("lessee-purpose", "legal_process")])
+        .await;
+    assert_eq!(r.status, 403);
+    let r = server
+        .req("GET", "/v1/access-events?ip=not-an-ip", Some(&legal), None, &[("lessee-purpose", "legal_process")])
+        .await;
+    assert_eq!((r.status, r.body["code"].as_str()), (400, Some("invalid_query")));
+    server.stop(false).await;
+    // The CLI imports the same format.
+    let (code, out, err) =
+        db.cli(&["events", "import", fixtures_dir().join("access_events.ndjson").to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["accepted"], 600);
+}
+
 on_both_backends!(
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
@@ -596,6 +716,7 @@ on_both_backends!(
     no_personal_data_at_rest,
     personal_data_reads_are_purpose_bound_and_audited,
     keys_rotate_without_losing_data,
+    access_events_answer_the_investigators_question,
 );
 
 /// Scale-out: two `lessee serve` processes on one PostgreSQL database.
@@ -718,6 +839,27 @@ async fn no_personal_data_at_rest(postgres: bool) {
     for (name, app) in fixtures() {
         assert_eq!(server.open(&cp, &app, None).await.status, 201, "{name}");
     }
+    let events = std::fs::read(fixtures_dir().join("access_events.ndjson")).unwrap();
+    let r = server
+        .http
+        .post(format!("{}/v1/access-events", server.base))
+        .bearer_auth(&cp)
+        .header("content-type", "application/x-ndjson")
+        .body("\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "an empty batch is refused");
+    let r = server
+        .http
+        .post(format!("{}/v1/access-events", server.base))
+        .bearer_auth(&cp)
+        .header("content-type", "application/x-ndjson")
+        .body(events)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
     server.stop(false).await;
     let mut haystack: Vec<u8> = Vec::new();
     if let Some(url) = &db.url {

@@ -64,7 +64,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::ControlPlane => matches!(p, AccountsCreate | AccountsRead),
+            Role::ControlPlane => matches!(p, AccountsCreate | AccountsRead | EventsWrite),
             Role::Analyst | Role::Legal => matches!(p, AccountsRead),
             Role::Auditor => matches!(p, AccountsRead | AuditRead),
             Role::Reseller => false,
@@ -137,6 +137,8 @@ pub enum Permission {
     TokensManage,
     /// Read the audit log, its proofs and checkpoints.
     AuditRead,
+    /// Send access and administrative events.
+    EventsWrite,
 }
 
 impl Permission {
@@ -146,6 +148,7 @@ impl Permission {
             Permission::AccountsRead => "accounts:read",
             Permission::TokensManage => "tokens:manage",
             Permission::AuditRead => "audit:read",
+            Permission::EventsWrite => "events:write",
         }
     }
 }

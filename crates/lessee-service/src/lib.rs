@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod geo;
 pub mod vault;
 
@@ -20,6 +21,7 @@ pub use accounts::{AccountPage, ListQuery, Opened};
 pub use audit::{AuditKeys, RequestContext};
 pub use auth::{NewToken, Permission, Principal, Purpose, Role, TokenInfo};
 pub use error::{Error, ErrorCode, Result};
+pub use events::{BatchMode, EventPage, IngestReport};
 pub use geo::{EmbeddedGeoIp, GeoIp};
 pub use vault::Vault;
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use lessee_audit::{AuditHashKey, KeyedHash};
-use lessee_crypto::{BlindIndexer, Envelope, FieldRef, IndexPurpose, Keyring, WrappedDataKey};
+use lessee_crypto::{BlindIndexer, DataKey, Envelope, FieldRef, IndexPurpose, Keyring, WrappedDataKey};
 use lessee_domain::application::Customer;
 use lessee_domain::{AccountId, Application};
 use lessee_store::{BlindEntry, SealedApplication};
@@ -72,6 +72,34 @@ impl Vault {
         let ciphertext = key.encrypt(&plaintext, &field(&owner)).map_err(crypto)?;
         let sealed = SealedApplication { ciphertext, wrapped_key: wrapped.to_bytes() };
         Ok((sealed, self.indexes(app)))
+    }
+
+    /// Unwraps an account's data key (for sealing or opening its access events).
+    pub fn data_key(&self, id: AccountId, wrapped: &[u8]) -> Result<DataKey> {
+        let w = WrappedDataKey::from_bytes(wrapped).map_err(crypto)?;
+        self.envelope.open_data_key(&id.to_string(), &w).map_err(crypto)
+    }
+
+    /// Seals an access event's address and principal, bound to the event's identity.
+    pub fn seal_event(&self, key: &DataKey, id: AccountId, event_id: i64, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let row = format!("{id}/{event_id}");
+        key.encrypt(plaintext, &FieldRef::new("access_events", "sealed", &row)).map_err(crypto)
+    }
+
+    pub fn open_event(&self, key: &DataKey, id: AccountId, event_id: i64, sealed: &[u8]) -> Result<Vec<u8>> {
+        let row = format!("{id}/{event_id}");
+        key.decrypt(sealed, &FieldRef::new("access_events", "sealed", &row)).map(|z| z.to_vec()).map_err(crypto)
+    }
+
+    /// The 64-bit blind index of an address prefix (`level` 0 finest .. 3; see
+    /// `lessee_domain::access`). Truncation can collide, so readers check candidates exactly.
+    pub fn prefix_index(&self, level: usize, prefix: IpAddr, len: u8) -> i64 {
+        let b = self.ip.index_normalized(format!("prefix/{level}/{prefix}/{len}").as_bytes());
+        let mut eight = [0u8; 8];
+        for (slot, v) in eight.iter_mut().zip(b.as_bytes().iter()) {
+            *slot = *v;
+        }
+        i64::from_be_bytes(eight)
     }
 
     /// Adds a key-encryption key version; new data keys are wrapped under it.

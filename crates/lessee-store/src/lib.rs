@@ -90,6 +90,29 @@ pub struct LegacyApplication {
     pub json: String,
 }
 
+/// One access event as stored: the address and principal sealed, the address's prefix indexes.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub account_id: AccountId,
+    pub at: DateTime<Utc>,
+    /// 1 access, 2 administrative.
+    pub kind: i16,
+    pub action: String,
+    pub sealed: Vec<u8>,
+    /// Blind indexes of the address's prefixes, finest first (64-bit truncations).
+    pub ip: [i64; 4],
+}
+
+/// Which events to read.
+#[derive(Clone, Debug)]
+pub enum EventQuery {
+    /// One account's events.
+    Account(AccountId),
+    /// Events whose address has one of these prefix indexes at this level (0 finest .. 3).
+    IpPrefixes { level: usize, values: Vec<i64> },
+}
+
 /// What `create_account` did.
 #[derive(Clone, Debug)]
 pub enum Created {
@@ -173,6 +196,25 @@ pub trait Store: Send + Sync + 'static {
     async fn customer_keys(&self, after: Option<AccountId>, limit: u32) -> Result<Vec<(AccountId, Vec<u8>)>>;
     /// Replaces a wrapped data key (after a rewrap), if it is still `old`.
     async fn replace_customer_key(&self, id: AccountId, old: &[u8], new: &[u8]) -> Result<bool>;
+
+    /// Resolves provider external ids to account ids (unknown ones are left out).
+    async fn account_ids_by_external(&self, external_ids: &[String]) -> Result<Vec<(String, AccountId)>>;
+    /// Wrapped data keys of these accounts.
+    async fn wrapped_keys(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, Vec<u8>)>>;
+    /// Writes a batch of events and moves each account's `last_accessed_at` forward, with an
+    /// audit record, in one transaction.
+    async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()>;
+    /// Events in `[from, to)` (ms) matching the query, ordered by (at, id), after `after`, at most `limit`.
+    async fn events(
+        &self,
+        query: &EventQuery,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+    /// The account's last access, if any event was seen.
+    async fn last_accessed(&self, id: AccountId) -> Result<Option<DateTime<Utc>>>;
 
     /// Appends one audit record (its own transaction) and returns it with its sequence number.
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord>;

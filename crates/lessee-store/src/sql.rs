@@ -13,8 +13,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::{
-    AccountFilter, BlindEntry, Created, IdempotencyKey, LegacyApplication, Page, Result, SealedApplication, Store,
-    StoreError, TokenRecord,
+    AccountFilter, BlindEntry, Created, EventQuery, IdempotencyKey, LegacyApplication, Page, Result, SealedApplication,
+    Store, StoreError, StoredEvent, TokenRecord,
 };
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
@@ -60,6 +60,8 @@ pub struct SqlStore {
     write: AnyPool,
     /// Reads. On PostgreSQL the same pool as `write`.
     read: AnyPool,
+    /// Months (index since 1970-01) whose `access_events` partition is known to exist.
+    partitions: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
@@ -100,7 +102,7 @@ impl SqlStore {
                 // WAL lets readers run beside the writer; it is a property of the file.
                 sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await?;
                 let read = sqlite_pool(cfg.max_connections.max(2), cfg).connect(url).await?;
-                Ok(SqlStore { backend, write, read })
+                Ok(SqlStore { backend, write, read, partitions: Default::default() })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -108,7 +110,7 @@ impl SqlStore {
                     .acquire_timeout(cfg.acquire_timeout)
                     .connect(url)
                     .await?;
-                Ok(SqlStore { backend, write: pool.clone(), read: pool })
+                Ok(SqlStore { backend, write: pool.clone(), read: pool, partitions: Default::default() })
             }
         }
     }
@@ -279,7 +281,78 @@ async fn insert_indexes(tx: &mut Transaction<'static, Any>, account_id: &str, in
     Ok(())
 }
 
+/// Month index (months since 1970-01) of a time in ms, and the ms bounds of that month.
+fn month_of(ms: i64) -> Option<(i64, i64, i64)> {
+    use chrono::Datelike;
+    let t = DateTime::from_timestamp_millis(ms)?;
+    let start = chrono::NaiveDate::from_ymd_opt(t.year(), t.month(), 1)?;
+    let next = if t.month() == 12 {
+        chrono::NaiveDate::from_ymd_opt(t.year() + 1, 1, 1)?
+    } else {
+        chrono::NaiveDate::from_ymd_opt(t.year(), t.month() + 1, 1)?
+    };
+    let idx = i64::from(t.year() - 1970) * 12 + i64::from(t.month0());
+    Some((
+        idx,
+        start.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis(),
+        next.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis(),
+    ))
+}
+
+const EVENT_COLUMNS: &str = "id, account_id, at, kind, action, sealed, ip0, ip1, ip2, ip3";
+
+fn event_from_row(r: &AnyRow) -> Result<StoredEvent> {
+    let account: String = r.try_get(1)?;
+    Ok(StoredEvent {
+        id: r.try_get(0)?,
+        account_id: AccountId::parse(&account)
+            .ok_or_else(|| StoreError::Corrupt(format!("bad account id {account}")))?,
+        at: from_millis(r.try_get(2)?)?,
+        kind: r.try_get(3)?,
+        action: r.try_get(4)?,
+        sealed: r.try_get(5)?,
+        ip: [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?, r.try_get(9)?],
+    })
+}
+
 impl SqlStore {
+    /// Creates the monthly partitions of `access_events` that these times fall in (PostgreSQL).
+    async fn ensure_partitions(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        times: impl Iterator<Item = i64>,
+    ) -> Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let mut wanted: Vec<(i64, i64, i64)> = Vec::new();
+        {
+            let known = self.partitions.lock().map_err(|_| StoreError::Corrupt("partition cache poisoned".into()))?;
+            for ms in times {
+                if let Some(m) = month_of(ms)
+                    && !known.contains(&m.0)
+                    && !wanted.iter().any(|w| w.0 == m.0)
+                {
+                    wanted.push(m);
+                }
+            }
+        }
+        for (idx, start, end) in &wanted {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK + 1).execute(&mut **tx).await?;
+            let name = format!("access_events_m{idx}");
+            let sql = format!(
+                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF access_events FOR VALUES FROM ({start}) TO ({end})"
+            );
+            sqlx::query(&sql).execute(&mut **tx).await?;
+        }
+        if !wanted.is_empty()
+            && let Ok(mut known) = self.partitions.lock()
+        {
+            known.extend(wanted.iter().map(|w| w.0));
+        }
+        Ok(())
+    }
+
     async fn account_by_id(&self, pool: &AnyPool, id: &str) -> Result<Option<Account>> {
         let row = sqlx::query("SELECT summary FROM accounts WHERE id = $1").bind(id).fetch_optional(pool).await?;
         row.map(|r| parse(&r.try_get::<String, _>(0)?)).transpose()
@@ -545,6 +618,173 @@ impl Store for SqlStore {
             .await?
             .rows_affected();
         Ok(n == 1)
+    }
+
+    async fn account_ids_by_external(&self, external_ids: &[String]) -> Result<Vec<(String, AccountId)>> {
+        let mut out = Vec::new();
+        for chunk in external_ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT external_id, id FROM accounts WHERE external_id IN ({})", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q.bind(e);
+            }
+            for r in q.fetch_all(&self.read).await? {
+                let ext: String = r.try_get(0)?;
+                let id: String = r.try_get(1)?;
+                if let Some(id) = AccountId::parse(&id) {
+                    out.push((ext, id));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn wrapped_keys(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql =
+                format!("SELECT account_id, wrapped FROM customer_keys WHERE account_id IN ({})", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                let id: String = r.try_get(0)?;
+                if let Some(id) = AccountId::parse(&id) {
+                    out.push((id, r.try_get(1)?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        self.ensure_partitions(&mut tx, events.iter().map(|e| millis(e.at))).await?;
+        // 500 rows x 10 columns per statement: under both databases' parameter limits.
+        for chunk in events.chunks(500) {
+            let mut sql = format!("INSERT INTO access_events ({EVENT_COLUMNS}) VALUES ");
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let b = r * 10;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8,
+                        b + 9,
+                        b + 10
+                    )
+                })
+                .collect();
+            sql.push_str(&rows.join(", "));
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.id)
+                    .bind(e.account_id.to_string())
+                    .bind(millis(e.at))
+                    .bind(e.kind)
+                    .bind(e.action.clone())
+                    .bind(e.sealed.clone())
+                    .bind(e.ip[0])
+                    .bind(e.ip[1])
+                    .bind(e.ip[2])
+                    .bind(e.ip[3]);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let mut latest: std::collections::HashMap<AccountId, i64> = std::collections::HashMap::new();
+        for e in events {
+            let t = latest.entry(e.account_id).or_insert(i64::MIN);
+            *t = (*t).max(millis(e.at));
+        }
+        for (id, at) in latest {
+            sqlx::query(
+                "UPDATE accounts SET last_accessed_at = $1 WHERE id = $2 AND (last_accessed_at IS NULL OR last_accessed_at < $1)",
+            )
+            .bind(at)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_audit_tx(&mut tx, self.backend, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn events(
+        &self,
+        query: &EventQuery,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM access_events WHERE at >= $1 AND at < $2");
+        let mut n = 2;
+        let mut text_bind: Option<String> = None;
+        let mut int_binds: Vec<i64> = Vec::new();
+        match query {
+            EventQuery::Account(id) => {
+                n += 1;
+                sql.push_str(&format!(" AND account_id = ${n}"));
+                text_bind = Some(id.to_string());
+            }
+            EventQuery::IpPrefixes { level, values } => {
+                if values.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let col = match level {
+                    0 => "ip0",
+                    1 => "ip1",
+                    2 => "ip2",
+                    _ => "ip3",
+                };
+                let marks: Vec<String> = values
+                    .iter()
+                    .map(|_| {
+                        n += 1;
+                        format!("${n}")
+                    })
+                    .collect();
+                sql.push_str(&format!(" AND {col} IN ({})", marks.join(", ")));
+                int_binds.extend(values.iter().copied());
+            }
+        }
+        if after.is_some() {
+            sql.push_str(&format!(" AND (at > ${} OR (at = ${} AND id > ${}))", n + 1, n + 1, n + 2));
+        }
+        sql.push_str(&format!(" ORDER BY at, id LIMIT {}", limit.clamp(1, 10_000)));
+        let mut q = sqlx::query(&sql).bind(millis(from)).bind(millis(to));
+        if let Some(t) = text_bind {
+            q = q.bind(t);
+        }
+        for v in int_binds {
+            q = q.bind(v);
+        }
+        if let Some((at, id)) = after {
+            q = q.bind(at).bind(id);
+        }
+        q.fetch_all(&self.read).await?.iter().map(event_from_row).collect()
+    }
+
+    async fn last_accessed(&self, id: AccountId) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT last_accessed_at FROM accounts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(r) => r.try_get::<Option<i64>, _>(0)?.map(from_millis).transpose(),
+            None => Ok(None),
+        }
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {

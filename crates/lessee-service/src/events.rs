@@ -1,0 +1,406 @@
+//! Access and administrative events: ingestion in batches and the two questions asked of them,
+//! "what did this account do, from where" and "which accounts were seen from this address or
+//! range". Addresses and principals are sealed under each account's data key; addresses are
+//! found through blind indexes of their prefixes (see `lessee_domain::access`).
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use lessee_domain::access::{
+    AccessEventInput, AccessKind, AccountRef, Cidr, ValidEvent, index_prefixes, plan, validate_event,
+};
+use lessee_domain::{AccountId, FieldError};
+use lessee_store::{EventQuery, StoredEvent};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Service;
+use crate::audit::{Allowed, Denied, RequestContext};
+use crate::auth::{Permission, Principal, Purpose};
+use crate::error::{Error, ErrorCode, Result};
+
+/// Most events in one batch.
+pub const MAX_BATCH: usize = 50_000;
+
+/// What to do with a batch that has bad lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchMode {
+    /// Refuse the whole batch (nothing is written) and report every bad line. The default.
+    Atomic,
+    /// Write the good lines and report the bad ones.
+    Partial,
+}
+
+/// One rejected line of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineError {
+    /// 1-based line (NDJSON) or array index + 1 (JSON array).
+    pub line: usize,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestReport {
+    pub accepted: usize,
+    pub rejected: Vec<LineError>,
+}
+
+/// An event as it is read back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub account_id: String,
+    pub at: DateTime<Utc>,
+    pub kind: AccessKind,
+    pub action: String,
+    pub ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<EventView>,
+    /// Distinct accounts among `items`, for the "who was seen from this address" question.
+    pub accounts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The sealed part of an event.
+#[derive(Serialize, Deserialize)]
+struct Secret {
+    ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<String>,
+}
+
+/// A parsed batch: each element's line number and its event, or why it did not parse.
+pub type Batch = Vec<(usize, std::result::Result<AccessEventInput, FieldError>)>;
+
+/// Parses a body of events: a JSON array, or NDJSON (one object per line). Each element gets
+/// its own result so bad lines can be reported by number.
+pub fn parse_batch(body: &[u8]) -> std::result::Result<Batch, Error> {
+    let text = std::str::from_utf8(body).map_err(|_| Error::new(ErrorCode::MalformedJson, "the body is not UTF-8"))?;
+    let trimmed = text.trim_start();
+    let one = |line: usize, v: &str| {
+        serde_json::from_str::<AccessEventInput>(v)
+            .map_err(|e| FieldError {
+                pointer: String::new(),
+                code: if e.is_syntax() || e.is_eof() { "malformed_json".into() } else { "invalid_event".into() },
+                message: e.to_string(),
+            })
+            .map(|ev| (line, ev))
+    };
+    let out: Vec<_> = if trimmed.starts_with('[') {
+        let values: Vec<serde_json::Value> = serde_json::from_str(trimmed)
+            .map_err(|e| Error::new(ErrorCode::MalformedJson, format!("the body is not a JSON array: {e}")))?;
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let r = serde_json::from_value::<AccessEventInput>(v).map_err(|e| FieldError {
+                    pointer: String::new(),
+                    code: "invalid_event".into(),
+                    message: e.to_string(),
+                });
+                (i + 1, r)
+            })
+            .collect()
+    } else {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| match one(i + 1, l) {
+                Ok((n, ev)) => (n, Ok(ev)),
+                Err(e) => (i + 1, Err(e)),
+            })
+            .collect()
+    };
+    if out.len() > MAX_BATCH {
+        return Err(Error::new(ErrorCode::PayloadTooLarge, format!("at most {MAX_BATCH} events per batch")));
+    }
+    if out.is_empty() {
+        return Err(Error::new(ErrorCode::InvalidBody, "the batch holds no events"));
+    }
+    Ok(out)
+}
+
+fn event_id(at: DateTime<Utc>) -> i64 {
+    let mut r = [0u8; 2];
+    rand::rng().fill_bytes(&mut r);
+    (at.timestamp_millis().max(0) << 16) | i64::from(u16::from_be_bytes(r))
+}
+
+fn cursor(at: i64, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{at}.{id}"))
+}
+
+fn decode_cursor(c: &str) -> Result<(i64, i64)> {
+    let bad = || Error::new(ErrorCode::InvalidQuery, "`cursor` is not a cursor this server issued");
+    let text = URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
+    let (a, b) = text.split_once('.').ok_or_else(bad)?;
+    Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
+}
+
+/// Parses a time range; `to` defaults to now, `from` to 30 days before `to`.
+pub fn time_range(from: Option<&str>, to: Option<&str>, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let parse = |s: &str, name: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| Error::new(ErrorCode::InvalidQuery, format!("`{name}` must be an RFC 3339 date-time")))
+    };
+    let to = to.map(|t| parse(t, "to")).transpose()?.unwrap_or(now);
+    let from = from.map(|f| parse(f, "from")).transpose()?.unwrap_or(to - chrono::Duration::days(30));
+    if from >= to {
+        return Err(Error::new(ErrorCode::InvalidQuery, "`from` must be before `to`"));
+    }
+    Ok((from, to))
+}
+
+impl Service {
+    /// Ingests a batch of events (see [`BatchMode`]).
+    pub async fn ingest_events(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        batch: Batch,
+        mode: BatchMode,
+    ) -> Result<IngestReport> {
+        by.require(Permission::EventsWrite)?;
+        let now = self.now();
+        let mut rejected = Vec::new();
+        let mut valid: Vec<(usize, ValidEvent)> = Vec::new();
+        for (line, parsed) in batch {
+            match parsed.map_err(|e| vec![e]).and_then(|e| validate_event(&e, now)) {
+                Ok(v) => valid.push((line, v)),
+                Err(errors) => rejected.push(LineError { line, errors }),
+            }
+        }
+        // Resolve accounts: external ids in one query; lessee ids as given.
+        let externals: Vec<String> = valid
+            .iter()
+            .filter_map(|(_, v)| match &v.account {
+                AccountRef::External(e) => Some(e.clone()),
+                AccountRef::Id(_) => None,
+            })
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let by_external: HashMap<String, AccountId> =
+            self.store.account_ids_by_external(&externals).await?.into_iter().collect();
+        let mut resolved: Vec<(usize, AccountId, ValidEvent)> = Vec::new();
+        for (line, v) in valid {
+            let id = match &v.account {
+                AccountRef::External(e) => by_external.get(e).copied(),
+                AccountRef::Id(s) => AccountId::parse(s),
+            };
+            match id {
+                Some(id) => resolved.push((line, id, v)),
+                None => rejected.push(LineError {
+                    line,
+                    errors: vec![FieldError {
+                        pointer: "/account".into(),
+                        code: "unknown_account".into(),
+                        message: "no such account".into(),
+                    }],
+                }),
+            }
+        }
+        let ids: Vec<AccountId> = resolved.iter().map(|(_, id, _)| *id).collect::<HashSet<_>>().into_iter().collect();
+        let keys: HashMap<AccountId, Vec<u8>> = self.store.wrapped_keys(&ids).await?.into_iter().collect();
+        let mut unwrapped = HashMap::new();
+        let mut stored = Vec::with_capacity(resolved.len());
+        for (line, id, v) in resolved {
+            let Some(wrapped) = keys.get(&id) else {
+                rejected.push(LineError {
+                    line,
+                    errors: vec![FieldError {
+                        pointer: "/account".into(),
+                        code: "unknown_account".into(),
+                        message: "no such account".into(),
+                    }],
+                });
+                continue;
+            };
+            let key = match unwrapped.entry(id) {
+                Entry::Occupied(o) => o.into_mut(),
+                Entry::Vacant(v) => v.insert(self.vault.data_key(id, wrapped)?),
+            };
+            let eid = event_id(v.at);
+            let secret = serde_json::to_vec(&Secret { ip: v.ip.to_string(), principal: v.principal.clone() })
+                .map_err(Error::internal)?;
+            let sealed = self.vault.seal_event(key, id, eid, &secret)?;
+            let p = index_prefixes(v.ip);
+            let ip = [0, 1, 2, 3]
+                .map(|i| p.get(i).map(|(l, len, pre)| self.vault.prefix_index(*l, *pre, *len)).unwrap_or(0));
+            stored.push(StoredEvent {
+                id: eid,
+                account_id: id,
+                at: v.at,
+                kind: if v.kind == AccessKind::Access { 1 } else { 2 },
+                action: v.action,
+                sealed,
+                ip,
+            });
+        }
+        rejected.sort_by_key(|r| r.line);
+        if !rejected.is_empty() && mode == BatchMode::Atomic {
+            let n = rejected.len();
+            let errors = rejected
+                .into_iter()
+                .flat_map(|r| {
+                    r.errors.into_iter().map(move |mut e| {
+                        e.pointer = format!("/{}{}", r.line, e.pointer);
+                        e
+                    })
+                })
+                .collect();
+            return Err(Error {
+                errors,
+                ..Error::new(
+                    ErrorCode::ValidationFailed,
+                    format!(
+                        "{n} line(s) are invalid; nothing was written (pointers are /<line>/<field>; send ?mode=partial to keep the good lines)"
+                    ),
+                )
+            });
+        }
+        if !stored.is_empty() {
+            let audit = self.audit_event(
+                by,
+                ctx,
+                Purpose::Verification,
+                "events.ingest",
+                "access_events",
+                &format!("batch-{}", stored.len()),
+            );
+            self.store.insert_events(&stored, &audit).await?;
+        }
+        metrics::counter!("lessee_access_events_ingested_total").increment(stored.len() as u64);
+        Ok(IngestReport { accepted: stored.len(), rejected })
+    }
+
+    async fn check_read(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        purpose: Purpose,
+        action: &str,
+        target_kind: &str,
+        target: &str,
+    ) -> Result<()> {
+        by.require(Permission::AccountsRead)?;
+        if !by.role.holds(purpose) {
+            self.audit(by, ctx, purpose, action, target_kind, target, Denied).await?;
+            return Err(Error::forbidden(format!(
+                "role `{}` may not read access events for the purpose `{}`",
+                by.role,
+                purpose.as_str()
+            )));
+        }
+        self.audit(by, ctx, purpose, action, target_kind, target, Allowed).await
+    }
+
+    async fn open_events(&self, rows: Vec<StoredEvent>, keep: impl Fn(IpAddr) -> bool) -> Result<Vec<EventView>> {
+        let ids: Vec<AccountId> = rows.iter().map(|e| e.account_id).collect::<HashSet<_>>().into_iter().collect();
+        let keys: HashMap<AccountId, Vec<u8>> = self.store.wrapped_keys(&ids).await?.into_iter().collect();
+        let mut unwrapped = HashMap::new();
+        let mut out = Vec::new();
+        for e in rows {
+            // An account whose key was destroyed (crypto-shredded) has no readable events.
+            let Some(wrapped) = keys.get(&e.account_id) else { continue };
+            let key = match unwrapped.entry(e.account_id) {
+                Entry::Occupied(o) => o.into_mut(),
+                Entry::Vacant(v) => v.insert(self.vault.data_key(e.account_id, wrapped)?),
+            };
+            let plain = self.vault.open_event(key, e.account_id, e.id, &e.sealed)?;
+            let secret: Secret = serde_json::from_slice(&plain).map_err(Error::internal)?;
+            let ip: IpAddr = secret.ip.parse().map_err(Error::internal)?;
+            if !keep(ip) {
+                continue;
+            }
+            out.push(EventView {
+                account_id: e.account_id.to_string(),
+                at: e.at,
+                kind: if e.kind == 1 { AccessKind::Access } else { AccessKind::Administrative },
+                action: e.action,
+                ip: secret.ip,
+                principal: secret.principal,
+            });
+        }
+        Ok(out)
+    }
+
+    fn page(items: Vec<EventView>, last: Option<&StoredEvent>, full: bool) -> EventPage {
+        let mut accounts: Vec<String> =
+            items.iter().map(|e| e.account_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        accounts.sort();
+        let next_cursor = if full { last.map(|e| cursor(e.at.timestamp_millis(), e.id)) } else { None };
+        EventPage { items, accounts, next_cursor }
+    }
+
+    /// An account's events in a time range (personal data: purpose-bound and audited).
+    #[allow(clippy::too_many_arguments)] // one per query parameter
+    pub async fn account_events(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        purpose: Purpose,
+        id: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<EventPage> {
+        let account_id = crate::accounts::parse_account_id(id)?;
+        let (from, to) = time_range(from, to, self.now())?;
+        let after = after.map(decode_cursor).transpose()?;
+        self.check_read(by, ctx, purpose, "events.read", "account", &account_id.to_string()).await?;
+        let limit = limit.clamp(1, 1000);
+        let rows = self.store.events(&EventQuery::Account(account_id), from, to, after, limit).await?;
+        let full = rows.len() == limit as usize;
+        let last = rows.last().cloned();
+        let items = self.open_events(rows, |_| true).await?;
+        Ok(Self::page(items, last.as_ref(), full))
+    }
+
+    /// All events (and so accounts) seen from an address or CIDR range in a time range.
+    #[allow(clippy::too_many_arguments)] // one per query parameter
+    pub async fn events_by_ip(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        purpose: Purpose,
+        ip: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<EventPage> {
+        let query = Cidr::parse(ip)
+            .ok_or_else(|| Error::new(ErrorCode::InvalidQuery, "`ip` must be an address or a CIDR range"))?;
+        let plan = plan(query).ok_or_else(|| {
+            Error::new(ErrorCode::InvalidQuery, "the range is too wide to search; narrow it (IPv6: /16 or longer)")
+        })?;
+        let (from, to) = time_range(from, to, self.now())?;
+        let after = after.map(decode_cursor).transpose()?;
+        // The query names an address: audit it by its keyed hash, never in the clear.
+        let target = format!("{}", self.vault.prefix_index(plan.level, query.network, query.len));
+        self.check_read(by, ctx, purpose, "events.search_ip", "ip_prefix", &target).await?;
+        let values: Vec<i64> =
+            plan.prefixes.iter().map(|p| self.vault.prefix_index(plan.level, *p, plan.prefix_len)).collect();
+        let limit = limit.clamp(1, 1000);
+        let rows =
+            self.store.events(&EventQuery::IpPrefixes { level: plan.level, values }, from, to, after, limit).await?;
+        let full = rows.len() == limit as usize;
+        let last = rows.last().cloned();
+        // Truncated indexes can collide and coarse levels over-select: keep exact matches only.
+        let items = self.open_events(rows, |addr| query.contains(addr)).await?;
+        Ok(Self::page(items, last.as_ref(), full))
+    }
+}
