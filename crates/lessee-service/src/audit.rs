@@ -156,8 +156,22 @@ impl Service {
         }
     }
 
-    /// Signs a checkpoint of the whole log as it is now and stores it.
+    /// Sequences every pending audit record into the tree; returns how many.
+    pub async fn sequence_audit(&self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = self.store.sequence_audit(5000).await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    /// Signs a checkpoint of the whole log as it is now (after sequencing what is pending) and
+    /// stores it.
     pub async fn checkpoint(&self) -> Result<SignedCheckpoint> {
+        self.sequence_audit().await?;
         let size = self.store.audit_size().await?;
         let ids = Frontier::node_ids(size);
         let nodes = self.store.audit_nodes(&ids).await?;
@@ -205,6 +219,7 @@ impl Service {
 
     /// Verifies the stored log against a fresh checkpoint signed with this server's key.
     pub async fn verify_audit(&self) -> Result<Report> {
+        self.sequence_audit().await?;
         let entries = self.all_entries().await?;
         let cp = self.latest_or_new_checkpoint(entries.len() as u64).await?;
         Ok(lessee_audit::verify_log(&entries, &cp, &self.audit_keys.verifying_key()))

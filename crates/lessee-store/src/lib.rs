@@ -15,13 +15,14 @@
 //!   several server processes (primary key on `(scope, key)`; the loser reads the winner's).
 #![forbid(unsafe_code)]
 
+mod batch;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lessee_audit::{AuditEvent, AuditRecord, Hash, LogEntry, NodeId};
+use lessee_audit::{AuditEvent, Hash, LogEntry, NodeId};
 use lessee_domain::{Account, AccountId, Decision};
 
 pub use sql::{Backend, PoolConfig, SqlStore};
@@ -216,8 +217,12 @@ pub trait Store: Send + Sync + 'static {
     /// The account's last access, if any event was seen.
     async fn last_accessed(&self, id: AccountId) -> Result<Option<DateTime<Utc>>>;
 
-    /// Appends one audit record (its own transaction) and returns it with its sequence number.
-    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord>;
+    /// Writes one audit record durably (its own transaction); the sequencer gives it its place
+    /// in the tree.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// Sequences up to `limit` pending audit records into the tree, in one transaction; returns
+    /// how many. Safe with many processes (serialized by the database).
+    async fn sequence_audit(&self, limit: u32) -> Result<u64>;
     /// Number of audit records.
     async fn audit_size(&self) -> Result<u64>;
     /// Audit records from `from` (a sequence number), at most `limit`, in order.

@@ -62,6 +62,8 @@ pub struct SqlStore {
     read: AnyPool,
     /// Months (index since 1970-01) whose `access_events` partition is known to exist.
     partitions: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    /// SQLite: the group-commit writer for openings (see `batch.rs`).
+    batcher: Option<tokio::sync::mpsc::Sender<crate::batch::CreateJob>>,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
@@ -102,7 +104,9 @@ impl SqlStore {
                 // WAL lets readers run beside the writer; it is a property of the file.
                 sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await?;
                 let read = sqlite_pool(cfg.max_connections.max(2), cfg).connect(url).await?;
-                Ok(SqlStore { backend, write, read, partitions: Default::default() })
+                let mut store = SqlStore { backend, write, read, partitions: Default::default(), batcher: None };
+                store.batcher = Some(crate::batch::spawn(store.clone()));
+                Ok(store)
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -110,7 +114,7 @@ impl SqlStore {
                     .acquire_timeout(cfg.acquire_timeout)
                     .connect(url)
                     .await?;
-                Ok(SqlStore { backend, write: pool.clone(), read: pool, partitions: Default::default() })
+                Ok(SqlStore { backend, write: pool.clone(), read: pool, partitions: Default::default(), batcher: None })
             }
         }
     }
@@ -156,7 +160,7 @@ impl SqlStore {
     }
 }
 
-fn millis(t: DateTime<Utc>) -> i64 {
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
@@ -191,45 +195,126 @@ fn audit_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Audit(e.to_string())
 }
 
-/// Appends an audit record inside `tx`: reads the tree's right edge, adds the leaf and the
-/// perfect subtrees it completes. Appends are serialized: by SQLite's single writer, and by an
-/// advisory lock on PostgreSQL held until the transaction ends.
-async fn append_audit_tx(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    event: &AuditEvent,
-) -> Result<AuditRecord> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await?;
+/// Writes an audit record into the pending queue inside `tx`: durable with the change it records.
+async fn enqueue_audit_tx(tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Result<()> {
+    let json = serde_json::to_string(event).map_err(audit_err)?;
+    sqlx::query("INSERT INTO audit_pending (event, created_at) VALUES ($1, $2)")
+        .bind(json)
+        .bind(millis(event.time))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Reads the tree's right edge: from `audit_head`, or (first time) from the nodes.
+async fn read_head(tx: &mut Transaction<'static, Any>) -> Result<(u64, Vec<(NodeId, Hash)>)> {
+    if let Some(r) = sqlx::query("SELECT size, frontier FROM audit_head WHERE id = 1").fetch_optional(&mut **tx).await?
+    {
+        let size = u64::try_from(r.try_get::<i64, _>(0)?).map_err(audit_err)?;
+        let text: String = r.try_get(1)?;
+        let hashes = text
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|h| Hash::from_hex(h).map_err(audit_err))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok((size, Frontier::node_ids(size).into_iter().zip(hashes).collect()));
     }
     let size: i64 =
         sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_records").fetch_one(&mut **tx).await?.try_get(0)?;
     let size = u64::try_from(size).map_err(audit_err)?;
-    let ids = Frontier::node_ids(size);
-    let nodes = fetch_nodes(&mut **tx, &ids).await?;
-    let frontier_map = NodeMap::new(size, nodes);
-    let mut frontier = Frontier::load(&frontier_map).map_err(audit_err)?;
-    let record = event.clone().at(size);
-    let leaf = record.leaf_hash().map_err(audit_err)?;
-    let mut completed = Vec::new();
-    frontier.push_with(leaf, |id, h| completed.push((id, h))).map_err(audit_err)?;
-    let json = serde_json::to_string(&record).map_err(audit_err)?;
-    sqlx::query("INSERT INTO audit_records (seq, leaf_hash, record, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(i64::try_from(size).map_err(audit_err)?)
-        .bind(leaf.to_hex())
-        .bind(&json)
-        .bind(millis(event.time))
-        .execute(&mut **tx)
-        .await?;
-    for (id, h) in completed {
-        sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+    let mut edge = Vec::new();
+    for id in Frontier::node_ids(size) {
+        let row = sqlx::query("SELECT hash FROM audit_nodes WHERE level = $1 AND idx = $2")
             .bind(i32::from(id.level))
             .bind(i64::try_from(id.index).map_err(audit_err)?)
-            .bind(h.to_hex())
-            .execute(&mut **tx)
-            .await?;
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| audit_err(format!("missing audit node {id:?}")))?;
+        edge.push((id, Hash::from_hex(&row.try_get::<String, _>(0)?).map_err(audit_err)?));
     }
-    Ok(record)
+    Ok((size, edge))
+}
+
+/// The sequencer: moves up to `limit` pending records into the tree in one transaction.
+/// Serialized by SQLite's single writer, and by an advisory lock on PostgreSQL.
+async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit: u32) -> Result<u64> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await?;
+    }
+    let pending =
+        sqlx::query(&format!("SELECT id, event FROM audit_pending ORDER BY id LIMIT {}", limit.clamp(1, 5000)))
+            .fetch_all(&mut **tx)
+            .await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let (size, edge) = read_head(tx).await?;
+    let mut frontier = Frontier::load(&NodeMap::new(size, edge.clone())).map_err(audit_err)?;
+    let mut known: std::collections::HashMap<NodeId, Hash> = edge.into_iter().collect();
+    let mut records: Vec<(i64, String, String, i64)> = Vec::with_capacity(pending.len());
+    let mut nodes: Vec<(NodeId, Hash)> = Vec::new();
+    let mut ids: Vec<i64> = Vec::with_capacity(pending.len());
+    for (n, row) in pending.iter().enumerate() {
+        ids.push(row.try_get(0)?);
+        let event: AuditEvent = parse(&row.try_get::<String, _>(1)?)?;
+        let seq = size + n as u64;
+        let record = event.at(seq);
+        let leaf = record.leaf_hash().map_err(audit_err)?;
+        frontier.push_with(leaf, |id, h| nodes.push((id, h))).map_err(audit_err)?;
+        records.push((
+            i64::try_from(seq).map_err(audit_err)?,
+            leaf.to_hex(),
+            serde_json::to_string(&record).map_err(audit_err)?,
+            millis(record.event.time),
+        ));
+    }
+    for chunk in records.chunks(500) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
+        let sql = format!("INSERT INTO audit_records (seq, leaf_hash, record, created_at) VALUES {}", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for (seq, leaf, json, at) in chunk {
+            q = q.bind(*seq).bind(leaf.clone()).bind(json.clone()).bind(*at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in nodes.chunks(500) {
+        let marks: Vec<String> =
+            (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+        let sql = format!("INSERT INTO audit_nodes (level, idx, hash) VALUES {}", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for (id, h) in chunk {
+            q = q.bind(i32::from(id.level)).bind(i64::try_from(id.index).map_err(audit_err)?).bind(h.to_hex());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("DELETE FROM audit_pending WHERE id IN ({})", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    // The new right edge: each of its nodes is on the old edge or was just completed.
+    let new_size = size + records.len() as u64;
+    known.extend(nodes);
+    let new_edge = Frontier::node_ids(new_size)
+        .into_iter()
+        .map(|id| known.get(&id).map(Hash::to_hex).ok_or_else(|| audit_err(format!("edge node {id:?} unknown"))))
+        .collect::<Result<Vec<_>>>()?
+        .join(",");
+    sqlx::query(
+        "INSERT INTO audit_head (id, size, frontier) VALUES (1, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
+    )
+    .bind(i64::try_from(new_size).map_err(audit_err)?)
+    .bind(new_edge)
+    .execute(&mut **tx)
+    .await?;
+    Ok(records.len() as u64)
 }
 
 /// Reads the given node hashes in one statement.
@@ -266,17 +351,19 @@ where
 }
 
 async fn insert_indexes(tx: &mut Transaction<'static, Any>, account_id: &str, indexes: &[BlindEntry]) -> Result<()> {
-    for b in indexes {
-        sqlx::query(
-            "INSERT INTO blind_indexes (purpose, value, account_id, subject) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&b.purpose)
-        .bind(&b.value)
-        .bind(account_id)
-        .bind(&b.subject)
-        .execute(&mut **tx)
-        .await?;
+    for chunk in indexes.chunks(200) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO blind_indexes (purpose, value, account_id, subject) VALUES {} ON CONFLICT DO NOTHING",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for b in chunk {
+            q = q.bind(&b.purpose).bind(&b.value).bind(account_id).bind(&b.subject);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -316,6 +403,90 @@ fn event_from_row(r: &AnyRow) -> Result<StoredEvent> {
 }
 
 impl SqlStore {
+    pub(crate) async fn create_one(
+        &self,
+        account: &Account,
+        application: &SealedApplication,
+        indexes: &[BlindEntry],
+        audit: &AuditEvent,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Created> {
+        let id = account.id.to_string();
+        let now = millis(account.created_at);
+        let summary = json(account)?;
+        let decision = json(&account.decision)?;
+        let mut tx = self.write.begin().await?;
+        if let Some(k) = idempotency {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, account_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
+            )
+            .bind(&k.scope)
+            .bind(&k.key)
+            .bind(&k.request_hash)
+            .bind(&id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                tx.rollback().await?;
+                return self.replay(k).await;
+            }
+        }
+        let insert = sqlx::query(
+            "INSERT INTO accounts (id, external_id, account_type, opening_method, customer_kind, \
+             classification_status, outcome, created_at, updated_at, summary, application, sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, '', $10)",
+        )
+        .bind(&id)
+        .bind(&account.external_id)
+        .bind(account.account_type.as_str())
+        .bind(account.opening_method.as_str())
+        .bind(account.customer_kind.as_str())
+        .bind(account.classification.status.as_str())
+        .bind(account.decision.outcome.as_str())
+        .bind(now)
+        .bind(&summary)
+        .bind(application.ciphertext.clone())
+        .execute(&mut *tx)
+        .await;
+        match insert {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                let existing = self.external_id_owner(&account.external_id).await?;
+                return Err(StoreError::ExternalIdTaken { existing });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        sqlx::query("INSERT INTO customer_keys (account_id, wrapped, created_at) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(application.wrapped_key.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        insert_indexes(&mut tx, &id, indexes).await?;
+        sqlx::query(
+            "INSERT INTO decisions (account_id, seq, outcome, policy_version, decided_at, body) \
+             VALUES ($1, 1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(account.decision.outcome.as_str())
+        .bind(&account.decision.policy_version)
+        .bind(millis(account.decision.decided_at))
+        .bind(&decision)
+        .execute(&mut *tx)
+        .await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Created::New(account.clone()))
+    }
+
+    pub(crate) async fn account_by_id_pub(&self, id: &str) -> Result<Option<Account>> {
+        self.account_by_id(&self.write, id).await
+    }
+
     /// Creates the monthly partitions of `access_events` that these times fall in (PostgreSQL).
     async fn ensure_partitions(
         &self,
@@ -413,76 +584,21 @@ impl Store for SqlStore {
         audit: &AuditEvent,
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<Created> {
-        let id = account.id.to_string();
-        let now = millis(account.created_at);
-        let summary = json(account)?;
-        let decision = json(&account.decision)?;
-        let mut tx = self.write.begin().await?;
-        if let Some(k) = idempotency {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (scope, key, request_hash, account_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
-            )
-            .bind(&k.scope)
-            .bind(&k.key)
-            .bind(&k.request_hash)
-            .bind(&id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                tx.rollback().await?;
-                return self.replay(k).await;
+        if let Some(batcher) = &self.batcher {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let job = crate::batch::CreateJob {
+                account: account.clone(),
+                sealed: application.clone(),
+                indexes: indexes.to_vec(),
+                audit: audit.clone(),
+                idem: idempotency.cloned(),
+                reply,
+            };
+            if batcher.send(job).await.is_ok() {
+                return answer.await.map_err(|_| StoreError::Corrupt("the writer stopped".into()))?;
             }
         }
-        let insert = sqlx::query(
-            "INSERT INTO accounts (id, external_id, account_type, opening_method, customer_kind, \
-             classification_status, outcome, created_at, updated_at, summary, application, sealed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, '', $10)",
-        )
-        .bind(&id)
-        .bind(&account.external_id)
-        .bind(account.account_type.as_str())
-        .bind(account.opening_method.as_str())
-        .bind(account.customer_kind.as_str())
-        .bind(account.classification.status.as_str())
-        .bind(account.decision.outcome.as_str())
-        .bind(now)
-        .bind(&summary)
-        .bind(application.ciphertext.clone())
-        .execute(&mut *tx)
-        .await;
-        match insert {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                let existing = self.external_id_owner(&account.external_id).await?;
-                return Err(StoreError::ExternalIdTaken { existing });
-            }
-            Err(e) => return Err(e.into()),
-        }
-        sqlx::query("INSERT INTO customer_keys (account_id, wrapped, created_at) VALUES ($1, $2, $3)")
-            .bind(&id)
-            .bind(application.wrapped_key.clone())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        insert_indexes(&mut tx, &id, indexes).await?;
-        sqlx::query(
-            "INSERT INTO decisions (account_id, seq, outcome, policy_version, decided_at, body) \
-             VALUES ($1, 1, $2, $3, $4, $5)",
-        )
-        .bind(&id)
-        .bind(account.decision.outcome.as_str())
-        .bind(&account.decision.policy_version)
-        .bind(millis(account.decision.decided_at))
-        .bind(&decision)
-        .execute(&mut *tx)
-        .await?;
-        append_audit_tx(&mut tx, self.backend, audit).await?;
-        tx.commit().await?;
-        Ok(Created::New(account.clone()))
+        self.create_one(account, application, indexes, audit, idempotency).await
     }
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>> {
@@ -715,7 +831,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        append_audit_tx(&mut tx, self.backend, audit).await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -787,11 +903,18 @@ impl Store for SqlStore {
         }
     }
 
-    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let record = append_audit_tx(&mut tx, self.backend, event).await?;
+        enqueue_audit_tx(&mut tx, event).await?;
         tx.commit().await?;
-        Ok(record)
+        Ok(())
+    }
+
+    async fn sequence_audit(&self, limit: u32) -> Result<u64> {
+        let mut tx = self.write.begin().await?;
+        let n = sequence_tx(&mut tx, self.backend, limit).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn audit_size(&self) -> Result<u64> {

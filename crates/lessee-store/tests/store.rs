@@ -161,6 +161,36 @@ async fn concurrent_replays_create_one(s: Arc<SqlStore>) {
     assert_eq!(ids.len(), 1);
 }
 
+async fn concurrent_openings_of_one_external_id_create_one(s: Arc<SqlStore>) {
+    // On SQLite these land in one group-commit batch; each must get the result it would alone.
+    let app = application("acct-race", "NL");
+    let mut tasks = Vec::new();
+    for n in 0..12u8 {
+        let s = s.clone();
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let acc = account(&app, n);
+            let k = (n % 3 == 0).then(|| key(&format!("k{n}"), "h"));
+            create(&s, &acc, &app, k.as_ref()).await
+        }));
+    }
+    let mut new = Vec::new();
+    let mut taken = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Created::New(a)) => new.push(a.id),
+            Err(StoreError::ExternalIdTaken { existing }) => taken.push(existing),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(new.len(), 1);
+    assert_eq!(taken.len(), 11);
+    assert!(taken.iter().all(|e| *e == Some(new[0])), "every loser names the winner");
+    // Only the winner's idempotency key (if it had one) was kept: the losers' keys are free.
+    let listed = s.list_accounts(&AccountFilter::default(), &Page { after: None, limit: 100 }).await.unwrap();
+    assert_eq!(listed.len(), 1);
+}
+
 async fn external_id_is_unique_and_nothing_partial(s: Arc<SqlStore>) {
     let app = application("acct-4", "FR");
     let first = account(&app, 4);
@@ -258,8 +288,11 @@ async fn audit_log_appends_and_proves(s: Arc<SqlStore>) {
     let mut mem = lessee_audit::MemoryAuditLog::new();
     for i in 0..37u32 {
         let e = event("account.read", &format!("acc-{i}"));
-        let rec = s.append_audit(&e).await.unwrap();
-        assert_eq!(rec.seq, u64::from(i));
+        s.append_audit(&e).await.unwrap();
+        if i % 10 == 9 {
+            // The sequencer runs in batches, interleaved with appends.
+            s.sequence_audit(7).await.unwrap();
+        }
         mem.append(e).unwrap();
     }
     // Opening an account appends in the same transaction.
@@ -267,6 +300,8 @@ async fn audit_log_appends_and_proves(s: Arc<SqlStore>) {
     let acc = account(&app, 1);
     create(&s, &acc, &app, None).await.unwrap();
     mem.append(event("account.open", &acc.id.to_string())).unwrap();
+    while s.sequence_audit(5).await.unwrap() > 0 {}
+    assert_eq!(s.sequence_audit(5).await.unwrap(), 0, "nothing left pending");
     assert_eq!(s.audit_size().await.unwrap(), 38);
     let entries = s.audit_entries(0, 1000).await.unwrap();
     assert_eq!(entries.len(), 38);
@@ -280,6 +315,7 @@ async fn audit_log_appends_and_proves(s: Arc<SqlStore>) {
     // A failed opening (external id taken) leaves no audit record behind.
     let dup = account(&app, 2);
     assert!(create(&s, &dup, &app, None).await.is_err());
+    assert_eq!(s.sequence_audit(100).await.unwrap(), 0, "a failed opening leaves no audit record");
     assert_eq!(s.audit_size().await.unwrap(), 38);
     s.save_checkpoint(38, "note", Utc::now()).await.unwrap();
     assert_eq!(s.latest_checkpoint().await.unwrap(), Some((38, "note".to_owned())));
@@ -289,17 +325,18 @@ async fn concurrent_audit_appends_keep_one_sequence(s: Arc<SqlStore>) {
     let mut tasks = Vec::new();
     for i in 0..24 {
         let s = s.clone();
-        tasks.push(tokio::spawn(
-            async move { s.append_audit(&event("account.read", &format!("a{i}"))).await.unwrap().seq },
-        ));
+        tasks.push(tokio::spawn(async move {
+            s.append_audit(&event("account.read", &format!("a{i}"))).await.unwrap();
+            // Sequencers race with appends and with each other.
+            s.sequence_audit(3).await.unwrap()
+        }));
     }
-    let mut seqs = Vec::new();
     for t in tasks {
-        seqs.push(t.await.unwrap());
+        t.await.unwrap();
     }
-    seqs.sort_unstable();
-    assert_eq!(seqs, (0..24).collect::<Vec<u64>>());
+    while s.sequence_audit(10).await.unwrap() > 0 {}
     let entries = s.audit_entries(0, 100).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.record.seq).collect::<Vec<_>>(), (0..24).collect::<Vec<u64>>());
     let mut mem = lessee_audit::MemoryAuditLog::new();
     for e in &entries {
         mem.append(e.record.event.clone()).unwrap();
@@ -331,6 +368,7 @@ on_both_backends!(
     create_and_read,
     idempotent_replay,
     concurrent_replays_create_one,
+    concurrent_openings_of_one_external_id_create_one,
     external_id_is_unique_and_nothing_partial,
     list_filters_and_pages,
     tokens,
