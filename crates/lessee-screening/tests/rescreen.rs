@@ -1,0 +1,120 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
+//! Re-screening after a list change: the customer index finds who a new entry can affect.
+
+mod common;
+
+use lessee_lists::{Alias, AliasQuality, EntityType, Entry, IdCategory, Identifier, ListKind, PartialDate};
+use lessee_screening::{Config, Customer, CustomerIndex, ListSource, Screener};
+
+fn entry(id: &str, name: &str, aliases: &[&str]) -> Entry {
+    let mut e = common::ofac().entries[0].clone();
+    e.list = ListKind::Custom;
+    e.entity_id = id.to_owned();
+    e.entity_type = EntityType::Individual;
+    e.name = name.to_owned();
+    e.aliases = aliases.iter().map(|a| Alias { name: (*a).to_owned(), quality: AliasQuality::Strong }).collect();
+    e.dates_of_birth.clear();
+    e.identifiers.clear();
+    e.nationalities.clear();
+    e.citizenships.clear();
+    e.countries.clear();
+    e.addresses.clear();
+    e
+}
+
+fn customers(n: usize) -> Vec<Customer> {
+    let given = ["John", "Maria", "Wei", "Olga", "Ahmed", "Priya", "Hans", "Lucía"];
+    let family = ["Smith", "Garcia", "Zhang", "Petrova", "Hassan", "Sharma", "Müller", "Rossi"];
+    let mut out: Vec<Customer> = (0..n)
+        .map(|i| Customer::new(format!("c-{i}"), format!("{} {} {}", given[i % 8], family[(i / 8) % 8], i)))
+        .collect();
+    let mut ivan = Customer::new("c-ivan", "Ivan Sergeyevich Kuzmenko");
+    ivan.date_of_birth = PartialDate::new(1979, Some(4), Some(2));
+    out.push(ivan);
+    out.push(Customer::new("c-ivan-co", "Kuzmenko Trading LLC"));
+    let mut passport = Customer::new("c-pass", "Somebody Else");
+    passport.identifiers.push(lessee_screening::QueryIdentifier {
+        category: IdCategory::Passport,
+        number: "AB 123 456".to_owned(),
+        country: None,
+    });
+    out.push(passport);
+    out
+}
+
+#[test]
+fn a_new_entry_finds_the_customers_it_affects_through_the_index() {
+    let old = vec![entry("X-1", "DOE, Jane", &[])];
+    let mut added = entry("X-2", "KUZMENKO, Ivan Sergeevich", &["Иван Кузьменко"]);
+    added.dates_of_birth.push(lessee_lists::DateOfBirth::Date {
+        date: PartialDate::new(1979, Some(4), Some(2)).unwrap(),
+        approximate: false,
+    });
+    let mut by_passport = entry("X-3", "NOBODY, Known", &[]);
+    by_passport.identifiers.push(Identifier {
+        kind: "Passport".to_owned(),
+        category: IdCategory::Passport,
+        number: "AB123456".to_owned(),
+        country: None,
+        note: None,
+    });
+    let new: Vec<Entry> = old.iter().cloned().chain([added.clone(), by_passport.clone()]).collect();
+    let diff = lessee_lists::diff(&old, &new);
+    assert_eq!(diff.added.len(), 2);
+
+    let screener = Screener::new(vec![ListSource::new("provider", "v2", new)], Config::default());
+    let index = CustomerIndex::build(customers(2000), &screener);
+    assert_eq!(index.len(), 2003);
+
+    // Only a handful of customers come near the new entries: the index, not a scan.
+    let near = screener.customers_near(&index, &[&added, &by_passport]);
+    assert!(near.len() < 20, "{} customers", near.len());
+
+    let affected = screener.rescreen_diff(&index, "provider", &diff);
+    let ids: Vec<&str> = affected.iter().map(|a| a.customer_id.as_str()).collect();
+    assert!(ids.contains(&"c-ivan"), "{ids:?}");
+    assert!(ids.contains(&"c-pass"), "{ids:?}");
+    assert!(!ids.iter().any(|id| id.starts_with("c-1")), "{ids:?}");
+    let ivan = affected.iter().find(|a| a.customer_id == "c-ivan").unwrap();
+    assert_eq!(ivan.matches[0].entity_id, "X-2");
+    assert_eq!(ivan.matches[0].list_version, "v2");
+    // The customer's date of birth counted.
+    assert!(
+        ivan.matches[0]
+            .explanation
+            .features
+            .iter()
+            .any(|f| f.kind == lessee_screening::FeatureKind::DateOfBirth && f.contribution > 0.0)
+    );
+}
+
+#[test]
+fn an_unrelated_change_affects_nobody() {
+    let old = vec![entry("X-1", "DOE, Jane", &[])];
+    let new = vec![entry("X-1", "DOE, Jane", &["Janet Doe"]), entry("X-9", "QWERTY, Zyxw", &[])];
+    let diff = lessee_lists::diff(&old, &new);
+    assert_eq!((diff.added.len(), diff.changed.len()), (1, 1));
+    let screener = Screener::new(vec![ListSource::new("provider", "v2", new)], Config::default());
+    let index = CustomerIndex::build(customers(500), &screener);
+    assert!(screener.rescreen_diff(&index, "provider", &diff).is_empty());
+}
+
+#[test]
+fn rescreening_against_the_real_lists_agrees_with_screening() {
+    let screener = common::screener();
+    let index = CustomerIndex::build(
+        vec![
+            Customer::new("a", "Evgeniy Bogachev"),
+            Customer::new("b", "Maria Garcia"),
+            Customer::new("c", "Internet Research Agency OOO"),
+        ],
+        screener,
+    );
+    let ofac = common::ofac();
+    let entries: Vec<&Entry> =
+        ofac.entries.iter().filter(|e| e.entity_id == "21326" || e.entity_id == "23943").collect();
+    let affected = screener.rescreen_entries(&index, "ofac_sdn", &entries);
+    let mut ids: Vec<&str> = affected.iter().map(|a| a.customer_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["a", "c"]);
+}
