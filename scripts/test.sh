@@ -14,7 +14,14 @@ psql "$LESSEE_TEST_POSTGRES_URL" -qtAc "select datname from pg_database where da
   | while read -r db; do [ -n "$db" ] && psql "$LESSEE_TEST_POSTGRES_URL" -qc "drop database if exists $db with (force)" >/dev/null || true; done
 
 echo "== Python peers (.venv)"
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+if [ ! -x .venv/bin/python ]; then
+  # Debian's python3 needs python3-venv for this; install it when missing.
+  python3 -m venv .venv 2>/dev/null || {
+    rm -rf .venv
+    (apt-get install -y -q python3-venv || { apt-get update -q && apt-get install -y -q python3-venv; }) >&2
+    python3 -m venv .venv
+  }
+fi
 .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-peers.txt
 
 echo "== cargo test"
