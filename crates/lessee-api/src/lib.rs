@@ -87,6 +87,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/search", axum::routing::post(v1::search_accounts))
         .route("/v1/audit/checkpoints", axum::routing::post(v1::audit_checkpoint))
         .route("/v1/audit/export", get(v1::audit_export))
+        .route("/v1/audit/proofs/inclusion", get(v1::inclusion_proof))
+        .route("/v1/audit/proofs/consistency", get(v1::consistency_proof))
         .route(
             "/v1/access-events",
             get(v1::events_by_ip)

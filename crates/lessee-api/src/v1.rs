@@ -444,3 +444,67 @@ pub async fn events_by_ip(
         .map(Json)
         .map_err(|e| ApiError::new(e, &rid))
 }
+
+/// Query of `GET /v1/audit/proofs/inclusion`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionParams {
+    /// The record's sequence number.
+    seq: u64,
+    /// The tree size to prove against (default: the whole log).
+    tree_size: Option<u64>,
+}
+
+/// Prove that an audit record is in the log (RFC 9162 inclusion proof).
+#[utoipa::path(
+    get, path = "/v1/audit/proofs/inclusion", tag = "records",
+    params(InclusionParams),
+    responses(
+        (status = 200, body = lessee_service::audit::InclusionProofView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn inclusion_proof(
+    State(state): State<AppState>,
+    RequestId(rid): RequestId,
+    Auth(principal): Auth,
+    StrictQuery(p): StrictQuery<InclusionParams>,
+) -> Result<Json<lessee_service::audit::InclusionProofView>, ApiError> {
+    state.service.inclusion_proof(&principal, p.seq, p.tree_size).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Query of `GET /v1/audit/proofs/consistency`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyParams {
+    /// The older tree size.
+    from: u64,
+    /// The newer tree size (default: the whole log).
+    to: Option<u64>,
+}
+
+/// Prove that the log only grew between two tree sizes (RFC 9162 consistency proof).
+#[utoipa::path(
+    get, path = "/v1/audit/proofs/consistency", tag = "records",
+    params(ConsistencyParams),
+    responses(
+        (status = 200, body = lessee_service::audit::ConsistencyProofView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn consistency_proof(
+    State(state): State<AppState>,
+    RequestId(rid): RequestId,
+    Auth(principal): Auth,
+    StrictQuery(p): StrictQuery<ConsistencyParams>,
+) -> Result<Json<lessee_service::audit::ConsistencyProofView>, ApiError> {
+    state.service.consistency_proof(&principal, p.from, p.to).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}

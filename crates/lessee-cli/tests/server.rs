@@ -943,6 +943,34 @@ async fn personal_data_reads_are_purpose_bound_and_audited(postgres: bool) {
         ]
     );
     assert!(!text.contains("Mueller") && !text.contains("k.mueller"), "audit records hold no personal data");
+    // Proofs: the first record is in the tree, and the tree only grew since it had one record.
+    let cp = server.req("POST", "/v1/audit/checkpoints", Some(&auditor), None, &[]).await;
+    assert_eq!(cp.status, 200, "{}", cp.body);
+    let size = cp.body["tree_size"].as_u64().unwrap();
+    assert!(size >= 4);
+    let hex = |v: &Value| lessee_audit::Hash::from_hex(v.as_str().unwrap()).unwrap();
+    let inc = server
+        .req("GET", &format!("/v1/audit/proofs/inclusion?seq=0&tree_size={size}"), Some(&auditor), None, &[])
+        .await;
+    assert_eq!(inc.status, 200, "{}", inc.body);
+    assert_eq!(inc.body["root"], cp.body["root"], "the proof is against the signed head");
+    let path: Vec<lessee_audit::Hash> = inc.body["hashes"].as_array().unwrap().iter().map(hex).collect();
+    lessee_audit::verify_inclusion(&hex(&inc.body["leaf_hash"]), 0, size, &path, &hex(&cp.body["root"])).unwrap();
+    assert!(
+        lessee_audit::verify_inclusion(&hex(&inc.body["leaf_hash"]), 1, size, &path, &hex(&cp.body["root"])).is_err(),
+        "the same path does not prove another position"
+    );
+    let con =
+        server.req("GET", &format!("/v1/audit/proofs/consistency?from=1&to={size}"), Some(&auditor), None, &[]).await;
+    assert_eq!(con.status, 200, "{}", con.body);
+    let chashes: Vec<lessee_audit::Hash> = con.body["hashes"].as_array().unwrap().iter().map(hex).collect();
+    assert_eq!(con.body["from_root"], inc.body["leaf_hash"], "a one-record tree's head is its leaf");
+    lessee_audit::verify_consistency(1, size, &hex(&con.body["from_root"]), &hex(&con.body["to_root"]), &chashes)
+        .unwrap();
+    assert_eq!(con.body["to_root"], cp.body["root"]);
+    let bad =
+        server.req("GET", &format!("/v1/audit/proofs/inclusion?seq={}", size + 100), Some(&auditor), None, &[]).await;
+    assert_eq!((bad.status, bad.body["code"].as_str()), (400, Some("invalid_query")));
     // Only auditors (and admins) read the log.
     assert_eq!(server.req("GET", "/v1/audit/export", Some(&analyst), None, &[]).await.status, 403);
     // The export verifies offline against the pinned key, and a tampered copy does not.

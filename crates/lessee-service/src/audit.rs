@@ -98,6 +98,29 @@ impl AuditKeys {
     }
 }
 
+/// An inclusion proof (RFC 9162 §2.1.3) of one record in the tree of `tree_size` records.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProofView {
+    pub seq: u64,
+    pub tree_size: u64,
+    /// Hex of the record's leaf hash.
+    pub leaf_hash: String,
+    /// Hex of the tree head at `tree_size` (compare with a signed checkpoint of that size).
+    pub root: String,
+    /// Hex hashes of the audit path, leaf to root.
+    pub hashes: Vec<String>,
+}
+
+/// A consistency proof (RFC 9162 §2.1.4) that the tree of `to` records extends the tree of `from`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProofView {
+    pub from: u64,
+    pub to: u64,
+    pub from_root: String,
+    pub to_root: String,
+    pub hashes: Vec<String>,
+}
+
 /// A signed tree head as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignedCheckpoint {
@@ -233,6 +256,81 @@ impl Service {
             Some((_, note)) => Ok(note),
             None => Ok(self.checkpoint().await?.note),
         }
+    }
+
+    async fn node_map(&self, size: u64, ids: Vec<lessee_audit::NodeId>) -> Result<NodeMap> {
+        Ok(NodeMap::new(size, self.store.audit_nodes(&ids).await?))
+    }
+
+    async fn root_hex(&self, size: u64) -> Result<String> {
+        let map = self.node_map(size, lessee_audit::nodes_for_root(size)).await?;
+        Ok(lessee_audit::root_at(&map, size).map_err(Error::internal)?.to_hex())
+    }
+
+    /// The size to prove against: the given one, which must exist, or the current size.
+    async fn proof_size(&self, requested: Option<u64>) -> Result<u64> {
+        self.sequence_audit().await?;
+        let size = self.store.audit_size().await?;
+        match requested {
+            Some(s) if s > size || s == 0 => {
+                Err(Error::new(ErrorCode::InvalidQuery, format!("`tree_size` must be between 1 and {size}")))
+            }
+            Some(s) => Ok(s),
+            None => Ok(size),
+        }
+    }
+
+    /// Proves that record `seq` is in the tree of `tree_size` records (default: all).
+    pub async fn inclusion_proof(
+        &self,
+        by: &Principal,
+        seq: u64,
+        tree_size: Option<u64>,
+    ) -> Result<InclusionProofView> {
+        by.require(crate::Permission::AuditRead)?;
+        let size = self.proof_size(tree_size).await?;
+        if seq >= size {
+            return Err(Error::new(ErrorCode::InvalidQuery, format!("`seq` must be below the tree size {size}")));
+        }
+        let ids = lessee_audit::nodes_for_inclusion_proof(seq, size).map_err(Error::internal)?;
+        let mut all = ids.clone();
+        all.push(lessee_audit::NodeId::leaf(seq));
+        let map = self.node_map(size, all).await?;
+        let proof = lessee_audit::prove_inclusion(&map, seq, size).map_err(Error::internal)?;
+        let leaf = self
+            .store
+            .audit_nodes(&[lessee_audit::NodeId::leaf(seq)])
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, h)| h.to_hex())
+            .ok_or_else(|| Error::internal(format!("audit leaf {seq} missing")))?;
+        Ok(InclusionProofView {
+            seq,
+            tree_size: size,
+            leaf_hash: leaf,
+            root: self.root_hex(size).await?,
+            hashes: proof.hashes.iter().map(|h| h.to_hex()).collect(),
+        })
+    }
+
+    /// Proves that the tree of `to` records (default: all) extends the tree of `from` records.
+    pub async fn consistency_proof(&self, by: &Principal, from: u64, to: Option<u64>) -> Result<ConsistencyProofView> {
+        by.require(crate::Permission::AuditRead)?;
+        let to = self.proof_size(to).await?;
+        if from == 0 || from > to {
+            return Err(Error::new(ErrorCode::InvalidQuery, format!("`from` must be between 1 and {to}")));
+        }
+        let ids = lessee_audit::nodes_for_consistency_proof(from, to).map_err(Error::internal)?;
+        let map = self.node_map(to, ids).await?;
+        let proof = lessee_audit::prove_consistency(&map, from, to).map_err(Error::internal)?;
+        Ok(ConsistencyProofView {
+            from,
+            to,
+            from_root: self.root_hex(from).await?,
+            to_root: self.root_hex(to).await?,
+            hashes: proof.hashes.iter().map(|h| h.to_hex()).collect(),
+        })
     }
 
     pub fn audit_public_key(&self) -> VerifyingKey {
