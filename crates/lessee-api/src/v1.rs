@@ -508,3 +508,121 @@ pub async fn consistency_proof(
 ) -> Result<Json<lessee_service::audit::ConsistencyProofView>, ApiError> {
     state.service.consistency_proof(&principal, p.from, p.to).await.map(Json).map_err(|e| ApiError::new(e, &rid))
 }
+
+/// Close an account: the provider ended the relationship. Starts its retention period.
+#[utoipa::path(
+    post, path = "/v1/accounts/{id}/close", tag = "records",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Closed"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such open account", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn close_account(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let rid = ctx.request_id.clone();
+    state
+        .service
+        .close_account(&principal, &ctx, &id)
+        .await
+        .map(|_| StatusCode::NO_CONTENT)
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Place a legal hold on an account, or on every account seen from an address range. Held
+/// accounts are not destroyed at the end of retention until the hold is released.
+#[utoipa::path(
+    post, path = "/v1/legal-holds", tag = "records",
+    request_body = lessee_service::retention::HoldRequest,
+    responses(
+        (status = 201, body = lessee_service::retention::HoldView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn place_hold(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    StrictJson(req): StrictJson<lessee_service::retention::HoldRequest>,
+) -> Result<(StatusCode, Json<lessee_service::retention::HoldView>), ApiError> {
+    let rid = ctx.request_id.clone();
+    state
+        .service
+        .place_hold(&principal, &ctx, req)
+        .await
+        .map(|h| (StatusCode::CREATED, Json(h)))
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Query of `GET /v1/legal-holds`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HoldParams {
+    /// Also list released holds.
+    include_released: Option<bool>,
+}
+
+/// List legal holds.
+#[utoipa::path(
+    get, path = "/v1/legal-holds", tag = "records",
+    params(HoldParams),
+    responses(
+        (status = 200, body = Vec<lessee_service::retention::HoldView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_holds(
+    State(state): State<AppState>,
+    RequestId(rid): RequestId,
+    Auth(principal): Auth,
+    StrictQuery(p): StrictQuery<HoldParams>,
+) -> Result<Json<Vec<lessee_service::retention::HoldView>>, ApiError> {
+    state
+        .service
+        .list_holds(&principal, p.include_released.unwrap_or(false))
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Release a legal hold.
+#[utoipa::path(
+    post, path = "/v1/legal-holds/{id}/release", tag = "records",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Released"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn release_hold(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let rid = ctx.request_id.clone();
+    state
+        .service
+        .release_hold(&principal, &ctx, &id)
+        .await
+        .map(|_| StatusCode::NO_CONTENT)
+        .map_err(|e| ApiError::new(e, &rid))
+}

@@ -32,6 +32,10 @@ struct Cli {
     /// `pkcs11` (an HSM; set LESSEE_PKCS11_MODULE, LESSEE_PKCS11_TOKEN_LABEL, LESSEE_PKCS11_PIN).
     #[arg(long, global = true, env = "LESSEE_KEYRING", default_value = "local")]
     keyring: String,
+    /// Keep records this many days after the later of closure and last access (at least 730:
+    /// the proposed rule's two years).
+    #[arg(long, global = true, env = "LESSEE_RETENTION_DAYS", default_value_t = 730)]
+    retention_days: i64,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +55,12 @@ enum Command {
     /// Access and administrative events.
     #[command(subcommand)]
     Events(EventsCmd),
+    /// Legal holds.
+    #[command(subcommand)]
+    Holds(HoldsCmd),
+    /// Retention.
+    #[command(subcommand)]
+    Retention(RetentionCmd),
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -125,6 +135,35 @@ enum EventsCmd {
 }
 
 #[derive(Subcommand)]
+enum HoldsCmd {
+    /// Place a hold on an account (--account) or on every account seen from a range (--ip).
+    Place {
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        ip: Option<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        reference: String,
+    },
+    /// List holds as JSON lines.
+    List {
+        /// Include released holds.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Release a hold.
+    Release { id: String },
+}
+
+#[derive(Subcommand)]
+enum RetentionCmd {
+    /// Destroy the personal data of every closed account past retention and not held.
+    Run,
+}
+
+#[derive(Subcommand)]
 enum KeysCmd {
     /// Add a key-encryption key version and rewrap every customer's data key under it.
     Rotate,
@@ -140,6 +179,8 @@ enum AccountsCmd {
     },
     /// Print one account.
     Show { id: String },
+    /// Close an account (starts its retention period).
+    Close { id: String },
     /// Print an account's decision history.
     Decisions { id: String },
     /// List accounts as JSON lines, oldest first.
@@ -237,7 +278,18 @@ async fn open_service(cli: &Cli) -> Result<(Arc<SqlStore>, Service), Failure> {
     if created {
         tracing::warn!(path = %path.display(), "Created the audit checkpoint signing key (mode 0600).");
     }
-    let service = Service::with_defaults(store.clone(), vault, Arc::new(keys));
+    if cli.retention_days < 730 {
+        return Err(Failure::new(exit::USAGE, "--retention-days must be at least 730 (two years)"));
+    }
+    let config = lessee_service::Config { retention_days: cli.retention_days, ..Default::default() };
+    let service = Service::new(
+        store.clone(),
+        Arc::new(lessee_service::SystemClock),
+        Arc::new(lessee_service::EmbeddedGeoIp),
+        vault,
+        Arc::new(keys),
+        config,
+    );
     Ok((store, service))
 }
 
@@ -274,15 +326,37 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             }
         }
     }
-    // Sign a checkpoint of the audit log every minute while it grows.
-    let cp_service = service.clone();
+    // Background work: the audit sequencer (pending records into the Merkle tree, four times a
+    // second), a signed checkpoint every minute while the log grows, and retention every six
+    // hours. All are safe with several servers on one database.
+    let bg = service.clone();
     let checkpoints = tokio::spawn(async move {
         let mut last = u64::MAX;
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        let mut last_checkpoint = std::time::Instant::now();
+        let mut last_retention: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
-            match cp_service.store().audit_size().await {
-                Ok(size) if size != last => match cp_service.checkpoint().await {
+            if let Err(e) = bg.sequence_audit().await {
+                tracing::error!(error = %e, "Could not sequence audit records.");
+                continue;
+            }
+            if last_retention.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(6 * 3600)) {
+                last_retention = Some(std::time::Instant::now());
+                match bg.run_retention(&Principal::local_operator(), &RequestContext::local()).await {
+                    Ok(r) if !r.destroyed.is_empty() || !r.held.is_empty() => {
+                        tracing::info!(destroyed = r.destroyed.len(), held = r.held.len(), "Retention run finished.")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "Retention run failed."),
+                }
+            }
+            if last_checkpoint.elapsed() < std::time::Duration::from_secs(60) {
+                continue;
+            }
+            last_checkpoint = std::time::Instant::now();
+            match bg.store().audit_size().await {
+                Ok(size) if size != last => match bg.checkpoint().await {
                     Ok(cp) => last = cp.tree_size,
                     Err(e) => tracing::error!(error = %e, "Could not sign an audit checkpoint."),
                 },
@@ -401,6 +475,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     print_json(&opened.account)
                 }
                 AccountsCmd::Show { id } => print_json(&service.account(&operator, id).await?),
+                AccountsCmd::Close { id } => {
+                    service.close_account(&operator, &ctx, id).await?;
+                    eprintln!("account {id} closed");
+                    Ok(())
+                }
                 AccountsCmd::Decisions { id } => {
                     for d in service.decisions(&operator, id).await? {
                         print_json(&d)?;
@@ -433,6 +512,36 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Audit(cmd) => audit_command(&cli, cmd).await,
+        Command::Holds(cmd) => {
+            let (_, service) = open_service(&cli).await?;
+            let ctx = RequestContext::local();
+            match cmd {
+                HoldsCmd::Place { account, ip, reason, reference } => {
+                    let req = lessee_service::retention::HoldRequest {
+                        account_id: account.clone(),
+                        ip: ip.clone(),
+                        reason: reason.clone(),
+                        reference: reference.clone(),
+                    };
+                    print_json(&service.place_hold(&operator, &ctx, req).await?)
+                }
+                HoldsCmd::List { all } => {
+                    for h in service.list_holds(&operator, *all).await? {
+                        print_json(&h)?;
+                    }
+                    Ok(())
+                }
+                HoldsCmd::Release { id } => {
+                    service.release_hold(&operator, &ctx, id).await?;
+                    eprintln!("hold {id} released");
+                    Ok(())
+                }
+            }
+        }
+        Command::Retention(RetentionCmd::Run) => {
+            let (_, service) = open_service(&cli).await?;
+            print_json(&service.run_retention(&operator, &RequestContext::local()).await?)
+        }
         Command::Events(EventsCmd::Import { file, mode }) => {
             let mode = match mode.as_str() {
                 "atomic" => lessee_service::BatchMode::Atomic,

@@ -708,6 +708,67 @@ async fn access_events_answer_the_investigators_question(postgres: bool) {
     assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["accepted"], 600);
 }
 
+async fn holds_and_closure_over_http_and_cli(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let legal = db.token("legal").await;
+    let server = db.serve().await;
+    let app = fixtures().into_iter().find(|(n, _)| n == "individual_us_person").unwrap().1;
+    let id = server.open(&cp, &app, None).await.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(server.req("POST", &format!("/v1/accounts/{id}/close"), Some(&cp), None, &[]).await.status, 204);
+    assert_eq!(
+        server.req("POST", &format!("/v1/accounts/{id}/close"), Some(&cp), None, &[]).await.status,
+        404,
+        "closed twice"
+    );
+    let hold = |body: Value| serde_json::to_vec(&body).unwrap();
+    let r = server
+        .req(
+            "POST",
+            "/v1/legal-holds",
+            Some(&cp),
+            Some(hold(json!({"account_id": id, "reason": "r", "reference": "x"}))),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403, "only legal (and admin) place holds");
+    let r = server
+        .req(
+            "POST",
+            "/v1/legal-holds",
+            Some(&legal),
+            Some(hold(json!({"account_id": id, "ip": "1.2.3.4", "reason": "r", "reference": "x"}))),
+            &[],
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].as_str()), (422, Some("validation_failed")));
+    let r = server
+        .req(
+            "POST",
+            "/v1/legal-holds",
+            Some(&legal),
+            Some(hold(json!({"ip": "81.2.69.0/24", "reason": "subpoena", "reference": "23-cr-7"}))),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let hid = r.body["id"].as_str().unwrap().to_owned();
+    let list = server.req("GET", "/v1/legal-holds", Some(&legal), None, &[]).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    assert_eq!(
+        server.req("POST", &format!("/v1/legal-holds/{hid}/release"), Some(&legal), None, &[]).await.status,
+        204
+    );
+    assert_eq!(server.req("GET", "/v1/legal-holds", Some(&legal), None, &[]).await.body.as_array().unwrap().len(), 0);
+    server.stop(false).await;
+    // Nothing is due today: the account was closed just now.
+    let (code, out, err) = db.cli(&["retention", "run"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["destroyed"], json!([]));
+    let (code, _, err) = db.cli(&["--retention-days", "30", "retention", "run"]).await;
+    assert_eq!(code, 2, "less than two years is refused: {err}");
+}
+
 on_both_backends!(
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
@@ -717,6 +778,7 @@ on_both_backends!(
     personal_data_reads_are_purpose_bound_and_audited,
     keys_rotate_without_losing_data,
     access_events_answer_the_investigators_question,
+    holds_and_closure_over_http_and_cli,
 );
 
 /// Scale-out: two `lessee serve` processes on one PostgreSQL database.

@@ -65,7 +65,8 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::ControlPlane => matches!(p, AccountsCreate | AccountsRead | EventsWrite),
-            Role::Analyst | Role::Legal => matches!(p, AccountsRead),
+            Role::Analyst => matches!(p, AccountsRead),
+            Role::Legal => matches!(p, AccountsRead | LegalHolds),
             Role::Auditor => matches!(p, AccountsRead | AuditRead),
             Role::Reseller => false,
         }
@@ -139,6 +140,8 @@ pub enum Permission {
     AuditRead,
     /// Send access and administrative events.
     EventsWrite,
+    /// Place and release legal holds.
+    LegalHolds,
 }
 
 impl Permission {
@@ -149,6 +152,7 @@ impl Permission {
             Permission::TokensManage => "tokens:manage",
             Permission::AuditRead => "audit:read",
             Permission::EventsWrite => "events:write",
+            Permission::LegalHolds => "legal_holds:manage",
         }
     }
 }

@@ -336,6 +336,12 @@ impl Service {
         Ok(out)
     }
 
+    /// The addresses of stored events (skipping accounts whose key is destroyed).
+    pub(crate) async fn open_event_ips(&self, rows: Vec<StoredEvent>) -> Result<Vec<IpAddr>> {
+        let views = self.open_events(rows, |_| true).await?;
+        Ok(views.into_iter().filter_map(|v| v.ip.parse().ok()).collect())
+    }
+
     fn page(items: Vec<EventView>, last: Option<&StoredEvent>, full: bool) -> EventPage {
         let mut accounts: Vec<String> =
             items.iter().map(|e| e.account_id.clone()).collect::<HashSet<_>>().into_iter().collect();

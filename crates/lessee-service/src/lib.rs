@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod geo;
+pub mod retention;
 pub mod vault;
 
 use std::sync::Arc;
@@ -40,9 +41,18 @@ impl Clock for SystemClock {
 }
 
 /// Settings of the services.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub classification: ClassificationConfig,
+    /// Records are kept at least this long after the later of closure and last access
+    /// (the proposed rule: two years).
+    pub retention_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { classification: ClassificationConfig::default(), retention_days: 730 }
+    }
 }
 
 /// The services, shared by every request.

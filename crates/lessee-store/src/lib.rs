@@ -114,6 +114,19 @@ pub enum EventQuery {
     IpPrefixes { level: usize, values: Vec<i64> },
 }
 
+/// A legal hold: on one account, or on every account seen from an address range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegalHold {
+    pub id: String,
+    pub account_id: Option<AccountId>,
+    pub cidr: Option<String>,
+    pub reason: String,
+    pub reference: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub released_at: Option<DateTime<Utc>>,
+}
+
 /// What `create_account` did.
 #[derive(Clone, Debug)]
 pub enum Created {
@@ -216,6 +229,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<StoredEvent>>;
     /// The account's last access, if any event was seen.
     async fn last_accessed(&self, id: AccountId) -> Result<Option<DateTime<Utc>>>;
+
+    /// Marks an account closed; false if it is unknown or already closed.
+    async fn close_account(&self, id: AccountId, at: DateTime<Utc>, audit: &AuditEvent) -> Result<bool>;
+    async fn create_hold(&self, hold: &LegalHold, audit: &AuditEvent) -> Result<()>;
+    /// Releases a hold; false if it is unknown or already released.
+    async fn release_hold(&self, id: &str, at: DateTime<Utc>, audit: &AuditEvent) -> Result<bool>;
+    async fn holds(&self, include_released: bool) -> Result<Vec<LegalHold>>;
+    /// Closed, not destroyed accounts whose closure and last access are both at or before `cutoff`.
+    async fn retention_candidates(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<AccountId>>;
+    /// Destroys an account's personal data: deletes its data key (its sealed application and
+    /// access events become unreadable), its sealed application and blind indexes, with an audit
+    /// record, in one transaction.
+    async fn destroy_account(&self, id: AccountId, at: DateTime<Utc>, audit: &AuditEvent) -> Result<()>;
 
     /// Writes one audit record durably (its own transaction); the sequencer gives it its place
     /// in the tree.

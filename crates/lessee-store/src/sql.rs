@@ -13,8 +13,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::{
-    AccountFilter, BlindEntry, Created, EventQuery, IdempotencyKey, LegacyApplication, Page, Result, SealedApplication,
-    Store, StoreError, StoredEvent, TokenRecord,
+    AccountFilter, BlindEntry, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold, Page, Result,
+    SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
 };
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
@@ -901,6 +901,107 @@ impl Store for SqlStore {
             Some(r) => r.try_get::<Option<i64>, _>(0)?.map(from_millis).transpose(),
             None => Ok(None),
         }
+    }
+
+    async fn close_account(&self, id: AccountId, at: DateTime<Utc>, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query("UPDATE accounts SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
+            .bind(millis(at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            enqueue_audit_tx(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn create_hold(&self, h: &LegalHold, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO legal_holds (id, account_id, cidr, reason, reference, created_by, created_at, released_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(&h.id)
+        .bind(h.account_id.map(|a| a.to_string()))
+        .bind(h.cidr.clone())
+        .bind(&h.reason)
+        .bind(&h.reference)
+        .bind(&h.created_by)
+        .bind(millis(h.created_at))
+        .execute(&mut *tx)
+        .await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release_hold(&self, id: &str, at: DateTime<Utc>, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query("UPDATE legal_holds SET released_at = $1 WHERE id = $2 AND released_at IS NULL")
+            .bind(millis(at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            enqueue_audit_tx(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn holds(&self, include_released: bool) -> Result<Vec<LegalHold>> {
+        let sql = if include_released {
+            "SELECT id, account_id, cidr, reason, reference, created_by, created_at, released_at FROM legal_holds ORDER BY created_at, id"
+        } else {
+            "SELECT id, account_id, cidr, reason, reference, created_by, created_at, released_at FROM legal_holds \
+             WHERE released_at IS NULL ORDER BY created_at, id"
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LegalHold {
+                    id: r.try_get(0)?,
+                    account_id: r.try_get::<Option<String>, _>(1)?.and_then(|s| AccountId::parse(&s)),
+                    cidr: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    reference: r.try_get(4)?,
+                    created_by: r.try_get(5)?,
+                    created_at: from_millis(r.try_get(6)?)?,
+                    released_at: r.try_get::<Option<i64>, _>(7)?.map(from_millis).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn retention_candidates(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<AccountId>> {
+        let rows = sqlx::query(&format!(
+            "SELECT id FROM accounts WHERE destroyed_at IS NULL AND closed_at IS NOT NULL AND closed_at <= $1 \
+             AND (last_accessed_at IS NULL OR last_accessed_at <= $1) ORDER BY id LIMIT {}",
+            limit.clamp(1, 10_000)
+        ))
+        .bind(millis(cutoff))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).filter_map(|s| AccountId::parse(&s)).collect())
+    }
+
+    async fn destroy_account(&self, id: AccountId, at: DateTime<Utc>, audit: &AuditEvent) -> Result<()> {
+        let id = id.to_string();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM customer_keys WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM blind_indexes WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE accounts SET sealed = NULL, application = '', destroyed_at = $1 WHERE id = $2")
+            .bind(millis(at))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
