@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::Service;
-use crate::audit::{Allowed, Denied, RequestContext};
+use crate::audit::RequestContext;
 use crate::auth::{Permission, Principal, Purpose};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -168,21 +168,11 @@ impl Service {
         id: &str,
         purpose: Purpose,
     ) -> Result<Application> {
-        by.require(Permission::AccountsRead)?;
         let account_id = parse_account_id(id)?;
-        if !by.role.holds(purpose) {
-            self.audit(by, ctx, purpose, "account.application.read", "account", &account_id.to_string(), Denied)
-                .await?;
-            return Err(Error::forbidden(format!(
-                "role `{}` may not read personal data for the purpose `{}`",
-                by.role,
-                purpose.as_str()
-            )));
-        }
+        self.authorize_read(by, ctx, purpose, "account.application.read", "account", &account_id.to_string()).await?;
         let Some(sealed) = self.store.sealed_application(account_id).await? else {
             return Err(Error::not_found("account"));
         };
-        self.audit(by, ctx, purpose, "account.application.read", "account", &account_id.to_string(), Allowed).await?;
         self.vault.unseal(account_id, &sealed)
     }
 
@@ -197,22 +187,13 @@ impl Service {
         value: &str,
         purpose: Purpose,
     ) -> Result<Vec<Account>> {
-        by.require(Permission::AccountsRead)?;
-        if !by.role.holds(purpose) {
-            self.audit(by, ctx, purpose, "account.search", "blind_index", kind, Denied).await?;
-            return Err(Error::forbidden(format!(
-                "role `{}` may not search for the purpose `{}`",
-                by.role,
-                purpose.as_str()
-            )));
-        }
         let index = self.vault.lookup_index(kind, value).ok_or_else(|| {
             Error::new(
                 ErrorCode::InvalidQuery,
                 "search by `email`, `phone`, `national_id` or `ip_address` with a value that can be normalized",
             )
         })?;
-        self.audit(by, ctx, purpose, "account.search", "blind_index", kind, Allowed).await?;
+        self.authorize_read(by, ctx, purpose, "account.search", "blind_index", kind).await?;
         let mut out = Vec::new();
         for id in self.store.accounts_by_blind_index(kind, &index).await? {
             if let Some(a) = self.store.account(id).await? {
@@ -233,7 +214,7 @@ impl Service {
             for legacy in batch {
                 let app: Application = serde_json::from_str(&legacy.json).map_err(Error::internal)?;
                 let (sealed, indexes) = self.vault.seal(legacy.account_id, &app)?;
-                self.store.seal_legacy(legacy.account_id, &sealed, &indexes).await?;
+                self.store.seal_legacy(legacy.account_id, &sealed, &indexes, self.now()).await?;
                 n += 1;
             }
         }

@@ -158,6 +158,29 @@ impl Service {
         Ok(())
     }
 
+    /// The gate of every read of personal data: the role must hold the purpose. Either way the
+    /// attempt is audited first; a refusal is audited as denied and returned as `forbidden`.
+    pub(crate) async fn authorize_read(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        purpose: Purpose,
+        action: &str,
+        target_kind: &str,
+        target_id: &str,
+    ) -> Result<()> {
+        by.require(crate::Permission::AccountsRead)?;
+        if !by.role.holds(purpose) {
+            self.audit(by, ctx, purpose, action, target_kind, target_id, Denied).await?;
+            return Err(Error::forbidden(format!(
+                "role `{}` may not read personal data for the purpose `{}`",
+                by.role,
+                purpose.as_str()
+            )));
+        }
+        self.audit(by, ctx, purpose, action, target_kind, target_id, Allowed).await
+    }
+
     pub(crate) fn audit_event(
         &self,
         by: &Principal,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Service;
-use crate::audit::{Allowed, Denied, RequestContext};
+use crate::audit::RequestContext;
 use crate::auth::{Permission, Principal, Purpose};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -285,27 +285,6 @@ impl Service {
         Ok(IngestReport { accepted: stored.len(), rejected })
     }
 
-    async fn check_read(
-        &self,
-        by: &Principal,
-        ctx: &RequestContext,
-        purpose: Purpose,
-        action: &str,
-        target_kind: &str,
-        target: &str,
-    ) -> Result<()> {
-        by.require(Permission::AccountsRead)?;
-        if !by.role.holds(purpose) {
-            self.audit(by, ctx, purpose, action, target_kind, target, Denied).await?;
-            return Err(Error::forbidden(format!(
-                "role `{}` may not read access events for the purpose `{}`",
-                by.role,
-                purpose.as_str()
-            )));
-        }
-        self.audit(by, ctx, purpose, action, target_kind, target, Allowed).await
-    }
-
     async fn open_events(&self, rows: Vec<StoredEvent>, keep: impl Fn(IpAddr) -> bool) -> Result<Vec<EventView>> {
         let ids: Vec<AccountId> = rows.iter().map(|e| e.account_id).collect::<HashSet<_>>().into_iter().collect();
         let keys: HashMap<AccountId, Vec<u8>> = self.store.wrapped_keys(&ids).await?.into_iter().collect();
@@ -366,7 +345,7 @@ impl Service {
         let account_id = crate::accounts::parse_account_id(id)?;
         let (from, to) = time_range(from, to, self.now())?;
         let after = after.map(decode_cursor).transpose()?;
-        self.check_read(by, ctx, purpose, "events.read", "account", &account_id.to_string()).await?;
+        self.authorize_read(by, ctx, purpose, "events.read", "account", &account_id.to_string()).await?;
         let limit = limit.clamp(1, 1000);
         let rows = self.store.events(&EventQuery::Account(account_id), from, to, after, limit).await?;
         let full = rows.len() == limit as usize;
@@ -397,7 +376,7 @@ impl Service {
         let after = after.map(decode_cursor).transpose()?;
         // The query names an address: audit it by its keyed hash, never in the clear.
         let target = format!("{}", self.vault.prefix_index(plan.level, query.network, query.len));
-        self.check_read(by, ctx, purpose, "events.search_ip", "ip_prefix", &target).await?;
+        self.authorize_read(by, ctx, purpose, "events.search_ip", "ip_prefix", &target).await?;
         let values: Vec<i64> =
             plan.prefixes.iter().map(|p| self.vault.prefix_index(plan.level, *p, plan.prefix_len)).collect();
         let limit = limit.clamp(1, 1000);

@@ -82,10 +82,6 @@ impl Service {
         Service::new(store, Arc::new(SystemClock), Arc::new(EmbeddedGeoIp), vault, audit_keys, Config::default())
     }
 
-    pub fn vault(&self) -> &Vault {
-        &self.vault
-    }
-
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

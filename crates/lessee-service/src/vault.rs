@@ -59,11 +59,6 @@ impl Vault {
         }
     }
 
-    /// The blind index of an IP address (hex), for equality lookups.
-    pub fn ip_index(&self, ip: IpAddr) -> Result<String> {
-        self.ip.index(&ip.to_string()).map(|b| b.to_hex()).map_err(crypto)
-    }
-
     /// Seals an application under a new data key for this account, and computes its indexes.
     pub fn seal(&self, id: AccountId, app: &Application) -> Result<(SealedApplication, Vec<BlindEntry>)> {
         let owner = id.to_string();

@@ -204,7 +204,13 @@ pub trait Store: Send + Sync + 'static {
     /// Rows still holding a plaintext application, up to `limit`.
     async fn legacy_applications(&self, limit: u32) -> Result<Vec<LegacyApplication>>;
     /// Replaces a plaintext application by its sealed form (and indexes), in one transaction.
-    async fn seal_legacy(&self, id: AccountId, sealed: &SealedApplication, indexes: &[BlindEntry]) -> Result<()>;
+    async fn seal_legacy(
+        &self,
+        id: AccountId,
+        sealed: &SealedApplication,
+        indexes: &[BlindEntry],
+        at: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Wrapped data keys after `after` (account id order), at most `limit`.
     async fn customer_keys(&self, after: Option<AccountId>, limit: u32) -> Result<Vec<(AccountId, Vec<u8>)>>;

@@ -325,10 +325,13 @@ where
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = String::from("SELECT level, idx, hash FROM audit_nodes WHERE ");
-    let conds: Vec<String> =
-        (0..ids.len()).map(|i| format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2)).collect();
-    sql.push_str(&conds.join(" OR "));
+    // One indexed point lookup per node: an OR of composite conditions makes SQLite scan.
+    let sql = (0..ids.len())
+        .map(|i| {
+            format!("SELECT level, idx, hash FROM audit_nodes WHERE level = ${} AND idx = ${}", 2 * i + 1, 2 * i + 2)
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
     let mut q = sqlx::query(&sql);
     for id in ids {
         q = q.bind(i32::from(id.level)).bind(i64::try_from(id.index).map_err(audit_err)?);
@@ -688,7 +691,13 @@ impl Store for SqlStore {
             .collect()
     }
 
-    async fn seal_legacy(&self, id: AccountId, sealed: &SealedApplication, indexes: &[BlindEntry]) -> Result<()> {
+    async fn seal_legacy(
+        &self,
+        id: AccountId,
+        sealed: &SealedApplication,
+        indexes: &[BlindEntry],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         let id = id.to_string();
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE accounts SET sealed = $1, application = '' WHERE id = $2 AND sealed IS NULL")
@@ -699,7 +708,7 @@ impl Store for SqlStore {
         sqlx::query("INSERT INTO customer_keys (account_id, wrapped, created_at) VALUES ($1, $2, $3)")
             .bind(&id)
             .bind(sealed.wrapped_key.clone())
-            .bind(millis(Utc::now()))
+            .bind(millis(at))
             .execute(&mut *tx)
             .await?;
         insert_indexes(&mut tx, &id, indexes).await?;
