@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/checkpoints", axum::routing::post(v1::audit_checkpoint))
         .route("/v1/audit/export", get(v1::audit_export))
         .route("/v1/accounts/{id}/close", axum::routing::post(v1::close_account))
+        .route("/v1/exports", axum::routing::post(v1::legal_export))
         .route("/v1/legal-holds", get(v1::list_holds).post(v1::place_hold))
         .route("/v1/legal-holds/{id}/release", axum::routing::post(v1::release_hold))
         .route("/v1/audit/proofs/inclusion", get(v1::inclusion_proof))

@@ -538,6 +538,50 @@ pub async fn close_account(
         .map_err(|e| ApiError::new(e, &rid))
 }
 
+/// Produce everything held about an account, or about every account seen from an address or
+/// range, for a period, for legal process: a tar bundle with a signed manifest of SHA-256
+/// hashes and the account's audit records with inclusion proofs. Needs `Lessee-Purpose:
+/// legal_process`; audited on every account it covers. `lessee export verify` checks it.
+#[utoipa::path(
+    post, path = "/v1/exports", tag = "records",
+    request_body = lessee_service::export::ExportRequest,
+    params(("Lessee-Purpose" = String, Header, description = "must be `legal_process`")),
+    responses(
+        (status = 200, description = "application/x-tar: the bundle", body = String, content_type = "application/x-tar"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn legal_export(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    PurposeHeader(purpose): PurposeHeader,
+    StrictJson(req): StrictJson<lessee_service::export::ExportRequest>,
+) -> Result<Response, ApiError> {
+    let rid = ctx.request_id.clone();
+    let produced =
+        state.service.legal_export(&principal, &ctx, purpose, req).await.map_err(|e| ApiError::new(e, &rid))?;
+    let name = format!(
+        "attachment; filename=\"lessee-export-{}.tar\"",
+        produced.manifest.produced_at.format("%Y%m%dT%H%M%SZ")
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/x-tar".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, name),
+        ],
+        produced.bundle,
+    )
+        .into_response())
+}
+
 /// Place a legal hold on an account, or on every account seen from an address range. Held
 /// accounts are not destroyed at the end of retention until the hold is released.
 #[utoipa::path(

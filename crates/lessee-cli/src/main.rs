@@ -67,6 +67,9 @@ enum Command {
     /// Key management.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Productions for legal process: `export --account ID` or `export --ip RANGE` writes a
+    /// signed bundle; `export verify FILE` checks one without the server.
+    Export(ExportArgs),
     /// Measure performance against a baseline in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -83,6 +86,43 @@ struct ServeArgs {
     /// Largest batch of access events accepted, in bytes.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_batch_bytes: usize,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct ExportArgs {
+    #[command(subcommand)]
+    command: Option<ExportCmd>,
+    /// The account to produce (lessee id).
+    #[arg(long, conflicts_with = "ip")]
+    account: Option<String>,
+    /// An address or CIDR range: every account seen from it in the period.
+    #[arg(long)]
+    ip: Option<String>,
+    /// Start of the period (RFC 3339; default 30 days before --to).
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the period, exclusive (RFC 3339; default now).
+    #[arg(long)]
+    to: Option<String>,
+    /// The legal process (docket, subpoena or warrant number).
+    #[arg(long)]
+    reference: Option<String>,
+    /// Where to write the bundle (`-` for stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Check a bundle without the server: manifest signature, file hashes, checkpoint, and
+    /// every audit record's inclusion proof. Exits 0 when it verifies, 9 when it does not.
+    Verify {
+        file: PathBuf,
+        /// Trusted public key (note format, as `audit public-key` prints).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -565,6 +605,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("key-encryption key version {version} added; {rewrapped} customer data keys rewrapped");
             Ok(())
         }
+        Command::Export(args) => export_command(&cli, args).await,
         Command::Bench(cmd) => bench::run(cmd).await.map_err(|e| Failure::new(exit::INTERNAL, format!("{e:#}"))),
     }
 }
@@ -629,6 +670,89 @@ async fn audit_command(cli: &Cli, cmd: &AuditCmd) -> Result<(), Failure> {
             format!("the audit log does not verify: {} problem(s)", report.problems.len()),
         ))
     }
+}
+
+async fn export_command(cli: &Cli, args: &ExportArgs) -> Result<(), Failure> {
+    if let Some(ExportCmd::Verify { file, public_key }) = &args.command {
+        let key = public_key
+            .as_deref()
+            .map(|t| {
+                lessee_audit::VerifyingKey::from_note_string(t.trim())
+                    .map_err(|e| Failure::new(exit::USAGE, format!("--public-key: {e}")))
+            })
+            .transpose()?;
+        let mut f = std::fs::File::open(file)
+            .map_err(|e| Failure::new(exit::NO_INPUT, format!("cannot read {}: {e}", file.display())))?;
+        let report = lessee_service::export::verify_bundle(&mut f, key.as_ref())
+            .map_err(|e| Failure::new(exit::DATA, format!("not an export bundle: {e}")))?;
+        let summary = serde_json::json!({
+            "ok": report.ok,
+            "key_pinned": report.key_pinned,
+            "scope": report.manifest.as_ref().map(|m| &m.scope),
+            "reference": report.manifest.as_ref().map(|m| &m.reference),
+            "accounts": report.manifest.as_ref().map(|m| m.accounts.len()),
+            "files": report.files,
+            "audit_records": report.audit_records,
+            "problems": report.problems,
+        });
+        print_json(&summary)?;
+        if !report.key_pinned {
+            eprintln!("warning: checked against the bundle's own public key; pass --public-key to pin the provider's");
+        }
+        return if report.ok {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                exit::TAMPERED,
+                format!("the bundle does not verify: {} problem(s)", report.problems.len()),
+            ))
+        };
+    }
+    let (Some(reference), Some(out)) = (&args.reference, &args.out) else {
+        return Err(Failure::new(exit::USAGE, "a production needs --reference and --out (and --account or --ip)"));
+    };
+    let (_, service) = open_service(cli).await?;
+    let req = lessee_service::export::ExportRequest {
+        account_id: args.account.clone(),
+        ip: args.ip.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        reference: reference.clone(),
+    };
+    let produced = service
+        .legal_export(
+            &Principal::local_operator(),
+            &RequestContext::local(),
+            lessee_service::Purpose::LegalProcess,
+            req,
+        )
+        .await?;
+    write_output(out, &produced.bundle)?;
+    eprintln!(
+        "{} account(s), {} files, {} bytes written to {}",
+        produced.manifest.accounts.len(),
+        produced.manifest.files.len() + 2,
+        produced.bundle.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Writes `data` to a file (mode 0600: it may hold personal data) or to stdout for `-`.
+fn write_output(out: &Path, data: &[u8]) -> Result<(), Failure> {
+    let res = if out == Path::new("-") {
+        std::io::stdout().write_all(data)
+    } else {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(out).and_then(|mut f| f.write_all(data).and_then(|()| f.sync_all()))
+    };
+    res.map_err(|e| Failure::new(exit::INTERNAL, format!("cannot write {}: {e}", out.display())))
 }
 
 fn main() -> ExitCode {

@@ -769,7 +769,233 @@ async fn holds_and_closure_over_http_and_cli(postgres: bool) {
     assert_eq!(code, 2, "less than two years is refused: {err}");
 }
 
+/// Reads a tar bundle into (path, bytes) pairs, in order.
+fn untar(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut a = tar::Archive::new(bytes);
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let p = e.path().unwrap().to_string_lossy().into_owned();
+            let mut b = Vec::new();
+            e.read_to_end(&mut b).unwrap();
+            (p, b)
+        })
+        .collect()
+}
+
+fn retar(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, d) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(d.len() as u64);
+        h.set_mode(0o600);
+        b.append_data(&mut h, p, d.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+async fn legal_exports_verify_without_the_server(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let legal = db.token("legal").await;
+    let server = db.serve().await;
+    let mut ids = std::collections::HashMap::new();
+    for (_, app) in fixtures() {
+        let r = server.open(&cp, &app, None).await;
+        ids.insert(app["external_id"].as_str().unwrap().to_owned(), r.body["id"].as_str().unwrap().to_owned());
+    }
+    let events = std::fs::read_to_string(fixtures_dir().join("access_events.ndjson")).unwrap();
+    let r = server
+        .http
+        .post(format!("{}/v1/access-events", server.base))
+        .bearer_auth(&cp)
+        .header("content-type", "application/x-ndjson")
+        .body(events.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let lines: Vec<Value> = events.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let id = ids["acct-2001"].clone();
+    // A read before the production: it must show up in the bundle's audit trail.
+    let r = server
+        .req(
+            "GET",
+            &format!("/v1/accounts/{id}/application"),
+            Some(&legal),
+            None,
+            &[("lessee-purpose", "legal_process")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let export = |token: &str, purpose: &str, body: Value| {
+        let req = server
+            .http
+            .post(format!("{}/v1/exports", server.base))
+            .bearer_auth(token)
+            .header("lessee-purpose", purpose)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let ctype = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            (status, ctype, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let period = json!({"account_id": id, "from": "2026-11-22T00:00:00Z", "to": "2026-11-23T00:00:00Z",
+        "reference": "GJ-2026-118"});
+    // Purpose and role are checked; bad requests are problems.
+    let (status, ctype, body) = export(&legal, "review", period.clone()).await;
+    assert_eq!((status, ctype.as_str()), (400, "application/problem+json"), "{}", String::from_utf8_lossy(&body));
+    assert_eq!(export(&cp, "legal_process", period.clone()).await.0, 403);
+    let (status, _, body) =
+        export(&legal, "legal_process", json!({"account_id": id, "ip": "1.2.3.4", "reference": "x"})).await;
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) = export(&legal, "legal_process", json!({"account_id": id, "reference": "x", "extra": 1})).await;
+    assert_eq!(status, 400);
+    let missing = "0190a0a0-0000-7000-8000-000000000000";
+    assert_eq!(export(&legal, "legal_process", json!({"account_id": missing, "reference": "x"})).await.0, 404);
+
+    let (status, ctype, bundle) = export(&legal, "legal_process", period).await;
+    assert_eq!((status, ctype.as_str()), (200, "application/x-tar"), "{}", String::from_utf8_lossy(&bundle));
+    let files = untar(&bundle);
+    let get = |p: &str| files.iter().find(|(n, _)| n == p).map(|(_, b)| b.clone()).unwrap_or_else(|| panic!("{p}"));
+    let dir = format!("accounts/{id}");
+    let app: Value = serde_json::from_slice(&get(&format!("{dir}/application.json"))).unwrap();
+    assert_eq!(app["external_id"], "acct-2001");
+    let want = lines
+        .iter()
+        .filter(|e| e["account"] == "acct-2001" && e["at"].as_str().unwrap().starts_with("2026-11-22"))
+        .count();
+    let got = String::from_utf8(get(&format!("{dir}/access_events.ndjson"))).unwrap();
+    assert_eq!(got.lines().count(), want);
+    assert!(want > 0);
+    let audit = String::from_utf8(get(&format!("{dir}/audit_records.ndjson"))).unwrap();
+    let actions: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["record"]["event"]["action"].as_str().unwrap().to_owned())
+        .collect();
+    for a in ["account.open", "account.application.read", "export.account"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+    let manifest: Value = serde_json::from_slice(&get("manifest.json")).unwrap();
+    assert_eq!(manifest["reference"], "GJ-2026-118");
+    assert_eq!(manifest["accounts"][0]["access_events"].as_u64(), Some(want as u64));
+
+    // Verified without the server, against the pinned key.
+    let (_, key, _) = db.cli(&["audit", "public-key"]).await;
+    let path = db.dir.path().join("bundle.tar");
+    std::fs::write(&path, &bundle).unwrap();
+    let verify = |p: PathBuf, key: String| {
+        let db = &db;
+        async move { db.cli(&["export", "verify", p.to_str().unwrap(), "--public-key", key.trim()]).await }
+    };
+    let (code, out, err) = verify(path.clone(), key.clone()).await;
+    assert_eq!(code, 0, "{out} {err}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["key_pinned"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(report["audit_records"].as_u64(), Some(actions.len() as u64));
+
+    // Tampering, each kind caught (exit 9).
+    let tamper = |f: &dyn Fn(&mut Vec<(String, Vec<u8>)>)| {
+        let mut files = files.clone();
+        f(&mut files);
+        retar(&files)
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "edited application",
+            tamper(&|fs| {
+                let f = fs.iter_mut().find(|(n, _)| n.ends_with("application.json")).unwrap();
+                f.1 = String::from_utf8(f.1.clone()).unwrap().replace("acct-2001", "acct-2002").into_bytes();
+            }),
+            "does not match its hash",
+        ),
+        (
+            "removed events file",
+            tamper(&|fs| fs.retain(|(n, _)| !n.ends_with("access_events.ndjson"))),
+            "listed but missing",
+        ),
+        ("added file", tamper(&|fs| fs.push(("accounts/extra.json".into(), b"{}".to_vec()))), "not in the manifest"),
+        (
+            "re-hashed manifest",
+            tamper(&|fs| {
+                let m = fs.iter_mut().find(|(n, _)| n == "manifest.json").unwrap();
+                m.1 = String::from_utf8(m.1.clone()).unwrap().replace("GJ-2026-118", "GJ-2026-119").into_bytes();
+            }),
+            "signs a different manifest",
+        ),
+        (
+            "forged audit record",
+            tamper(&|fs| {
+                let f = fs.iter_mut().find(|(n, _)| n.ends_with("audit_records.ndjson")).unwrap();
+                f.1 =
+                    String::from_utf8(f.1.clone()).unwrap().replacen("\"legal_process\"", "\"review\"", 1).into_bytes();
+            }),
+            "does not match its hash",
+        ),
+    ];
+    for (what, bytes, want) in cases {
+        let p = db.dir.path().join("tampered.tar");
+        std::fs::write(&p, bytes).unwrap();
+        let (code, out, _) = verify(p, key.clone()).await;
+        assert_eq!(code, 9, "{what}: {out}");
+        assert!(out.contains(want), "{what}: {out}");
+    }
+    // A key that is not the provider's.
+    let other = "lessee/audit+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let (code, _, _) = verify(path.clone(), other.into()).await;
+    assert_ne!(code, 0);
+    let (code, _, err) = db.cli(&["export", "verify", db.dir.path().join("nope.tar").to_str().unwrap()]).await;
+    assert_eq!(code, 8, "{err}");
+
+    // Every account seen from a range, in one bundle.
+    let (status, _, bundle) = export(
+        &legal,
+        "legal_process",
+        json!({"ip": "95.24.0.0/16", "from": "2026-11-22T00:00:00Z", "to": "2026-11-23T00:00:00Z", "reference": "W-7"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let files = untar(&bundle);
+    let m: Value = serde_json::from_slice(&files.iter().find(|(n, _)| n == "manifest.json").unwrap().1).unwrap();
+    assert_eq!(m["scope"]["ip"], "95.24.0.0/16");
+    let accounts: Vec<&str> = m["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(accounts, [id.as_str()]);
+    let top = &files.iter().find(|(n, _)| n == "access_events.ndjson").unwrap().1;
+    let want_ip = lines.iter().filter(|e| e["ip"].as_str().unwrap().starts_with("95.24.")).count();
+    assert_eq!(String::from_utf8_lossy(top).lines().count(), want_ip);
+    server.stop(false).await;
+
+    // The CLI produces the same, and refuses an incomplete request.
+    let out = db.dir.path().join("cli.tar");
+    let (code, _, err) = db
+        .cli(&[
+            "export",
+            "--account",
+            &id,
+            "--from",
+            "2026-11-22T00:00:00Z",
+            "--to",
+            "2026-11-23T00:00:00Z",
+            "--reference",
+            "GJ-2026-118",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let (code, report, _) = verify(out, key.clone()).await;
+    assert_eq!(code, 0, "{report}");
+    let (code, _, err) = db.cli(&["export", "--account", &id, "--reference", "x"]).await;
+    assert_eq!(code, 2, "{err}");
+}
+
 on_both_backends!(
+    legal_exports_verify_without_the_server,
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,

@@ -96,6 +96,11 @@ impl AuditKeys {
     pub fn verifying_key(&self) -> VerifyingKey {
         self.signing.verifying_key()
     }
+
+    /// Signs a note (C2SP signed-note format) with the log's key.
+    pub(crate) fn sign_note(&self, text: &str) -> Result<String> {
+        self.signing.sign_note(text).map_err(Error::internal)
+    }
 }
 
 /// An inclusion proof (RFC 9162 §2.1.3) of one record in the tree of `tree_size` records.

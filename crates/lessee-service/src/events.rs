@@ -285,7 +285,11 @@ impl Service {
         Ok(IngestReport { accepted: stored.len(), rejected })
     }
 
-    async fn open_events(&self, rows: Vec<StoredEvent>, keep: impl Fn(IpAddr) -> bool) -> Result<Vec<EventView>> {
+    pub(crate) async fn open_events(
+        &self,
+        rows: Vec<StoredEvent>,
+        keep: impl Fn(IpAddr) -> bool,
+    ) -> Result<Vec<EventView>> {
         let ids: Vec<AccountId> = rows.iter().map(|e| e.account_id).collect::<HashSet<_>>().into_iter().collect();
         let keys: HashMap<AccountId, Vec<u8>> = self.store.wrapped_keys(&ids).await?.into_iter().collect();
         let mut unwrapped = HashMap::new();

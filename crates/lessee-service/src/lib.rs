@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod geo;
 pub mod retention;
 pub mod vault;

@@ -259,6 +259,15 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_size(&self) -> Result<u64>;
     /// Audit records from `from` (a sequence number), at most `limit`, in order.
     async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<LogEntry>>;
+    /// The sequenced records whose target id is `target_id` with `from <= seq < below`, in order
+    /// (at most `limit`).
+    async fn audit_entries_for_target(
+        &self,
+        target_id: &str,
+        from: u64,
+        below: u64,
+        limit: u32,
+    ) -> Result<Vec<LogEntry>>;
     /// Stored Merkle node hashes among `ids` (missing ones are left out).
     async fn audit_nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>>;
     /// Stores a signed checkpoint note for a tree size.

@@ -251,7 +251,7 @@ async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit
     let (size, edge) = read_head(tx).await?;
     let mut frontier = Frontier::load(&NodeMap::new(size, edge.clone())).map_err(audit_err)?;
     let mut known: std::collections::HashMap<NodeId, Hash> = edge.into_iter().collect();
-    let mut records: Vec<(i64, String, String, i64)> = Vec::with_capacity(pending.len());
+    let mut records: Vec<(i64, String, String, i64, String)> = Vec::with_capacity(pending.len());
     let mut nodes: Vec<(NodeId, Hash)> = Vec::new();
     let mut ids: Vec<i64> = Vec::with_capacity(pending.len());
     for (n, row) in pending.iter().enumerate() {
@@ -266,16 +266,20 @@ async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit
             leaf.to_hex(),
             serde_json::to_string(&record).map_err(audit_err)?,
             millis(record.event.time),
+            record.event.target.id.clone(),
         ));
     }
     for chunk in records.chunks(500) {
         let marks: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
             .collect();
-        let sql = format!("INSERT INTO audit_records (seq, leaf_hash, record, created_at) VALUES {}", marks.join(", "));
+        let sql = format!(
+            "INSERT INTO audit_records (seq, leaf_hash, record, created_at, target_id) VALUES {}",
+            marks.join(", ")
+        );
         let mut q = sqlx::query(&sql);
-        for (seq, leaf, json, at) in chunk {
-            q = q.bind(*seq).bind(leaf.clone()).bind(json.clone()).bind(*at);
+        for (seq, leaf, json, at, target) in chunk {
+            q = q.bind(*seq).bind(leaf.clone()).bind(json.clone()).bind(*at).bind(target.clone());
         }
         q.execute(&mut **tx).await?;
     }
@@ -1041,6 +1045,32 @@ impl Store for SqlStore {
             limit.clamp(1, 100_000)
         ))
         .bind(i64::try_from(from).map_err(audit_err)?)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let record: AuditRecord = parse(&r.try_get::<String, _>(0)?)?;
+                let leaf_hash = Hash::from_hex(&r.try_get::<String, _>(1)?).map_err(audit_err)?;
+                Ok(LogEntry { record, leaf_hash })
+            })
+            .collect()
+    }
+
+    async fn audit_entries_for_target(
+        &self,
+        target_id: &str,
+        from: u64,
+        below: u64,
+        limit: u32,
+    ) -> Result<Vec<LogEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT record, leaf_hash FROM audit_records WHERE target_id = $1 AND seq >= $2 AND seq < $3 \
+             ORDER BY seq LIMIT {}",
+            limit.clamp(1, 100_000)
+        ))
+        .bind(target_id)
+        .bind(i64::try_from(from).map_err(audit_err)?)
+        .bind(i64::try_from(below).map_err(audit_err)?)
         .fetch_all(&self.read)
         .await?;
         rows.iter()

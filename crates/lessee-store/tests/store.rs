@@ -312,6 +312,13 @@ async fn audit_log_appends_and_proves(s: Arc<SqlStore>) {
     assert_eq!(nodes.len(), ids.len());
     let map = lessee_audit::NodeMap::new(38, nodes);
     assert_eq!(lessee_audit::root_at(&map, 38).unwrap(), mem.root());
+    // Records about one target, found by index, bounded by a tree size.
+    let about = s.audit_entries_for_target("acc-3", 0, 38, 100).await.unwrap();
+    assert_eq!(about.iter().map(|e| e.record.seq).collect::<Vec<_>>(), vec![3]);
+    let opened = s.audit_entries_for_target(&acc.id.to_string(), 0, 38, 100).await.unwrap();
+    assert_eq!(opened.iter().map(|e| e.record.event.action.as_str()).collect::<Vec<_>>(), vec!["account.open"]);
+    assert!(s.audit_entries_for_target(&acc.id.to_string(), 0, 37, 100).await.unwrap().is_empty(), "bounded by size");
+    assert!(s.audit_entries_for_target("acc-3", 4, 38, 100).await.unwrap().is_empty(), "paged from a seq");
     // A failed opening (external id taken) leaves no audit record behind.
     let dup = account(&app, 2);
     assert!(create(&s, &dup, &app, None).await.is_err());
