@@ -25,6 +25,7 @@ pub fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
         ErrorCode::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
         ErrorCode::ValidationFailed => (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed"),
         ErrorCode::IdempotencyKeyMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key reused"),
+        ErrorCode::Conflict => (StatusCode::CONFLICT, "Conflict"),
         ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
         ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     }

@@ -582,6 +582,92 @@ pub async fn legal_export(
         .into_response())
 }
 
+/// The verification policy in force (the written CIP): its version, id and file.
+#[utoipa::path(
+    get, path = "/v1/policy", tag = "policy",
+    responses(
+        (status = 200, body = lessee_service::policy::PolicyView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_policy(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+) -> Result<Json<lessee_service::policy::PolicyView>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.current_policy(&principal).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Every policy version, oldest first: who installed it, when and why.
+#[utoipa::path(
+    get, path = "/v1/policy/history", tag = "policy",
+    responses(
+        (status = 200, body = Vec<lessee_service::policy::PolicyView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn policy_history(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+) -> Result<Json<Vec<lessee_service::policy::PolicyView>>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.policy_history(&principal, false).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Install a new policy version (admin; audited). An invalid file is refused with each
+/// problem's line and column; the same policy as the one in force changes nothing.
+#[utoipa::path(
+    post, path = "/v1/policy", tag = "policy",
+    request_body = lessee_service::policy::PolicyChange,
+    responses(
+        (status = 200, body = lessee_service::policy::PolicyView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn set_policy(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    StrictJson(change): StrictJson<lessee_service::policy::PolicyChange>,
+) -> Result<Json<lessee_service::policy::PolicyView>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.set_policy(&principal, &ctx, change).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// The copy of the CIP: the policy in force, every earlier version and the audit records of
+/// the changes with inclusion proofs, as a signed tar bundle (auditor, admin).
+#[utoipa::path(
+    post, path = "/v1/exports/cip", tag = "policy",
+    responses(
+        (status = 200, description = "application/x-tar: the bundle", body = String, content_type = "application/x-tar"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export_cip(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+) -> Result<Response, ApiError> {
+    let rid = ctx.request_id.clone();
+    let produced = state.service.export_cip(&principal, &ctx, None).await.map_err(|e| ApiError::new(e, &rid))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-tar")], produced.bundle).into_response())
+}
+
 /// Place a legal hold on an account, or on every account seen from an address range. Held
 /// accounts are not destroyed at the end of retention until the hold is released.
 #[utoipa::path(

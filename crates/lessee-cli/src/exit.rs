@@ -38,7 +38,7 @@ pub fn code_of(code: ErrorCode) -> u8 {
         ErrorCode::InvalidQuery | ErrorCode::MethodNotAllowed => USAGE,
         ErrorCode::Unauthenticated | ErrorCode::Forbidden => DENIED,
         ErrorCode::NotFound => NOT_FOUND,
-        ErrorCode::ExternalIdConflict | ErrorCode::IdempotencyKeyMismatch => CONFLICT,
+        ErrorCode::ExternalIdConflict | ErrorCode::IdempotencyKeyMismatch | ErrorCode::Conflict => CONFLICT,
         ErrorCode::Unavailable => UNAVAILABLE,
         ErrorCode::Internal => INTERNAL,
     }

@@ -70,6 +70,9 @@ enum Command {
     /// Productions for legal process: `export --account ID` or `export --ip RANGE` writes a
     /// signed bundle; `export verify FILE` checks one without the server.
     Export(ExportArgs),
+    /// The verification policy (the written CIP): check, test, install, show, history.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
     /// Measure performance against a baseline in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -123,6 +126,45 @@ enum ExportCmd {
         #[arg(long)]
         public_key: Option<String>,
     },
+    /// Write the copy of the CIP: the policy in force, every earlier version with who
+    /// installed it, when and why, and the audit records of the changes, signed.
+    Cip {
+        #[arg(long)]
+        out: PathBuf,
+        /// Why it is produced (e.g. the Commerce request's reference).
+        #[arg(long)]
+        reference: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Validate a policy file; prints its id, or each problem with line and column (exit 4).
+    Check { file: PathBuf },
+    /// Run the applications of a directory (`*.json`) through a policy file; one JSON line
+    /// per case with the outcome, reasons, tier and conditions.
+    Test {
+        file: PathBuf,
+        #[arg(long)]
+        cases: PathBuf,
+        /// Treat email and phone ownership as confirmed (default: not started, as at opening).
+        #[arg(long)]
+        contact_confirmed: bool,
+        /// Decide as of this time (RFC 3339; default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Install a policy file as the new version in force (audited).
+    Set {
+        file: PathBuf,
+        /// Why it changes (kept in the history).
+        #[arg(long)]
+        note: String,
+    },
+    /// Print the policy file in force.
+    Show,
+    /// Every version as JSON lines, oldest first.
+    History,
 }
 
 #[derive(Subcommand)]
@@ -350,6 +392,7 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     let (store, service) = open_service(cli).await?;
     let service = Arc::new(service);
+    service.refresh_policy().await?;
     let sealed = service.seal_legacy_applications().await?;
     if sealed > 0 {
         tracing::warn!(count = sealed, "Sealed applications that were stored before encryption existed.");
@@ -375,11 +418,19 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
         let mut last_checkpoint = std::time::Instant::now();
         let mut last_retention: Option<std::time::Instant> = None;
+        let mut last_policy_check = std::time::Instant::now();
         loop {
             tick.tick().await;
             if let Err(e) = bg.sequence_audit().await {
                 tracing::error!(error = %e, "Could not sequence audit records.");
                 continue;
+            }
+            // Pick up a policy version installed through another server (or the CLI).
+            if last_policy_check.elapsed() > std::time::Duration::from_secs(2) {
+                last_policy_check = std::time::Instant::now();
+                if let Err(e) = bg.refresh_policy().await {
+                    tracing::error!(error = %e, "Could not refresh the policy.");
+                }
             }
             if last_retention.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(6 * 3600)) {
                 last_retention = Some(std::time::Instant::now());
@@ -606,6 +657,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Export(args) => export_command(&cli, args).await,
+        Command::Policy(cmd) => policy_command(&cli, cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await.map_err(|e| Failure::new(exit::INTERNAL, format!("{e:#}"))),
     }
 }
@@ -673,6 +725,19 @@ async fn audit_command(cli: &Cli, cmd: &AuditCmd) -> Result<(), Failure> {
 }
 
 async fn export_command(cli: &Cli, args: &ExportArgs) -> Result<(), Failure> {
+    if let Some(ExportCmd::Cip { out, reference }) = &args.command {
+        let (_, service) = open_service(cli).await?;
+        let produced =
+            service.export_cip(&Principal::local_operator(), &RequestContext::local(), reference.clone()).await?;
+        write_output(out, &produced.bundle)?;
+        eprintln!(
+            "CIP copy ({} files, {} bytes) written to {}",
+            produced.manifest.files.len() + 2,
+            produced.bundle.len(),
+            out.display()
+        );
+        return Ok(());
+    }
     if let Some(ExportCmd::Verify { file, public_key }) = &args.command {
         let key = public_key
             .as_deref()
@@ -736,6 +801,98 @@ async fn export_command(cli: &Cli, args: &ExportArgs) -> Result<(), Failure> {
         out.display()
     );
     Ok(())
+}
+
+fn read_text(file: &Path) -> Result<String, Failure> {
+    String::from_utf8(read_input(file)?)
+        .map_err(|_| Failure::new(exit::DATA, format!("{} is not UTF-8 text", file.display())))
+}
+
+async fn policy_command(cli: &Cli, cmd: &PolicyCmd) -> Result<(), Failure> {
+    let operator = Principal::local_operator();
+    match cmd {
+        PolicyCmd::Check { file } => {
+            let policy = lessee_service::policy::compile(&read_text(file)?).map_err(|e| {
+                let mut f = Failure::new(exit::DATA, format!("{}: {}", file.display(), e.detail));
+                f.details = e.errors.iter().map(|x| format!("{}:{}", file.display(), x.message)).collect();
+                f
+            })?;
+            let tiers: Vec<&str> = policy.tiers().iter().map(|t| t.name.as_str()).collect();
+            print_json(&serde_json::json!({"ok": true, "policy_id": policy.id(), "tiers": tiers}))
+        }
+        PolicyCmd::Test { file, cases, contact_confirmed, at } => {
+            let policy = lessee_service::policy::compile(&read_text(file)?)
+                .map_err(|e| Failure::new(exit::DATA, format!("{}: {}", file.display(), e.detail)))?;
+            let now = match at {
+                Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+                    .map_err(|_| Failure::new(exit::USAGE, "--at must be an RFC 3339 date-time"))?
+                    .with_timezone(&chrono::Utc),
+                None => chrono::Utc::now(),
+            };
+            let geo = lessee_service::EmbeddedGeoIp;
+            let state = if *contact_confirmed {
+                lessee_policy::EvidenceState::Confirmed
+            } else {
+                lessee_policy::EvidenceState::NotStarted
+            };
+            let mut evidence = |app: &lessee_domain::Application| lessee_policy::ExternalEvidence {
+                signup_ip_country: app
+                    .signup
+                    .as_ref()
+                    .and_then(|s| s.ip.trim().parse().ok())
+                    .and_then(|ip| lessee_service::GeoIp::country(&geo, ip)),
+                email: state,
+                phone: state,
+                ..Default::default()
+            };
+            let results = lessee_policy::cases::run_cases(
+                &policy,
+                cases,
+                now,
+                &lessee_domain::ClassificationConfig::default(),
+                &mut evidence,
+            )
+            .map_err(|e| Failure::new(exit::NO_INPUT, format!("cannot read {}: {e}", cases.display())))?;
+            let mut failed = 0;
+            for r in &results {
+                let line = match &r.result {
+                    Ok(d) => serde_json::json!({
+                        "case": r.case, "outcome": d.outcome(), "codes": d.codes(), "tier": d.tier,
+                        "risk_score": d.risk_score,
+                        "conditions": d.conditions.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                    }),
+                    Err(e) => {
+                        failed += 1;
+                        serde_json::json!({"case": r.case, "error": e})
+                    }
+                };
+                print_json(&line)?;
+            }
+            if failed > 0 {
+                return Err(Failure::new(exit::DATA, format!("{failed} case(s) could not be decided")));
+            }
+            Ok(())
+        }
+        PolicyCmd::Set { file, note } => {
+            let (_, service) = open_service(cli).await?;
+            let change = lessee_service::policy::PolicyChange { source: read_text(file)?, note: note.clone() };
+            print_json(&service.set_policy(&operator, &RequestContext::local(), change).await?)
+        }
+        PolicyCmd::Show => {
+            let (_, service) = open_service(cli).await?;
+            let current = service.current_policy(&operator).await?;
+            print!("{}", current.source.unwrap_or_default());
+            eprintln!("version {} ({})", current.version, current.policy_id);
+            Ok(())
+        }
+        PolicyCmd::History => {
+            let (_, service) = open_service(cli).await?;
+            for v in service.policy_history(&operator, false).await? {
+                print_json(&v)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Writes `data` to a file (mode 0600: it may hold personal data) or to stdout for `-`.

@@ -176,18 +176,48 @@ impl Server {
     }
 }
 
-/// What a sound interim policy concludes for each fixture: (classification, outcome, reason codes).
+/// What the shipped default policy concludes for each fixture at opening (email and phone
+/// ownership not yet confirmed): (classification, outcome, reason codes in order).
 fn expected(name: &str) -> (&'static str, &'static str, &'static [&'static str]) {
     match name {
-        "individual_us_person" => ("us_person", "approve", &["us_person_no_cip_required"]),
-        "individual_foreign_located_in_us" => ("us_person", "approve", &["us_person_no_cip_required"]),
-        "entity_foreign_with_owners" => {
-            ("foreign_person", "manual_review", &["verification_pending", "beneficial_owner_verification_pending"])
+        "individual_us_person" | "individual_foreign_located_in_us" => {
+            ("us_person", "approve", &["risk_tier", "us_person_no_cip_required"])
         }
-        "reseller_with_sublessees" => {
-            ("foreign_person", "manual_review", &["verification_pending", "beneficial_owner_verification_pending"])
+        "entity_foreign_with_owners" => (
+            "foreign_person",
+            "approve_with_conditions",
+            &["risk_tier", "verification_pending", "document_verified", "verified", "us_person_no_cip_required"],
+        ),
+        "reseller_with_sublessees" => (
+            "foreign_person",
+            "approve_with_conditions",
+            &["risk_tier", "verification_pending", "document_verified", "verified", "reseller_adopts_provider_cip"],
+        ),
+        "individual_foreign_passport" => {
+            ("foreign_person", "approve_with_conditions", &["risk_tier", "document_verified", "verification_pending"])
         }
-        _ => ("foreign_person", "manual_review", &["verification_pending"]),
+        "individual_bad_mrz" => (
+            "foreign_person",
+            "manual_review",
+            &["risk_tier", "document_check_digit_failed", "document_check_digit_failed", "evidence_failed"],
+        ),
+        "individual_expired_passport_geo_mismatch" => (
+            "foreign_person",
+            "manual_review",
+            &["risk_tier", "document_expired", "verification_failed", "location_inconsistent"],
+        ),
+        "individual_sanctioned" => (
+            "foreign_person",
+            "manual_review",
+            &[
+                "risk_tier",
+                "document_name_transliteration_variant",
+                "document_verified",
+                "payment_method_not_evidence",
+                "verification_pending",
+            ],
+        ),
+        other => panic!("no expectation for fixture {other}"),
     }
 }
 
@@ -206,7 +236,8 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
         let codes: Vec<&str> =
             r.body["decision"]["reasons"].as_array().unwrap().iter().map(|x| x["code"].as_str().unwrap()).collect();
         assert_eq!(codes, reasons, "{name}");
-        assert_eq!(r.body["decision"]["policy_version"], "builtin-interim-1");
+        let policy = r.body["decision"]["policy_version"].as_str().unwrap();
+        assert!(policy.starts_with("default@1+sha256:"), "decided under the installed default: {policy}");
         assert_eq!(r.body["external_id"], app["external_id"]);
         assert!(r.headers.get("location").is_some());
         opened.push((name, r.body));
@@ -994,8 +1025,132 @@ async fn legal_exports_verify_without_the_server(postgres: bool) {
     assert_eq!(code, 2, "{err}");
 }
 
+fn default_policy_source() -> String {
+    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lessee-policy/policies/default.toml"))
+        .unwrap()
+}
+
+async fn policy_versions_are_audited_and_exported(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let admin = db.token("admin").await;
+    let cp = db.token("control_plane").await;
+    let auditor = db.token("auditor").await;
+    let server = db.serve().await;
+    let r = server.get(&auditor, "/v1/policy").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["version"], 1);
+    assert!(r.body["policy_id"].as_str().unwrap().starts_with("default@1+sha256:"));
+    assert_eq!(r.body["source"].as_str().unwrap(), default_policy_source(), "the shipped default, as shipped");
+    let post = |token: &str, body: Value| {
+        let (s, t) = (&server, token.to_owned());
+        async move { s.req("POST", "/v1/policy", Some(&t), Some(body.to_string().into_bytes()), &[]).await }
+    };
+    let v2 = default_policy_source().replace("version = 1", "version = 2");
+    assert_eq!(post(&cp, json!({"source": v2, "note": "x"})).await.status, 403, "admin only");
+    // An invalid policy is refused with its line and column, and nothing changes.
+    let r = post(&admin, json!({"source": "[policy]\nname = 1\n", "note": "broken"})).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (422, Some("validation_failed")), "{}", r.body);
+    assert!(r.body["errors"][0]["message"].as_str().unwrap().starts_with("2:"), "{}", r.body);
+    assert_eq!(post(&admin, json!({"source": v2, "note": " "})).await.status, 422, "a note is required");
+    assert_eq!(server.get(&auditor, "/v1/policy/history").await.body.as_array().unwrap().len(), 1);
+    // A new version: decisions record it.
+    let r = post(&admin, json!({"source": v2, "note": "raise the version for the annual review"})).await;
+    assert_eq!((r.status, r.body["version"].as_i64()), (200, Some(2)), "{}", r.body);
+    let r = post(&admin, json!({"source": v2, "note": "again"})).await;
+    assert_eq!(r.body["version"], 2, "the same policy changes nothing");
+    let app = fixtures().into_iter().find(|(n, _)| n == "individual_foreign_passport").unwrap().1;
+    let opened = server.open(&cp, &app, None).await;
+    assert!(opened.body["decision"]["policy_version"].as_str().unwrap().starts_with("default@2+"), "{}", opened.body);
+    // A version installed through the CLI (as by another server) is picked up by the server.
+    let v3 = default_policy_source().replace("version = 1", "version = 3");
+    let file = db.dir.path().join("v3.toml");
+    std::fs::write(&file, &v3).unwrap();
+    let (code, out, err) = db.cli(&["policy", "set", file.to_str().unwrap(), "--note", "from the CLI"]).await;
+    assert_eq!(code, 0, "{out} {err}");
+    let mut picked = false;
+    for i in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let app = with_external(&app, &format!("policy-refresh-{i}"));
+        let v = server.open(&cp, &app, None).await.body["decision"]["policy_version"].as_str().unwrap().to_owned();
+        if v.starts_with("default@3+") {
+            picked = true;
+            break;
+        }
+    }
+    assert!(picked, "the server picks up a version installed elsewhere within seconds");
+    let history = server.get(&auditor, "/v1/policy/history").await.body;
+    let notes: Vec<&str> = history.as_array().unwrap().iter().map(|v| v["note"].as_str().unwrap()).collect();
+    assert_eq!(notes.len(), 3);
+    assert_eq!(&notes[1..], ["raise the version for the annual review", "from the CLI"]);
+    // The copy of the CIP, over HTTP: signed, with every version and the audited changes.
+    assert_eq!(server.req("POST", "/v1/exports/cip", Some(&cp), None, &[]).await.status, 403);
+    let resp = server.http.post(format!("{}/v1/exports/cip", server.base)).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let bundle = resp.bytes().await.unwrap().to_vec();
+    let files = untar(&bundle);
+    let get = |p: &str| files.iter().find(|(n, _)| n == p).map(|(_, b)| b.clone()).unwrap_or_else(|| panic!("{p}"));
+    assert_eq!(String::from_utf8(get("policy.toml")).unwrap(), v3);
+    assert_eq!(String::from_utf8(get("history/v1.toml")).unwrap(), default_policy_source());
+    let hist: Value = serde_json::from_slice(&get("history.json")).unwrap();
+    assert_eq!(hist.as_array().unwrap().len(), 3);
+    let actions: Vec<String> = String::from_utf8(get("policy/audit_records.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["record"]["event"]["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["policy.install", "policy.change", "policy.change", "export.cip"]);
+    let (_, key, _) = db.cli(&["audit", "public-key"]).await;
+    let path = db.dir.path().join("cip.tar");
+    std::fs::write(&path, &bundle).unwrap();
+    let (code, out, _) = db.cli(&["export", "verify", path.to_str().unwrap(), "--public-key", key.trim()]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"audit_records\":4"), "{out}");
+    server.stop(false).await;
+    // The CLI: check with precise errors, test cases, show, and the CIP copy.
+    let bad = db.dir.path().join("bad.toml");
+    std::fs::write(&bad, "[policy]\nname = \"x\"\nversion = \"one\"\n").unwrap();
+    let (code, _, err) = db.cli(&["policy", "check", bad.to_str().unwrap()]).await;
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("bad.toml:3:"), "line of the problem: {err}");
+    let (code, out, _) = db.cli(&["policy", "check", file.to_str().unwrap()]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("default@3+sha256:"));
+    let (code, out, err) = db
+        .cli(&[
+            "policy",
+            "test",
+            file.to_str().unwrap(),
+            "--cases",
+            fixtures_dir().to_str().unwrap(),
+            "--at",
+            "2026-11-23T12:00:00Z",
+        ])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), fixtures().len());
+    for l in &lines {
+        let name = l["case"].as_str().unwrap().trim_end_matches(".json");
+        assert_eq!(l["outcome"], expected(name).1, "{name}");
+    }
+    let (code, out, _) = db.cli(&["policy", "show"]).await;
+    assert_eq!((code, out.as_str()), (0, v3.as_str()));
+    let cip = db.dir.path().join("cip-cli.tar");
+    let (code, _, err) = db.cli(&["export", "cip", "--out", cip.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = db.cli(&["export", "verify", cip.to_str().unwrap(), "--public-key", key.trim()]).await;
+    assert_eq!(code, 0, "{out}");
+}
+
+fn with_external(app: &Value, id: &str) -> Value {
+    let mut app = app.clone();
+    app["external_id"] = Value::String(id.to_owned());
+    app
+}
+
 on_both_backends!(
     legal_exports_verify_without_the_server,
+    policy_versions_are_audited_and_exported,
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,
@@ -1283,6 +1438,7 @@ async fn personal_data_reads_are_purpose_bound_and_audited(postgres: bool) {
     assert_eq!(code, 0, "{out} {err}");
     if db.url.is_none() {
         use sqlx::Connection;
+        sqlx::any::install_default_drivers();
         let url = format!("sqlite://{}", db.dir.path().join("lessee.db").display());
         let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
         sqlx::query(

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lessee_domain::classify::ExternalEvidence;
-use lessee_domain::{Account, AccountId, Application, Decision, Outcome, classify, interim_decision, validate};
+use lessee_domain::{Account, AccountId, Application, Decision, Outcome, classify, validate};
 use lessee_store::{AccountFilter, Created, IdempotencyKey, Page};
 use rand::RngCore;
 use serde::Serialize;
@@ -112,7 +112,11 @@ impl Service {
         let signup_ip_country =
             app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip));
         let classification = classify(&app, ExternalEvidence { signup_ip_country }, &self.config.classification);
-        let decision = interim_decision(&classification, now);
+        // Email and phone ownership and vendor results arrive after opening (issue 5); at
+        // opening they are not started, and the policy says what that means per tier.
+        let evidence = lessee_policy::ExternalEvidence { signup_ip_country, ..Default::default() };
+        let policy = self.policy().await?;
+        let decision = lessee_policy::decide(&policy.policy, &app, &classification, &evidence, now);
         let mut random = [0u8; 10];
         rand::rng().fill_bytes(&mut random);
         let account = Account {

@@ -142,6 +142,8 @@ pub enum Permission {
     EventsWrite,
     /// Place and release legal holds.
     LegalHolds,
+    /// Install a new verification policy version.
+    PolicyWrite,
 }
 
 impl Permission {
@@ -153,6 +155,7 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::EventsWrite => "events:write",
             Permission::LegalHolds => "legal_holds:manage",
+            Permission::PolicyWrite => "policy:write",
         }
     }
 }

@@ -22,12 +22,14 @@ pub enum ErrorCode {
     MethodNotAllowed,
     ExternalIdConflict,
     IdempotencyKeyMismatch,
+    /// A concurrent change won (e.g. two policy versions installed at once).
+    Conflict,
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidBody,
         ErrorCode::UnknownField,
@@ -43,6 +45,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::ExternalIdConflict,
         ErrorCode::IdempotencyKeyMismatch,
+        ErrorCode::Conflict,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -64,6 +67,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::ExternalIdConflict => "external_id_conflict",
             ErrorCode::IdempotencyKeyMismatch => "idempotency_key_mismatch",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

@@ -73,6 +73,8 @@ pub struct ExportRequest {
 pub enum Scope {
     Account(String),
     Ip(String),
+    /// The Customer Identification Program: the policy in force and every earlier version.
+    Cip,
 }
 
 /// One file of the bundle.
@@ -271,7 +273,19 @@ impl Service {
                 .map(|(p, b)| FileEntry { path: p.clone(), sha256: sha256_hex(b), bytes: b.len() as u64 })
                 .collect(),
         };
-        let manifest_bytes = json(&manifest)?;
+        let bundle = self.seal_bundle(&manifest, &files)?;
+        tracing::info!(
+            request_id = %ctx.request_id,
+            accounts = manifest.accounts.len(),
+            bytes = bundle.len(),
+            "Legal-process production written."
+        );
+        Ok(Produced { bundle, manifest })
+    }
+
+    /// Signs the manifest and writes the tar: manifest, signature, then the files.
+    fn seal_bundle(&self, manifest: &Manifest, files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+        let manifest_bytes = json(manifest)?;
         let sig = self.audit_keys.sign_note(&signed_text(&manifest_bytes))?;
         let mut tar = tar::Builder::new(Vec::new());
         let mtime = u64::try_from(manifest.produced_at.timestamp()).unwrap_or(0);
@@ -285,16 +299,89 @@ impl Service {
         };
         add("manifest.json", &manifest_bytes)?;
         add("manifest.sig", sig.as_bytes())?;
-        for (p, b) in &files {
+        for (p, b) in files {
             add(p, b)?;
         }
-        let bundle = tar.into_inner().map_err(Error::internal)?;
-        tracing::info!(
-            request_id = %ctx.request_id,
-            accounts = manifest.accounts.len(),
-            bytes = bundle.len(),
-            "Legal-process production written."
-        );
+        tar.into_inner().map_err(Error::internal)
+    }
+
+    /// The audit records about `target` below `tree_size`, each with its inclusion proof
+    /// (checked here against `root` before it is written).
+    async fn proven_records(&self, target: &str, tree_size: u64, root: &Hash) -> Result<Vec<ProvenRecord>> {
+        let mut proven = Vec::new();
+        let mut next = 0;
+        loop {
+            let batch = self.store.audit_entries_for_target(target, next, tree_size, 10_000).await?;
+            let Some(last) = batch.last() else { break };
+            next = last.record.seq + 1;
+            for e in batch {
+                let seq = e.record.seq;
+                let ids = lessee_audit::nodes_for_inclusion_proof(seq, tree_size).map_err(Error::internal)?;
+                let map = NodeMap::new(tree_size, self.store.audit_nodes(&ids).await?);
+                let proof = lessee_audit::prove_inclusion(&map, seq, tree_size).map_err(Error::internal)?;
+                // Check our own work before a court sees it.
+                proof.verify(&e.leaf_hash, root).map_err(Error::internal)?;
+                proven.push(ProvenRecord { record: e.record, leaf_hash: e.leaf_hash, proof: proof.hashes });
+            }
+        }
+        Ok(proven)
+    }
+
+    /// The copy of the CIP (EO 13984 § 1(a)(i); the proposed rule lets Commerce ask for it):
+    /// the policy in force, every earlier version with who installed it, when and why, and the
+    /// audit records of those changes with their proofs, as a signed bundle `export verify`
+    /// checks. Auditor or admin.
+    pub async fn export_cip(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        reference: Option<String>,
+    ) -> Result<Produced> {
+        by.require(crate::Permission::AuditRead)?;
+        self.policy().await?;
+        self.audit(by, ctx, Purpose::Audit, "export.cip", "policy", crate::policy::POLICY_TARGET, Allowed).await?;
+        let versions = self.store.policies().await?;
+        let current = versions.last().ok_or_else(|| Error::internal("no policy installed"))?;
+        let cp = self.checkpoint().await?;
+        let root = Hash::from_hex(&cp.root).map_err(Error::internal)?;
+        let mut files: Vec<(String, Vec<u8>)> = vec![("policy.toml".to_owned(), current.source.clone().into_bytes())];
+        let history: Vec<serde_json::Value> = versions
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "version": v.version, "policy_id": v.policy_id, "sha256": v.sha256, "note": v.note,
+                    "created_by": v.created_by, "created_at": v.created_at,
+                    "file": format!("history/v{}.toml", v.version),
+                })
+            })
+            .collect();
+        files.push(("history.json".to_owned(), json(&history)?));
+        for v in &versions {
+            files.push((format!("history/v{}.toml", v.version), v.source.clone().into_bytes()));
+        }
+        let proven = self.proven_records(crate::policy::POLICY_TARGET, cp.tree_size, &root).await?;
+        files.push(("policy/audit_records.ndjson".to_owned(), ndjson(&proven)?));
+        files.push(("checkpoint.txt".to_owned(), cp.note.clone().into_bytes()));
+        files.push(("public-key.txt".to_owned(), format!("{}\n", cp.public_key).into_bytes()));
+        files.push(("README.txt".to_owned(), README.as_bytes().to_vec()));
+        let first = versions.first().map_or(current.created_at, |v| v.created_at);
+        let manifest = Manifest {
+            format: FORMAT.to_owned(),
+            scope: Scope::Cip,
+            from: first,
+            to: self.now(),
+            reference: reference.unwrap_or_else(|| format!("CIP copy: {}", current.policy_id)),
+            produced_at: self.now(),
+            produced_by: by.token_id.clone(),
+            request_id: ctx.request_id.clone(),
+            audit_checkpoint: CheckpointRef { tree_size: cp.tree_size, root: cp.root.clone() },
+            accounts: Vec::new(),
+            files: files
+                .iter()
+                .map(|(p, b)| FileEntry { path: p.clone(), sha256: sha256_hex(b), bytes: b.len() as u64 })
+                .collect(),
+        };
+        let bundle = self.seal_bundle(&manifest, &files)?;
         Ok(Produced { bundle, manifest })
     }
 
@@ -355,23 +442,8 @@ impl Service {
         let holds: Vec<crate::retention::HoldView> =
             self.store.holds(true).await?.into_iter().filter(|h| h.account_id == Some(id)).map(Into::into).collect();
         files.push((format!("{dir}/legal_holds.json"), json(&holds)?));
-        let mut proven = Vec::new();
         let target = id.to_string();
-        let mut next = 0;
-        loop {
-            let batch = self.store.audit_entries_for_target(&target, next, tree_size, 10_000).await?;
-            let Some(last) = batch.last() else { break };
-            next = last.record.seq + 1;
-            for e in batch {
-                let seq = e.record.seq;
-                let ids = lessee_audit::nodes_for_inclusion_proof(seq, tree_size).map_err(Error::internal)?;
-                let map = NodeMap::new(tree_size, self.store.audit_nodes(&ids).await?);
-                let proof = lessee_audit::prove_inclusion(&map, seq, tree_size).map_err(Error::internal)?;
-                // Check our own work before a court sees it.
-                proof.verify(&e.leaf_hash, root).map_err(Error::internal)?;
-                proven.push(ProvenRecord { record: e.record, leaf_hash: e.leaf_hash, proof: proof.hashes });
-            }
-        }
+        let proven = self.proven_records(&target, tree_size, root).await?;
         files.push((format!("{dir}/audit_records.ndjson"), ndjson(&proven)?));
         Ok(AccountEntry {
             id: target,
@@ -501,6 +573,7 @@ pub fn verify_bundle(
             report.problems.push(format!("{path}: no verified checkpoint to check against"));
             continue;
         };
+        // `accounts/<id>/…` holds records about account <id>; `policy/…` about the policy.
         let account = path.trim_start_matches("accounts/").trim_end_matches("/audit_records.ndjson");
         for (n, line) in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {
             let at = format!("{path}:{}", n + 1);

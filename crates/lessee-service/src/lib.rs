@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod geo;
+pub mod policy;
 pub mod retention;
 pub mod vault;
 
@@ -64,6 +65,8 @@ pub struct Service {
     vault: Arc<Vault>,
     audit_keys: Arc<AuditKeys>,
     config: Config,
+    /// The verification policy in force, loaded from the database on first use.
+    policy: std::sync::RwLock<Option<Arc<policy::LoadedPolicy>>>,
 }
 
 impl Service {
@@ -75,7 +78,7 @@ impl Service {
         audit_keys: Arc<AuditKeys>,
         config: Config,
     ) -> Self {
-        Service { store, clock, geo, vault, audit_keys, config }
+        Service { store, clock, geo, vault, audit_keys, config, policy: std::sync::RwLock::new(None) }
     }
 
     /// The services with the system clock and the embedded IP geolocation.

@@ -173,6 +173,23 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A version of the verification policy (the written CIP), as installed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRecord {
+    /// 1, 2, …: the order of installation.
+    pub version: i64,
+    /// `name@version+sha256:…`, what decisions record.
+    pub policy_id: String,
+    pub sha256: String,
+    /// The policy file as given.
+    pub source: String,
+    /// Why it changed.
+    pub note: String,
+    /// The token (or `local-operator`) that installed it.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The storage interface of lessee.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -274,6 +291,16 @@ pub trait Store: Send + Sync + 'static {
     async fn save_checkpoint(&self, tree_size: u64, note: &str, at: DateTime<Utc>) -> Result<()>;
     /// The newest signed checkpoint: (tree size, note).
     async fn latest_checkpoint(&self) -> Result<Option<(u64, String)>>;
+
+    /// Installs a policy version and enqueues its audit record, in one transaction. False when
+    /// `record.version` is already taken (another server installed one first).
+    async fn add_policy(&self, record: &PolicyRecord, audit: &AuditEvent) -> Result<bool>;
+    /// Every installed version, oldest first.
+    async fn policies(&self) -> Result<Vec<PolicyRecord>>;
+    /// The version in force: the latest installed.
+    async fn current_policy(&self) -> Result<Option<PolicyRecord>>;
+    /// The number of the latest version (cheap; servers poll it to pick up changes).
+    async fn current_policy_version(&self) -> Result<Option<i64>>;
 
     async fn create_token(&self, token: &TokenRecord) -> Result<()>;
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;

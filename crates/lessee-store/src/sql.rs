@@ -13,8 +13,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::{
-    AccountFilter, BlindEntry, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold, Page, Result,
-    SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
+    AccountFilter, BlindEntry, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold, Page, PolicyRecord,
+    Result, SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
 };
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
@@ -162,6 +162,20 @@ impl SqlStore {
 
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+const POLICY_COLUMNS: &str = "version, policy_id, sha256, source, note, created_by, created_at";
+
+fn policy_from_row(r: &AnyRow) -> Result<PolicyRecord> {
+    Ok(PolicyRecord {
+        version: r.try_get(0)?,
+        policy_id: r.try_get(1)?,
+        sha256: r.try_get(2)?,
+        source: r.try_get(3)?,
+        note: r.try_get(4)?,
+        created_by: r.try_get(5)?,
+        created_at: from_millis(r.try_get(6)?)?,
+    })
 }
 
 fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
@@ -1106,6 +1120,49 @@ impl Store for SqlStore {
             .fetch_optional(&self.read)
             .await?;
         row.map(|r| Ok((u64::try_from(r.try_get::<i64, _>(0)?).map_err(audit_err)?, r.try_get(1)?))).transpose()
+    }
+
+    async fn add_policy(&self, r: &PolicyRecord, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO policies (version, policy_id, sha256, source, note, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(r.version)
+        .bind(&r.policy_id)
+        .bind(&r.sha256)
+        .bind(&r.source)
+        .bind(&r.note)
+        .bind(&r.created_by)
+        .bind(millis(r.created_at))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn policies(&self) -> Result<Vec<PolicyRecord>> {
+        let rows = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(policy_from_row).collect()
+    }
+
+    async fn current_policy(&self) -> Result<Option<PolicyRecord>> {
+        let row = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version DESC LIMIT 1"))
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(policy_from_row).transpose()
+    }
+
+    async fn current_policy_version(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MAX(version) FROM policies").fetch_one(&self.read).await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
     }
 
     async fn create_token(&self, t: &TokenRecord) -> Result<()> {

@@ -353,6 +353,30 @@ async fn concurrent_audit_appends_keep_one_sequence(s: Arc<SqlStore>) {
     assert_eq!(lessee_audit::root_at(&map, 24).unwrap(), mem.root());
 }
 
+async fn policies_are_versioned(s: Arc<SqlStore>) {
+    assert_eq!(s.current_policy_version().await.unwrap(), None);
+    assert!(s.current_policy().await.unwrap().is_none());
+    let rec = |v: i64, src: &str| lessee_store::PolicyRecord {
+        version: v,
+        policy_id: format!("p@{v}+sha256:{v}"),
+        sha256: format!("{v}"),
+        source: src.to_owned(),
+        note: format!("note {v}"),
+        created_by: "tok".into(),
+        created_at: Utc::now(),
+    };
+    assert!(s.add_policy(&rec(1, "a = 1"), &event("policy.change", "policy")).await.unwrap());
+    assert!(s.add_policy(&rec(2, "a = 2"), &event("policy.change", "policy")).await.unwrap());
+    // A version already taken (a race between servers) is refused and writes nothing.
+    assert!(!s.add_policy(&rec(2, "a = 3"), &event("policy.change", "policy")).await.unwrap());
+    assert_eq!(s.current_policy_version().await.unwrap(), Some(2));
+    assert_eq!(s.current_policy().await.unwrap().unwrap().source, "a = 2");
+    let all = s.policies().await.unwrap();
+    assert_eq!(all.iter().map(|p| p.version).collect::<Vec<_>>(), [1, 2]);
+    while s.sequence_audit(100).await.unwrap() > 0 {}
+    assert_eq!(s.audit_entries_for_target("policy", 0, 100, 100).await.unwrap().len(), 2, "one record per install");
+}
+
 async fn migrate_is_repeatable(s: Arc<SqlStore>) {
     s.migrate().await.unwrap_or_else(|e| panic!("second migrate: {e}"));
     s.ping().await.unwrap_or_else(|e| panic!("ping: {e}"));
@@ -381,5 +405,6 @@ on_both_backends!(
     tokens,
     audit_log_appends_and_proves,
     concurrent_audit_appends_keep_one_sequence,
+    policies_are_versioned,
     migrate_is_repeatable,
 );
