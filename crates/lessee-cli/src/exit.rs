@@ -16,6 +16,8 @@
 use lessee_service::{Error, ErrorCode};
 
 pub const INTERNAL: u8 = 1;
+/// `mrz check`: the document is not valid (same code as internal, as the issue asks for 1).
+pub const NOT_VALID: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 pub const DATA: u8 = 4;

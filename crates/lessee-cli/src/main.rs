@@ -70,6 +70,9 @@ enum Command {
     /// Productions for legal process: `export --account ID` or `export --ip RANGE` writes a
     /// signed bundle; `export verify FILE` checks one without the server.
     Export(ExportArgs),
+    /// Machine-readable zones of identity documents (ICAO 9303).
+    #[command(subcommand)]
+    Mrz(MrzCmd),
     /// The verification policy (the written CIP): check, test, install, show, history.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -134,6 +137,20 @@ enum ExportCmd {
         /// Why it is produced (e.g. the Commerce request's reference).
         #[arg(long)]
         reference: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MrzCmd {
+    /// Read an MRZ (TD1, TD2, TD3, MRV-A, MRV-B) on stdin; print the parsed fields and each
+    /// check as JSON. Exits 0 when every check passes, 1 when one fails or it is not an MRZ.
+    Check {
+        /// Reference date for two-digit years (YYYY-MM-DD; default today, UTC).
+        #[arg(long)]
+        reference: Option<String>,
+        /// Several MRZs separated by blank lines; one JSON line each.
+        #[arg(long)]
+        batch: bool,
     },
 }
 
@@ -658,6 +675,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Export(args) => export_command(&cli, args).await,
         Command::Policy(cmd) => policy_command(&cli, cmd).await,
+        Command::Mrz(MrzCmd::Check { reference, batch }) => mrz_check(reference.as_deref(), *batch),
         Command::Bench(cmd) => bench::run(cmd).await.map_err(|e| Failure::new(exit::INTERNAL, format!("{e:#}"))),
     }
 }
@@ -801,6 +819,48 @@ async fn export_command(cli: &Cli, args: &ExportArgs) -> Result<(), Failure> {
         out.display()
     );
     Ok(())
+}
+
+fn mrz_check(reference: Option<&str>, batch: bool) -> Result<(), Failure> {
+    use lessee_domain::mrz::Mrz;
+    let reference = match reference {
+        Some(r) => chrono::NaiveDate::parse_from_str(r, "%Y-%m-%d")
+            .map_err(|_| Failure::new(exit::USAGE, "--reference must be YYYY-MM-DD"))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let input = read_text(Path::new("-"))?;
+    let blocks: Vec<String> = if batch {
+        input
+            .split("\n\n")
+            .map(|b| b.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n"))
+            .filter(|b| !b.is_empty())
+            .collect()
+    } else {
+        vec![input.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")]
+    };
+    let mut invalid = 0;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for block in &blocks {
+        let line = match Mrz::parse(block, reference) {
+            Ok(mrz) => {
+                if !mrz.valid {
+                    invalid += 1;
+                }
+                serde_json::to_value(&mrz).map_err(|e| Failure::new(exit::INTERNAL, e.to_string()))?
+            }
+            Err(e) => {
+                invalid += 1;
+                serde_json::json!({"valid": false, "error": e.to_string(), "checks": []})
+            }
+        };
+        writeln!(out, "{line}").map_err(Failure::io)?;
+    }
+    out.flush().map_err(Failure::io)?;
+    if invalid == 0 {
+        Ok(())
+    } else {
+        Err(Failure::new(exit::NOT_VALID, format!("{invalid} of {} MRZ(s) not valid", blocks.len())))
+    }
 }
 
 fn read_text(file: &Path) -> Result<String, Failure> {

@@ -1142,6 +1142,50 @@ async fn policy_versions_are_audited_and_exported(postgres: bool) {
     assert_eq!(code, 0, "{out}");
 }
 
+/// `lessee mrz check`: parsed fields and checks as JSON; exit 0 valid, 1 not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mrz_check_reports_each_check() {
+    use tokio::io::AsyncWriteExt;
+    async fn run(input: &str, args: &[&str]) -> (i32, String) {
+        let mut child = Command::new(BIN)
+            .args(["mrz", "check"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).await.unwrap();
+        let out = child.wait_with_output().await.unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+    }
+    // ICAO 9303-4 specimen.
+    let good = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\n";
+    let (code, out) = run(good, &["--reference", "2010-01-01"]).await;
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["surname"].as_str(), v["document_number"].as_str()), (Some("ERIKSSON"), Some("L898902C3")));
+    assert_eq!(v["checks"].as_array().unwrap().len(), 8);
+    let bad = good.replace("<<<<<10", "<<<<<11");
+    let (code, out) = run(&bad, &["--reference", "2010-01-01"]).await;
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    let failed: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["composite_check_digit"]);
+    let (code, out) = run("not an mrz\n", &[]).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("\"error\""), "{out}");
+    let (code, out) = run(&format!("{good}\n{bad}"), &["--batch", "--reference", "2010-01-01"]).await;
+    assert_eq!((code, out.lines().count()), (1, 2), "{out}");
+    assert_eq!(run(good, &["--reference", "yesterday"]).await.0, 2);
+}
+
 fn with_external(app: &Value, id: &str) -> Value {
     let mut app = app.clone();
     app["external_id"] = Value::String(id.to_owned());
