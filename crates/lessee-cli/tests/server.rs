@@ -254,6 +254,18 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
         .collect();
     assert_eq!(kinds, ["address_country", "ip_geolocation"]);
     assert_eq!(by("individual_us_person")["classification"]["basis"]["rule"], "us_citizen");
+    // Each reason carries its evidence; an approval with conditions names them.
+    let passport = by("individual_foreign_passport");
+    let d = &passport["decision"];
+    assert_eq!(d["tier"], "standard");
+    let conditions: Vec<&str> = d["conditions"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(conditions, ["quota_cap", "no_gpu", "enhanced_monitoring"]);
+    let doc = d["reasons"].as_array().unwrap().iter().find(|r| r["code"] == "document_verified").unwrap();
+    let kinds: Vec<&str> = doc["evidence"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"document"), "{doc}");
+    for pii in ["Müller", "MULLER", "C01X00T47", "Friedrichstraße", "1989-04-12"] {
+        assert!(!d.to_string().contains(pii), "no personal data in a decision: {pii}");
+    }
     let entity = by("entity_foreign_with_owners");
     let owners: Vec<(&str, &str)> = entity["classification"]["beneficial_owners"]
         .as_array()

@@ -19,5 +19,5 @@ pub use account::{Account, AccountId};
 pub use application::Application;
 pub use classify::{AccountClassification, ClassificationConfig, ExternalEvidence, PersonStatus, Rule, classify};
 pub use country::Country;
-pub use decision::{Decision, Outcome, Reason, interim_decision};
+pub use decision::{Condition, Decision, Evidence, Outcome, Reason, interim_decision};
 pub use validate::{FieldError, validate};

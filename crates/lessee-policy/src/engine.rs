@@ -15,7 +15,7 @@ use lessee_domain::application::{AccountType, Application, Customer, PaymentMeth
 use lessee_domain::classify::{
     AccountClassification, Basis, Conflict, EvidenceKind as ClassifyKind, PersonStatus, Rule,
 };
-use lessee_domain::decision::{Decision, Outcome, Reason};
+use lessee_domain::decision::{Condition, Decision, Evidence, Outcome, Reason};
 use serde::Serialize;
 
 use crate::codes;
@@ -93,6 +93,47 @@ impl PolicyDecision {
 
     pub fn has(&self, code: &str) -> bool {
         self.decision.reasons.iter().any(|r| r.code == code)
+    }
+
+    /// The decision as it is stored and shown: each reason with its evidence, the conditions,
+    /// the tier and the risk score.
+    pub fn to_decision(&self) -> Decision {
+        fn word<T: Serialize>(v: &T) -> String {
+            serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        }
+        let mut d = self.decision.clone();
+        for (i, r) in d.reasons.iter_mut().enumerate() {
+            r.evidence = self
+                .evidence
+                .get(i)
+                .map(|refs| {
+                    refs.iter()
+                        .map(|e| Evidence {
+                            kind: word(&e.kind),
+                            source: e.source.clone(),
+                            state: e.state.map(|s| word(&s)),
+                            country: e.country,
+                            detail: e.detail.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+        d.conditions = self
+            .conditions
+            .iter()
+            .map(|c| Condition {
+                id: c.id.clone(),
+                description: c.description.clone(),
+                params: c.params.clone(),
+                lifted_by: word(&c.lifted_by),
+                imposed_by: c.imposed_by.to_owned(),
+                subject: c.subject.clone(),
+            })
+            .collect();
+        d.tier = Some(self.tier.clone());
+        d.risk_score = Some(self.risk_score);
+        d
     }
 }
 
@@ -222,7 +263,7 @@ pub fn evaluate(
         }
     }
     PolicyDecision {
-        decision: Decision { outcome, reasons: out.reasons, policy_version: policy.id().to_owned(), decided_at: now },
+        decision: Decision::new(outcome, out.reasons, policy.id().to_owned(), now),
         evidence: out.evidence,
         conditions,
         tier: tier_name,
@@ -255,7 +296,7 @@ impl Default for Out {
 
 impl Out {
     fn reason(&mut self, code: &str, message: String, subject: String, evidence: Vec<EvidenceRef>) {
-        self.reasons.push(Reason { code: code.to_owned(), message, subject });
+        self.reasons.push(Reason::new(code, message, subject));
         self.evidence.push(evidence);
     }
 

@@ -116,7 +116,7 @@ impl Service {
         // opening they are not started, and the policy says what that means per tier.
         let evidence = lessee_policy::ExternalEvidence { signup_ip_country, ..Default::default() };
         let policy = self.policy().await?;
-        let decision = lessee_policy::decide(&policy.policy, &app, &classification, &evidence, now);
+        let decision = lessee_policy::evaluate(&policy.policy, &app, &classification, &evidence, now).to_decision();
         let mut random = [0u8; 10];
         rand::rng().fill_bytes(&mut random);
         let account = Account {
