@@ -200,6 +200,36 @@ pub async fn get_application(
     state.service.application(&principal, &ctx, &id, purpose).await.map(Json).map_err(|e| ApiError::new(e, &rid))
 }
 
+/// Redress: resubmit the application of an account (corrected identity data, a new document,
+/// new beneficial owners or payment instrument). It is validated, sealed, classified and
+/// decided again under the policy in force; the new decision (trigger `resubmission`) is
+/// returned in the account and appended to its history. The `external_id` cannot change.
+#[utoipa::path(
+    put, path = "/v1/accounts/{id}/application", tag = "accounts",
+    request_body = Application,
+    responses(
+        (status = 200, description = "Decided again", body = Account),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn resubmit_application(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    StrictJson(app): StrictJson<Application>,
+) -> Result<Json<Account>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.resubmit(&principal, &ctx, &id, app).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
 /// A search by a personal identifier, sent in the body so it stays out of URLs and logs.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -278,6 +278,8 @@ enum AccountsCmd {
     },
     /// Print one account.
     Show { id: String },
+    /// Resubmit an account's application (redress): decided again; prints the account.
+    Resubmit { id: String, file: PathBuf },
     /// Close an account (starts its retention period).
     Close { id: String },
     /// Print an account's decision history.
@@ -581,6 +583,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     let app = lessee_api::extract::parse_json(&bytes)?;
                     let opened = service.open_account(&operator, &ctx, app, idempotency_key.as_deref()).await?;
                     print_json(&opened.account)
+                }
+                AccountsCmd::Resubmit { id, file } => {
+                    let app = lessee_api::extract::parse_json(&read_input(file)?)?;
+                    print_json(&service.resubmit(&operator, &ctx, id, app).await?)
                 }
                 AccountsCmd::Show { id } => print_json(&service.account(&operator, id).await?),
                 AccountsCmd::Close { id } => {

@@ -1198,6 +1198,86 @@ async fn mrz_check_reports_each_check() {
     assert_eq!(run(good, &["--reference", "yesterday"]).await.0, 2);
 }
 
+/// Fixes the document-number check digit (and the composite) of a TD3 MRZ.
+fn fix_td3(mrz: &str) -> String {
+    use lessee_domain::mrz::check_digit;
+    let (l1, l2) = mrz.split_once('\n').unwrap();
+    let mut l2: Vec<u8> = l2.as_bytes().to_vec();
+    l2[9] = b'0' + check_digit(std::str::from_utf8(&l2[0..9]).unwrap()).unwrap();
+    let composite: String =
+        [&l2[0..10], &l2[13..20], &l2[21..43]].iter().map(|p| std::str::from_utf8(p).unwrap()).collect();
+    l2[43] = b'0' + check_digit(&composite).unwrap();
+    format!("{l1}\n{}", String::from_utf8(l2).unwrap())
+}
+
+async fn resubmission_is_decided_again(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let analyst = db.token("analyst").await;
+    let legal = db.token("legal").await;
+    let server = db.serve().await;
+    let app = fixtures().into_iter().find(|(n, _)| n == "individual_bad_mrz").unwrap().1;
+    let r = server.open(&cp, &app, None).await;
+    assert_eq!(r.body["decision"]["outcome"], "manual_review");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // An event sealed before the resubmission stays readable after it (same data key).
+    let ev = json!([{"account_id": id, "ip": "24.114.0.8", "at": "2026-11-22T10:00:00Z", "action": "console.login", "kind": "access"}]);
+    assert_eq!(
+        server.req("POST", "/v1/access-events", Some(&cp), Some(ev.to_string().into_bytes()), &[]).await.status,
+        200
+    );
+    let mut fixed = app.clone();
+    let mrz = fixed["documents"][0]["mrz"].as_str().unwrap().to_owned();
+    fixed["documents"][0]["mrz"] = Value::String(fix_td3(&mrz));
+    let put = |token: &str, body: &Value, path: String| {
+        let (s, t, b) = (&server, token.to_owned(), body.to_string().into_bytes());
+        async move { s.req("PUT", &path, Some(&t), Some(b), &[]).await }
+    };
+    let path = format!("/v1/accounts/{id}/application");
+    assert_eq!(put(&analyst, &fixed, path.clone()).await.status, 403);
+    let mut other = fixed.clone();
+    other["external_id"] = json!("someone-else");
+    let r = put(&cp, &other, path.clone()).await;
+    assert_eq!((r.status, r.body["errors"][0]["code"].as_str()), (422, Some("external_id_changed")), "{}", r.body);
+    let missing = "/v1/accounts/0190a0a0-0000-7000-8000-000000000000/application".to_owned();
+    assert_eq!(put(&cp, &fixed, missing).await.status, 404);
+    let r = put(&cp, &fixed, path.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["decision"]["outcome"], "approve_with_conditions", "{}", r.body);
+    assert_eq!(r.body["decision"]["trigger"], "resubmission");
+    let codes: Vec<&str> =
+        r.body["decision"]["reasons"].as_array().unwrap().iter().map(|x| x["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"document_verified") && !codes.contains(&"document_check_digit_failed"), "{codes:?}");
+    let history = server.get(&analyst, &format!("/v1/accounts/{id}/decisions")).await.body;
+    let outcomes: Vec<&str> =
+        history["decisions"].as_array().unwrap().iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["manual_review", "approve_with_conditions"]);
+    assert_eq!(
+        server.get(&analyst, &format!("/v1/accounts/{id}")).await.body["decision"]["outcome"],
+        "approve_with_conditions"
+    );
+    const LEGAL: &[(&str, &str)] = &[("lessee-purpose", "legal_process")];
+    let stored = server.req("GET", &path, Some(&legal), None, LEGAL).await;
+    assert_eq!(stored.body["documents"][0]["mrz"], fixed["documents"][0]["mrz"]);
+    let events = server
+        .req(
+            "GET",
+            &format!("/v1/accounts/{id}/access-events?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z"),
+            Some(&legal),
+            None,
+            LEGAL,
+        )
+        .await;
+    assert_eq!(events.body["items"][0]["ip"], "24.114.0.8", "{}", events.body);
+    server.stop(false).await;
+    // The CLI does the same.
+    let file = db.dir.path().join("again.json");
+    std::fs::write(&file, serde_json::to_vec(&app).unwrap()).unwrap();
+    let (code, out, err) = db.cli(&["accounts", "resubmit", &id, file.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["decision"]["outcome"], "manual_review");
+}
+
 fn with_external(app: &Value, id: &str) -> Value {
     let mut app = app.clone();
     app["external_id"] = Value::String(id.to_owned());
@@ -1207,6 +1287,7 @@ fn with_external(app: &Value, id: &str) -> Value {
 on_both_backends!(
     legal_exports_verify_without_the_server,
     policy_versions_are_audited_and_exported,
+    resubmission_is_decided_again,
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,

@@ -109,14 +109,7 @@ impl Service {
             request_hash: hex::encode(Sha256::digest(&canonical)),
         });
 
-        let signup_ip_country =
-            app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip));
-        let classification = classify(&app, ExternalEvidence { signup_ip_country }, &self.config.classification);
-        // Email and phone ownership and vendor results arrive after opening (issue 5); at
-        // opening they are not started, and the policy says what that means per tier.
-        let evidence = lessee_policy::ExternalEvidence { signup_ip_country, ..Default::default() };
-        let policy = self.policy().await?;
-        let decision = lessee_policy::evaluate(&policy.policy, &app, &classification, &evidence, now).to_decision();
+        let (classification, decision) = self.decide_application(&app, now).await?;
         let mut random = [0u8; 10];
         rand::rng().fill_bytes(&mut random);
         let account = Account {
@@ -155,6 +148,69 @@ impl Service {
             );
         }
         Ok(Opened { account, replayed })
+    }
+
+    /// Classifies and decides an application under the policy in force.
+    async fn decide_application(
+        &self,
+        app: &Application,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(lessee_domain::AccountClassification, Decision)> {
+        let signup_ip_country =
+            app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip));
+        let classification = classify(app, ExternalEvidence { signup_ip_country }, &self.config.classification);
+        // Email and phone ownership and vendor results arrive after opening (issue 5); at
+        // opening they are not started, and the policy says what that means per tier.
+        let evidence = lessee_policy::ExternalEvidence { signup_ip_country, ..Default::default() };
+        let policy = self.policy().await?;
+        let decision = lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now).to_decision();
+        Ok((classification, decision))
+    }
+
+    /// Redress: the customer resubmits its application (corrected identity data, a new
+    /// document, new beneficial owners or payment instrument) through the provider; it is
+    /// validated, sealed under the account's data key, classified and decided again, and the
+    /// new decision is recorded with the trigger `resubmission`. The `external_id` cannot change.
+    pub async fn resubmit(&self, by: &Principal, ctx: &RequestContext, id: &str, app: Application) -> Result<Account> {
+        by.require(Permission::AccountsCreate)?;
+        let account_id = parse_account_id(id)?;
+        let now = self.now();
+        validate(&app, now).map_err(Error::validation)?;
+        let current = self.store.account(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
+        if app.external_id.trim() != current.external_id {
+            return Err(Error {
+                errors: vec![lessee_domain::FieldError {
+                    pointer: "/external_id".into(),
+                    code: "external_id_changed".into(),
+                    message: "a resubmission keeps the account's external_id".into(),
+                }],
+                ..Error::new(ErrorCode::ValidationFailed, "the resubmission is for another account")
+            });
+        }
+        let sealed = self.store.sealed_application(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
+        let (classification, mut decision) = self.decide_application(&app, now).await?;
+        decision.trigger = Some("resubmission".into());
+        let (ciphertext, indexes) = self.vault.reseal(account_id, &sealed.wrapped_key, &app)?;
+        let account = Account {
+            account_type: app.account_type,
+            opening_method: app.opening_method,
+            customer_kind: app.customer.kind(),
+            products: app.products.clone(),
+            notice_version: app.notice_version.clone(),
+            classification,
+            decision,
+            ..current
+        };
+        let audit =
+            self.audit_event(by, ctx, Purpose::Verification, "account.resubmit", "account", &account_id.to_string());
+        self.store.replace_application(&account, &ciphertext, &indexes, &audit).await?;
+        tracing::info!(
+            account_id = %account.id,
+            outcome = account.decision.outcome.as_str(),
+            by = %by.token_id,
+            "Application resubmitted and decided again."
+        );
+        Ok(account)
     }
 
     pub async fn account(&self, by: &Principal, id: &str) -> Result<Account> {

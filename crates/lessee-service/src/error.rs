@@ -135,6 +135,7 @@ impl From<StoreError> for Error {
                     "an account with this external_id already exists; replay with the same Idempotency-Key to get it back",
                 )
             },
+            StoreError::NotFound => Error::not_found("account"),
             StoreError::IdempotencyMismatch => Error::new(
                 ErrorCode::IdempotencyKeyMismatch,
                 "this Idempotency-Key was already used with a different request body",

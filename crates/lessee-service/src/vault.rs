@@ -69,6 +69,16 @@ impl Vault {
         Ok((sealed, self.indexes(app)))
     }
 
+    /// Seals a resubmitted application under the account's existing data key (so its access
+    /// events stay readable), and computes its indexes.
+    pub fn reseal(&self, id: AccountId, wrapped: &[u8], app: &Application) -> Result<(Vec<u8>, Vec<BlindEntry>)> {
+        let owner = id.to_string();
+        let key = self.data_key(id, wrapped)?;
+        let plaintext = lessee_crypto::Zeroizing::new(serde_json::to_vec(app).map_err(Error::internal)?);
+        let ciphertext = key.encrypt(&plaintext, &field(&owner)).map_err(crypto)?;
+        Ok((ciphertext, self.indexes(app)))
+    }
+
     /// Unwraps an account's data key (for sealing or opening its access events).
     pub fn data_key(&self, id: AccountId, wrapped: &[u8]) -> Result<DataKey> {
         let w = WrappedDataKey::from_bytes(wrapped).map_err(crypto)?;

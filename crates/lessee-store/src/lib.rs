@@ -45,6 +45,9 @@ pub enum StoreError {
     Config(String),
     #[error("audit log: {0}")]
     Audit(String),
+    /// The account does not exist, or its personal data was destroyed.
+    #[error("no such account")]
+    NotFound,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -301,6 +304,20 @@ pub trait Store: Send + Sync + 'static {
     async fn current_policy(&self) -> Result<Option<PolicyRecord>>;
     /// The number of the latest version (cheap; servers poll it to pick up changes).
     async fn current_policy_version(&self) -> Result<Option<i64>>;
+
+    /// Records a new decision on an account (the next sequence number), writes the updated
+    /// account view (`account.decision` is the new decision; the classification may change),
+    /// and enqueues the audit record: one transaction. Returns the decision's sequence number.
+    async fn record_decision(&self, account: &Account, audit: &AuditEvent) -> Result<i64>;
+    /// A resubmission: replaces the sealed application (under the account's existing data key)
+    /// and its blind indexes, and records the new decision, in one transaction.
+    async fn replace_application(
+        &self,
+        account: &Account,
+        ciphertext: &[u8],
+        indexes: &[BlindEntry],
+        audit: &AuditEvent,
+    ) -> Result<i64>;
 
     async fn create_token(&self, token: &TokenRecord) -> Result<()>;
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;

@@ -164,6 +164,48 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
+/// Appends `account.decision` as the account's next decision and writes the account view.
+async fn record_decision_tx(tx: &mut Transaction<'static, Any>, backend: Backend, account: &Account) -> Result<i64> {
+    let id = account.id.to_string();
+    // Serialize re-decisions of one account (SQLite's single writer does it already).
+    let lock = if backend == Backend::Postgres {
+        "SELECT updated_at FROM accounts WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT updated_at FROM accounts WHERE id = $1"
+    };
+    if sqlx::query(lock).bind(&id).fetch_optional(&mut **tx).await?.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM decisions WHERE account_id = $1")
+        .bind(&id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    sqlx::query(
+        "INSERT INTO decisions (account_id, seq, outcome, policy_version, decided_at, body) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(seq)
+    .bind(account.decision.outcome.as_str())
+    .bind(&account.decision.policy_version)
+    .bind(millis(account.decision.decided_at))
+    .bind(json(&account.decision)?)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE accounts SET summary = $1, outcome = $2, classification_status = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(json(account)?)
+    .bind(account.decision.outcome.as_str())
+    .bind(account.classification.status.as_str())
+    .bind(millis(account.decision.decided_at))
+    .bind(&id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(seq)
+}
+
 const POLICY_COLUMNS: &str = "version, policy_id, sha256, source, note, created_by, created_at";
 
 fn policy_from_row(r: &AnyRow) -> Result<PolicyRecord> {
@@ -1120,6 +1162,40 @@ impl Store for SqlStore {
             .fetch_optional(&self.read)
             .await?;
         row.map(|r| Ok((u64::try_from(r.try_get::<i64, _>(0)?).map_err(audit_err)?, r.try_get(1)?))).transpose()
+    }
+
+    async fn record_decision(&self, account: &Account, audit: &AuditEvent) -> Result<i64> {
+        let mut tx = self.write.begin().await?;
+        let seq = record_decision_tx(&mut tx, self.backend, account).await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    async fn replace_application(
+        &self,
+        account: &Account,
+        ciphertext: &[u8],
+        indexes: &[BlindEntry],
+        audit: &AuditEvent,
+    ) -> Result<i64> {
+        let id = account.id.to_string();
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("UPDATE accounts SET sealed = $1 WHERE id = $2 AND sealed IS NOT NULL")
+            .bind(ciphertext.to_vec())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM blind_indexes WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
+        insert_indexes(&mut tx, &id, indexes).await?;
+        let seq = record_decision_tx(&mut tx, self.backend, account).await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(seq)
     }
 
     async fn add_policy(&self, r: &PolicyRecord, audit: &AuditEvent) -> Result<bool> {

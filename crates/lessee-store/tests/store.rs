@@ -377,6 +377,32 @@ async fn policies_are_versioned(s: Arc<SqlStore>) {
     assert_eq!(s.audit_entries_for_target("policy", 0, 100, 100).await.unwrap().len(), 2, "one record per install");
 }
 
+async fn decisions_are_appended(s: Arc<SqlStore>) {
+    let app = application("acct-redecide", "DE");
+    let mut acc = account(&app, 7);
+    create(&s, &acc, &app, None).await.unwrap();
+    acc.decision.outcome = lessee_domain::Outcome::Approve;
+    acc.decision.trigger = Some("review".into());
+    assert_eq!(s.record_decision(&acc, &event("account.decide", "x")).await.unwrap(), 2);
+    let history = s.decisions(acc.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].trigger.as_deref(), Some("review"));
+    let view = s.account(acc.id).await.unwrap().unwrap();
+    assert_eq!(view.decision.outcome, lessee_domain::Outcome::Approve);
+    let filtered = s
+        .list_accounts(
+            &AccountFilter { outcome: Some("approve".into()), ..Default::default() },
+            &Page { after: None, limit: 10 },
+        )
+        .await
+        .unwrap();
+    assert!(filtered.iter().any(|a| a.id == acc.id), "the outcome column follows the new decision");
+    assert_eq!(s.replace_application(&acc, b"cipher", &[], &event("account.resubmit", "x")).await.unwrap(), 3);
+    let mut ghost = acc.clone();
+    ghost.id = account(&app, 8).id;
+    assert!(matches!(s.record_decision(&ghost, &event("x", "y")).await, Err(lessee_store::StoreError::NotFound)));
+}
+
 async fn migrate_is_repeatable(s: Arc<SqlStore>) {
     s.migrate().await.unwrap_or_else(|e| panic!("second migrate: {e}"));
     s.ping().await.unwrap_or_else(|e| panic!("ping: {e}"));
@@ -406,5 +432,6 @@ on_both_backends!(
     audit_log_appends_and_proves,
     concurrent_audit_appends_keep_one_sequence,
     policies_are_versioned,
+    decisions_are_appended,
     migrate_is_repeatable,
 );
