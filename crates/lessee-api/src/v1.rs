@@ -230,6 +230,75 @@ pub async fn resubmit_application(
     state.service.resubmit(&principal, &ctx, &id, app).await.map(Json).map_err(|e| ApiError::new(e, &rid))
 }
 
+/// Send a one-time code to the customer's email address (by SMTP) or phone number (through the
+/// provider's SMS gateway) to verify that the customer controls it. Only the code's keyed hash
+/// is stored; it expires and allows a limited number of attempts.
+#[utoipa::path(
+    post, path = "/v1/accounts/{id}/verifications/{channel}", tag = "accounts",
+    params(("id" = String, Path), ("channel" = String, Path, description = "`email` or `phone`")),
+    responses(
+        (status = 202, body = lessee_service::verification::ChallengeView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No sender configured, or the code could not be sent", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn start_verification(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path((id, channel)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<lessee_service::verification::ChallengeView>), ApiError> {
+    let rid = ctx.request_id.clone();
+    let channel = lessee_service::verification::Channel::parse(&channel).map_err(|e| ApiError::new(e, &rid))?;
+    state
+        .service
+        .start_verification(&principal, &ctx, &id, channel)
+        .await
+        .map(|v| (StatusCode::ACCEPTED, Json(v)))
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Confirm a one-time code. Right: the evidence is confirmed and the account is decided again
+/// (trigger `email_confirmed` / `phone_confirmed`). Wrong, expired or too many attempts: 422
+/// with `code_wrong` (and the attempts left), `code_expired` or `code_locked`.
+#[utoipa::path(
+    post, path = "/v1/accounts/{id}/verifications/{channel}/confirm", tag = "accounts",
+    params(("id" = String, Path), ("channel" = String, Path, description = "`email` or `phone`")),
+    request_body = lessee_service::verification::CodeSubmission,
+    responses(
+        (status = 200, body = Account),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn confirm_verification(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path((id, channel)): Path<(String, String)>,
+    StrictJson(body): StrictJson<lessee_service::verification::CodeSubmission>,
+) -> Result<Json<Account>, ApiError> {
+    let rid = ctx.request_id.clone();
+    let channel = lessee_service::verification::Channel::parse(&channel).map_err(|e| ApiError::new(e, &rid))?;
+    state
+        .service
+        .confirm_verification(&principal, &ctx, &id, channel, &body.code)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
 /// A search by a personal identifier, sent in the body so it stays out of URLs and logs.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -92,6 +92,54 @@ struct ServeArgs {
     /// Largest batch of access events accepted, in bytes.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_batch_bytes: usize,
+    /// SMTP relay for email verification codes. Without it, email verification answers 503.
+    /// The password, if any, comes from LESSEE_SMTP_PASSWORD only.
+    #[arg(long, env = "LESSEE_SMTP_HOST")]
+    smtp_host: Option<String>,
+    #[arg(long, env = "LESSEE_SMTP_PORT", default_value_t = 587)]
+    smtp_port: u16,
+    /// `starttls` (required, no downgrade), `tls` (SMTPS) or `none` (a relay on this host only).
+    #[arg(long, env = "LESSEE_SMTP_TLS", default_value = "starttls")]
+    smtp_tls: String,
+    #[arg(long, env = "LESSEE_SMTP_FROM", default_value = "lessee <no-reply@localhost>")]
+    smtp_from: String,
+    #[arg(long, env = "LESSEE_SMTP_USERNAME")]
+    smtp_username: Option<String>,
+    /// The provider's SMS gateway: phone codes are POSTed to it as signed webhooks. The signing
+    /// secret (at least 16 bytes) comes from LESSEE_SMS_WEBHOOK_SECRET.
+    #[arg(long, env = "LESSEE_SMS_WEBHOOK_URL")]
+    sms_webhook_url: Option<String>,
+}
+
+/// The code senders `serve` is configured with.
+fn messaging(args: &ServeArgs) -> Result<lessee_service::verification::Messaging, Failure> {
+    let mut m = lessee_service::verification::Messaging::default();
+    if let Some(host) = &args.smtp_host {
+        let tls = match args.smtp_tls.as_str() {
+            "starttls" => lessee_notify::Tls::StartTls,
+            "tls" => lessee_notify::Tls::Tls,
+            "none" => lessee_notify::Tls::None,
+            other => {
+                return Err(Failure::new(exit::USAGE, format!("--smtp-tls is starttls, tls or none, not `{other}`")));
+            }
+        };
+        let mut cfg = lessee_notify::SmtpConfig::new(host.clone(), args.smtp_port, tls, args.smtp_from.clone());
+        cfg.username = args.smtp_username.clone();
+        cfg.password = std::env::var("LESSEE_SMTP_PASSWORD").ok().map(lessee_crypto::SecretString::from);
+        let sender =
+            lessee_notify::SmtpSender::new(cfg).map_err(|e| Failure::new(exit::USAGE, format!("SMTP: {e}")))?;
+        m.email = Some(Arc::new(sender));
+    }
+    if let Some(url) = &args.sms_webhook_url {
+        let secret = std::env::var("LESSEE_SMS_WEBHOOK_SECRET")
+            .map_err(|_| Failure::new(exit::USAGE, "--sms-webhook-url needs LESSEE_SMS_WEBHOOK_SECRET"))?;
+        let secret = lessee_notify::WebhookSecret::new(secret.into_bytes())
+            .map_err(|e| Failure::new(exit::USAGE, format!("LESSEE_SMS_WEBHOOK_SECRET: {e}")))?;
+        let sender = lessee_notify::WebhookCodeSender::new(lessee_notify::WebhookConfig::new(url.clone(), secret))
+            .map_err(|e| Failure::new(exit::USAGE, format!("--sms-webhook-url: {e}")))?;
+        m.phone = Some(Arc::new(sender));
+    }
+    Ok(m)
 }
 
 #[derive(Args)]
@@ -409,8 +457,9 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
+    let messaging = messaging(args)?;
     let (store, service) = open_service(cli).await?;
-    let service = Arc::new(service);
+    let service = Arc::new(service.with_messaging(messaging));
     service.refresh_policy().await?;
     let sealed = service.seal_legacy_applications().await?;
     if sealed > 0 {

@@ -80,10 +80,16 @@ impl Db {
     }
 
     async fn serve(&self) -> Server {
+        self.serve_with(&[], &[]).await
+    }
+
+    async fn serve_with(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let log = self.dir.path().join(format!("server-{}.log", uuid_suffix()));
         let mut child = Command::new(BIN)
             .args(self.args())
             .args(["serve", "--listen", "127.0.0.1:0", "--max-body-bytes", "65536"])
+            .args(extra)
+            .envs(env.iter().copied())
             .env("LESSEE_LOG", "debug")
             .env_remove("LESSEE_DATABASE_URL")
             .stdin(Stdio::null())
@@ -1278,6 +1284,187 @@ async fn resubmission_is_decided_again(postgres: bool) {
     assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["decision"]["outcome"], "manual_review");
 }
 
+/// A real SMTP server (aiosmtpd from the project venv) writing to a maildir; killed on drop.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl SmtpSink {
+    fn start(dir: &Path) -> SmtpSink {
+        let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run scripts/test.sh (it creates the venv with aiosmtpd)",
+            python.display()
+        );
+        let port = free_port();
+        let maildir = dir.join("maildir");
+        let child = std::process::Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd (run scripts/test.sh to create the venv)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "aiosmtpd did not start listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpSink { child, port, maildir }
+    }
+
+    /// The six-digit code of the newest message to `to`.
+    fn code_for(&self, to: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut msgs: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(self.maildir.join("new"))
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| {
+                            (e.metadata().unwrap().modified().unwrap(), std::fs::read_to_string(e.path()).unwrap())
+                        })
+                        .filter(|(_, m)| m.contains(to))
+                        .collect()
+                })
+                .unwrap_or_default();
+            msgs.sort();
+            if let Some((_, m)) = msgs.last() {
+                // The body follows the headers; the default template says "code is NNNNNN".
+                let body = m.split_once("\n\n").map_or(m.as_str(), |(_, b)| b);
+                return six_digits(body).unwrap_or_else(|| panic!("no code in {m}"));
+            }
+            assert!(std::time::Instant::now() < deadline, "no message to {to}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn six_digits(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(5)).find_map(|i| {
+        let w = &b[i..i + 6];
+        let edge = |j: Option<&u8>| j.is_none_or(|c| !c.is_ascii_digit());
+        (w.iter().all(u8::is_ascii_digit) && edge(i.checked_sub(1).and_then(|k| b.get(k))) && edge(b.get(i + 6)))
+            .then(|| String::from_utf8(w.to_vec()).unwrap())
+    })
+}
+
+/// A local SMS gateway: records each signed webhook body.
+async fn sms_gateway() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/sms",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let s = s.clone();
+            async move {
+                let sig = headers.get("lessee-signature").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                s.lock().unwrap().push((sig, serde_json::from_str(&body).unwrap()));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn contact_ownership_by_one_time_code(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let analyst = db.token("analyst").await;
+    let sink = SmtpSink::start(db.dir.path());
+    let (sms_url, sms) = sms_gateway().await;
+    let port = sink.port.to_string();
+    let secret = "sms-gateway-secret-0123456789";
+    let server = db
+        .serve_with(
+            &["--smtp-host", "127.0.0.1", "--smtp-port", &port, "--smtp-tls", "none", "--sms-webhook-url", &sms_url],
+            &[("LESSEE_SMS_WEBHOOK_SECRET", secret)],
+        )
+        .await;
+    let app = fixtures().into_iter().find(|(n, _)| n == "individual_foreign_passport").unwrap().1;
+    let email = app["customer"]["email"].as_str().unwrap().to_owned();
+    let opened = server.open(&cp, &app, None).await;
+    assert_eq!(opened.body["decision"]["outcome"], "approve_with_conditions");
+    let id = opened.body["id"].as_str().unwrap().to_owned();
+    let post = |path: String, body: Option<Value>, token: String| {
+        let s = &server;
+        async move { s.req("POST", &path, Some(&token), body.map(|b| b.to_string().into_bytes()), &[]).await }
+    };
+    let v = |ch: &str| format!("/v1/accounts/{id}/verifications/{ch}");
+    assert_eq!(post(v("email"), None, analyst.clone()).await.status, 403);
+    assert_eq!(post(v("fax"), None, cp.clone()).await.status, 404);
+    assert_eq!(
+        post(format!("{}/confirm", v("email")), Some(json!({"code": "123456"})), cp.clone()).await.status,
+        404,
+        "nothing sent yet"
+    );
+    // Email: a real message through SMTP; the code is read from it.
+    let r = post(v("email"), None, cp.clone()).await;
+    assert_eq!((r.status, r.body["max_attempts"].as_u64()), (202, Some(5)), "{}", r.body);
+    let code = sink.code_for(&email);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = post(format!("{}/confirm", v("email")), Some(json!({"code": wrong})), cp.clone()).await;
+    assert_eq!((r.status, r.body["errors"][0]["code"].as_str()), (422, Some("code_wrong")), "{}", r.body);
+    assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("4 attempt(s) left"));
+    let r = post(format!("{}/confirm", v("email")), Some(json!({"code": code})), cp.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["decision"]["trigger"], "email_confirmed");
+    // The code is single-use.
+    assert_eq!(post(format!("{}/confirm", v("email")), Some(json!({"code": code})), cp.clone()).await.status, 404);
+    // Phone: a signed webhook to the SMS gateway.
+    let r = post(v("phone"), None, cp.clone()).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let (sig, body) = sms.lock().unwrap().last().cloned().unwrap();
+    assert!(sig.starts_with("t=") && sig.contains(",v1="), "{sig}");
+    assert!(body["to"].as_str().unwrap().starts_with('+'));
+    let code = body["code"].as_str().unwrap().to_owned();
+    let r = post(format!("{}/confirm", v("phone")), Some(json!({"code": code})), cp.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["decision"]["outcome"], "approve", "both contacts confirmed: {}", r.body);
+    assert_eq!(r.body["decision"]["trigger"], "phone_confirmed");
+    // Attempts are limited.
+    assert_eq!(post(v("email"), None, cp.clone()).await.status, 202);
+    for _ in 0..5 {
+        post(format!("{}/confirm", v("email")), Some(json!({"code": "99999x"})), cp.clone()).await;
+    }
+    let code = sink.code_for(&email);
+    let r = post(format!("{}/confirm", v("email")), Some(json!({"code": code})), cp.clone()).await;
+    assert_eq!(r.body["errors"][0]["code"], "code_locked", "{}", r.body);
+    let history = server.get(&analyst, &format!("/v1/accounts/{id}/decisions")).await.body;
+    let triggers: Vec<Value> = history["decisions"].as_array().unwrap().iter().map(|d| d["trigger"].clone()).collect();
+    assert_eq!(triggers, [Value::Null, json!("email_confirmed"), json!("phone_confirmed")]);
+    // No code or address in the server log.
+    let log = server.stop(false).await;
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(!text.contains(&email) && !text.contains(&code), "no code or address in the log");
+    // Without a sender configured, verification is unavailable, not a crash.
+    let server = db.serve().await;
+    assert_eq!(post2(&server, &v("email"), &cp).await, 503);
+    server.stop(false).await;
+}
+
+async fn post2(server: &Server, path: &str, token: &str) -> u16 {
+    server.req("POST", path, Some(token), None, &[]).await.status
+}
+
 fn with_external(app: &Value, id: &str) -> Value {
     let mut app = app.clone();
     app["external_id"] = Value::String(id.to_owned());
@@ -1288,6 +1475,7 @@ on_both_backends!(
     legal_exports_verify_without_the_server,
     policy_versions_are_audited_and_exported,
     resubmission_is_decided_again,
+    contact_ownership_by_one_time_code,
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,

@@ -150,18 +150,40 @@ impl Service {
         Ok(Opened { account, replayed })
     }
 
-    /// Classifies and decides an application under the policy in force.
+    /// Classifies and decides a new application under the policy in force: email and phone
+    /// ownership are not started yet, and the policy says what that means per tier.
     async fn decide_application(
         &self,
         app: &Application,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(lessee_domain::AccountClassification, Decision)> {
+        self.decide_with(app, &[], now).await
+    }
+
+    /// Classifies and decides with the evidence states gathered so far (`("email",
+    /// "confirmed")`, …).
+    pub(crate) async fn decide_with(
+        &self,
+        app: &Application,
+        states: &[(String, String)],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(lessee_domain::AccountClassification, Decision)> {
         let signup_ip_country =
             app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip));
         let classification = classify(app, ExternalEvidence { signup_ip_country }, &self.config.classification);
-        // Email and phone ownership and vendor results arrive after opening (issue 5); at
-        // opening they are not started, and the policy says what that means per tier.
-        let evidence = lessee_policy::ExternalEvidence { signup_ip_country, ..Default::default() };
+        let state = |kind: &str| {
+            states
+                .iter()
+                .find(|(k, _)| k == kind)
+                .and_then(|(_, s)| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
+                .unwrap_or_default()
+        };
+        let evidence = lessee_policy::ExternalEvidence {
+            signup_ip_country,
+            email: state("email"),
+            phone: state("phone"),
+            ..Default::default()
+        };
         let policy = self.policy().await?;
         let decision = lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now).to_decision();
         Ok((classification, decision))
@@ -188,7 +210,10 @@ impl Service {
             });
         }
         let sealed = self.store.sealed_application(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
-        let (classification, mut decision) = self.decide_application(&app, now).await?;
+        // Contact ownership confirmed earlier still counts (a changed address is not
+        // re-verified here: the policy weighs the states as recorded).
+        let states = self.store.evidence_states(account_id).await?;
+        let (classification, mut decision) = self.decide_with(&app, &states, now).await?;
         decision.trigger = Some("resubmission".into());
         let (ciphertext, indexes) = self.vault.reseal(account_id, &sealed.wrapped_key, &app)?;
         let account = Account {

@@ -13,6 +13,7 @@ pub mod geo;
 pub mod policy;
 pub mod retention;
 pub mod vault;
+pub mod verification;
 
 use std::sync::Arc;
 
@@ -67,6 +68,8 @@ pub struct Service {
     config: Config,
     /// The verification policy in force, loaded from the database on first use.
     policy: std::sync::RwLock<Option<Arc<policy::LoadedPolicy>>>,
+    /// How one-time codes reach customers.
+    messaging: verification::Messaging,
 }
 
 impl Service {
@@ -78,7 +81,23 @@ impl Service {
         audit_keys: Arc<AuditKeys>,
         config: Config,
     ) -> Self {
-        Service { store, clock, geo, vault, audit_keys, config, policy: std::sync::RwLock::new(None) }
+        Service {
+            store,
+            clock,
+            geo,
+            vault,
+            audit_keys,
+            config,
+            policy: std::sync::RwLock::new(None),
+            messaging: verification::Messaging::default(),
+        }
+    }
+
+    /// The same services with these code senders.
+    #[must_use]
+    pub fn with_messaging(mut self, messaging: verification::Messaging) -> Self {
+        self.messaging = messaging;
+        self
     }
 
     /// The services with the system clock and the embedded IP geolocation.

@@ -25,6 +25,7 @@ pub struct Vault {
     national_id: BlindIndexer,
     ip: BlindIndexer,
     audit_key: AuditHashKey,
+    otp_key: lessee_notify::OtpKey,
 }
 
 impl std::fmt::Debug for Vault {
@@ -41,14 +42,21 @@ impl Vault {
     pub fn new(keyring: Arc<dyn Keyring>) -> Result<Self> {
         let envelope = Envelope::new(keyring.clone());
         let audit_bytes = keyring.derive_index_key(b"lessee/audit/keyed-hash/v1").map_err(crypto)?;
+        let otp_bytes = keyring.derive_index_key(b"lessee/otp/v1").map_err(crypto)?;
         Ok(Vault {
             email: envelope.blind_indexer(IndexPurpose::Email).map_err(crypto)?,
             phone: envelope.blind_indexer(IndexPurpose::Phone).map_err(crypto)?,
             national_id: envelope.blind_indexer(IndexPurpose::NationalId).map_err(crypto)?,
             ip: envelope.blind_indexer(IndexPurpose::IpAddress).map_err(crypto)?,
             audit_key: AuditHashKey::from_bytes(*audit_bytes.expose()),
+            otp_key: lessee_notify::OtpKey::from_bytes(*otp_bytes.expose()),
             envelope,
         })
+    }
+
+    /// The key one-time codes are hashed under (derived from the keyring; never stored).
+    pub fn otp_key(&self) -> &lessee_notify::OtpKey {
+        &self.otp_key
     }
 
     /// The keyed hash of a client IP for audit records (`None`: a local CLI caller).

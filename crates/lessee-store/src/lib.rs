@@ -193,6 +193,20 @@ pub struct PolicyRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A one-time-code challenge: only the keyed hash of the code is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub account_id: AccountId,
+    /// `email` or `phone`.
+    pub channel: String,
+    /// Hex of the keyed hash.
+    pub hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The storage interface of lessee.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -318,6 +332,18 @@ pub trait Store: Send + Sync + 'static {
         indexes: &[BlindEntry],
         audit: &AuditEvent,
     ) -> Result<i64>;
+
+    /// Stores a challenge (replacing any earlier one on the channel) and its audit record.
+    async fn put_challenge(&self, c: &ChallengeRecord, audit: &AuditEvent) -> Result<()>;
+    async fn challenge(&self, id: AccountId, channel: &str) -> Result<Option<ChallengeRecord>>;
+    /// Counts an attempt if no one else did since `seen` was read (compare-and-set): false when
+    /// another attempt raced this one.
+    async fn count_attempt(&self, id: AccountId, channel: &str, seen: i32) -> Result<bool>;
+    /// Evidence states of an account: (kind, state), e.g. ("email", "confirmed").
+    async fn evidence_states(&self, id: AccountId) -> Result<Vec<(String, String)>>;
+    /// Confirms evidence: deletes the channel's challenge, sets the evidence state, records the
+    /// account's new decision and the audit record, in one transaction.
+    async fn confirm_evidence(&self, account: &Account, channel: &str, state: &str, audit: &AuditEvent) -> Result<i64>;
 
     async fn create_token(&self, token: &TokenRecord) -> Result<()>;
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;

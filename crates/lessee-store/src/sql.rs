@@ -13,8 +13,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::{
-    AccountFilter, BlindEntry, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold, Page, PolicyRecord,
-    Result, SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
+    AccountFilter, BlindEntry, ChallengeRecord, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold,
+    Page, PolicyRecord, Result, SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
 };
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
@@ -1192,6 +1192,99 @@ impl Store for SqlStore {
         }
         sqlx::query("DELETE FROM blind_indexes WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
         insert_indexes(&mut tx, &id, indexes).await?;
+        let seq = record_decision_tx(&mut tx, self.backend, account).await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    async fn put_challenge(&self, c: &ChallengeRecord, audit: &AuditEvent) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let id = c.account_id.to_string();
+        sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND channel = $2")
+            .bind(&id)
+            .bind(&c.channel)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO challenges (account_id, channel, hash, expires_at, attempts, max_attempts, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(&c.channel)
+        .bind(&c.hash)
+        .bind(millis(c.expires_at))
+        .bind(c.attempts)
+        .bind(c.max_attempts)
+        .bind(millis(c.created_at))
+        .execute(&mut *tx)
+        .await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn challenge(&self, id: AccountId, channel: &str) -> Result<Option<ChallengeRecord>> {
+        let row = sqlx::query(
+            "SELECT hash, expires_at, attempts, max_attempts, created_at FROM challenges \
+             WHERE account_id = $1 AND channel = $2",
+        )
+        .bind(id.to_string())
+        .bind(channel)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(|r| {
+            Ok(ChallengeRecord {
+                account_id: id,
+                channel: channel.to_owned(),
+                hash: r.try_get(0)?,
+                expires_at: from_millis(r.try_get(1)?)?,
+                attempts: r.try_get(2)?,
+                max_attempts: r.try_get(3)?,
+                created_at: from_millis(r.try_get(4)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn count_attempt(&self, id: AccountId, channel: &str, seen: i32) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE challenges SET attempts = attempts + 1 WHERE account_id = $1 AND channel = $2 AND attempts = $3",
+        )
+        .bind(id.to_string())
+        .bind(channel)
+        .bind(seen)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn evidence_states(&self, id: AccountId) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT kind, state FROM evidence_states WHERE account_id = $1 ORDER BY kind")
+            .bind(id.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    async fn confirm_evidence(&self, account: &Account, channel: &str, state: &str, audit: &AuditEvent) -> Result<i64> {
+        let id = account.id.to_string();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND channel = $2")
+            .bind(&id)
+            .bind(channel)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, kind) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(&id)
+        .bind(channel)
+        .bind(state)
+        .bind(millis(account.decision.decided_at))
+        .execute(&mut *tx)
+        .await?;
         let seq = record_decision_tx(&mut tx, self.backend, account).await?;
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
