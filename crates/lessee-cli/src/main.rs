@@ -109,6 +109,34 @@ struct ServeArgs {
     /// secret (at least 16 bytes) comes from LESSEE_SMS_WEBHOOK_SECRET.
     #[arg(long, env = "LESSEE_SMS_WEBHOOK_URL")]
     sms_webhook_url: Option<String>,
+    /// Where decision events are posted (signed webhooks with retries from the outbox). The
+    /// secret comes from LESSEE_DECISION_WEBHOOK_SECRET; during a rotation the old one from
+    /// LESSEE_DECISION_WEBHOOK_SECRET_PREVIOUS (every delivery is signed with both).
+    #[arg(long, env = "LESSEE_DECISION_WEBHOOK_URL")]
+    decision_webhook_url: Option<String>,
+}
+
+/// The decision-event sender `serve` is configured with, if any.
+fn decision_sender(args: &ServeArgs) -> Result<Option<lessee_notify::WebhookSender>, Failure> {
+    let Some(url) = &args.decision_webhook_url else { return Ok(None) };
+    let secret = |var: &str| -> Result<Option<lessee_notify::WebhookSecret>, Failure> {
+        std::env::var(var)
+            .ok()
+            .map(|s| {
+                lessee_notify::WebhookSecret::new(s.into_bytes())
+                    .map_err(|e| Failure::new(exit::USAGE, format!("{var}: {e}")))
+            })
+            .transpose()
+    };
+    let current = secret("LESSEE_DECISION_WEBHOOK_SECRET")?
+        .ok_or_else(|| Failure::new(exit::USAGE, "--decision-webhook-url needs LESSEE_DECISION_WEBHOOK_SECRET"))?;
+    let mut cfg = lessee_notify::WebhookConfig::new(url.clone(), current);
+    if let Some(previous) = secret("LESSEE_DECISION_WEBHOOK_SECRET_PREVIOUS")? {
+        cfg.secrets.push(previous);
+    }
+    lessee_notify::WebhookSender::new(cfg)
+        .map(Some)
+        .map_err(|e| Failure::new(exit::USAGE, format!("--decision-webhook-url: {e}")))
 }
 
 /// The code senders `serve` is configured with.
@@ -458,6 +486,7 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     let messaging = messaging(args)?;
+    let decisions_out = decision_sender(args)?;
     let (store, service) = open_service(cli).await?;
     let service = Arc::new(service.with_messaging(messaging));
     service.refresh_policy().await?;
@@ -492,6 +521,21 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             if let Err(e) = bg.sequence_audit().await {
                 tracing::error!(error = %e, "Could not sequence audit records.");
                 continue;
+            }
+            // Decision events to the provider, from the outbox.
+            if let Some(sender) = &decisions_out {
+                match bg.deliver_decisions(sender, 200).await {
+                    Ok(r) if r.retrying + r.failed > 0 => {
+                        tracing::warn!(
+                            delivered = r.delivered,
+                            retrying = r.retrying,
+                            failed = r.failed,
+                            "Decision events not all delivered."
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "Could not deliver decision events."),
+                }
             }
             // Pick up a policy version installed through another server (or the CLI).
             if last_policy_check.elapsed() > std::time::Duration::from_secs(2) {

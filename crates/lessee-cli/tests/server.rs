@@ -1461,6 +1461,76 @@ async fn contact_ownership_by_one_time_code(postgres: bool) {
     server.stop(false).await;
 }
 
+/// The provider's decision receiver: refuses each event's first delivery (500), accepts the
+/// next; records (event id, body, signature verified) of every delivery.
+async fn decision_receiver(
+    secret: &'static str,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, Value, bool)>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Value, bool)>::new()));
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/decisions",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let s = s.clone();
+            async move {
+                let id = headers.get("lessee-event-id").unwrap().to_str().unwrap().to_owned();
+                let sig = headers.get("lessee-signature").unwrap().to_str().unwrap().to_owned();
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+                let ok = lessee_notify::verify_signature(&sig, body.as_bytes(), &[secret.as_bytes()], now, 300).is_ok();
+                let mut g = s.lock().unwrap();
+                let first = !g.iter().any(|(i, _, _)| *i == id);
+                g.push((id, serde_json::from_str(&body).unwrap(), ok));
+                if first { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::NO_CONTENT }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/decisions", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn decision_events_are_delivered_with_retries(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    const SECRET: &str = "decision-webhook-secret-0123456789";
+    let (url, seen) = decision_receiver(SECRET).await;
+    let server = db.serve_with(&["--decision-webhook-url", &url], &[("LESSEE_DECISION_WEBHOOK_SECRET", SECRET)]).await;
+    let mut ids = Vec::new();
+    for (_, app) in fixtures().into_iter().take(3) {
+        ids.push(server.open(&cp, &app, None).await.body["id"].as_str().unwrap().to_owned());
+    }
+    let want: Vec<String> = ids.iter().map(|id| format!("{id}:1")).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let accepted: usize = {
+            let g = seen.lock().unwrap();
+            want.iter().filter(|w| g.iter().filter(|(i, _, _)| i == *w).count() >= 2).count()
+        };
+        if accepted == want.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every decision event was delivered: {:?}",
+            seen.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop(false).await;
+    let g = seen.lock().unwrap();
+    for w in &want {
+        let tries: Vec<&(String, Value, bool)> = g.iter().filter(|(i, _, _)| i == w).collect();
+        assert_eq!(tries.len(), 2, "refused once, delivered once, never again: {w}");
+        assert!(tries.iter().all(|(_, _, ok)| *ok), "every delivery is signed with the shared secret");
+        let body = &tries[1].1;
+        assert_eq!((body["id"].as_str(), body["type"].as_str()), (Some(w.as_str()), Some("decision.made")));
+        assert!(body["decision"]["outcome"].is_string());
+    }
+    assert_eq!(g.len(), 2 * want.len(), "no stray deliveries");
+}
+
 async fn post2(server: &Server, path: &str, token: &str) -> u16 {
     server.req("POST", path, Some(token), None, &[]).await.status
 }
@@ -1476,6 +1546,7 @@ on_both_backends!(
     policy_versions_are_audited_and_exported,
     resubmission_is_decided_again,
     contact_ownership_by_one_time_code,
+    decision_events_are_delivered_with_retries,
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,

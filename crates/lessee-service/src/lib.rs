@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod geo;
+pub mod outbox;
 pub mod policy;
 pub mod retention;
 pub mod vault;

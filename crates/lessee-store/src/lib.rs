@@ -207,6 +207,17 @@ pub struct ChallengeRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A decision waiting to be delivered to the provider.
+#[derive(Clone, Debug)]
+pub struct PendingDelivery {
+    pub account_id: AccountId,
+    pub seq: i64,
+    pub external_id: String,
+    pub decision: Decision,
+    /// Attempts made before this one.
+    pub attempts: i32,
+}
+
 /// The storage interface of lessee.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -344,6 +355,16 @@ pub trait Store: Send + Sync + 'static {
     /// Confirms evidence: deletes the channel's challenge, sets the evidence state, records the
     /// account's new decision and the audit record, in one transaction.
     async fn confirm_evidence(&self, account: &Account, channel: &str, state: &str, audit: &AuditEvent) -> Result<i64>;
+
+    /// Claims up to `limit` undelivered decisions due at `now` for `lease_ms` (another deliverer
+    /// skips them meanwhile), oldest first.
+    async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>>;
+    /// Marks a decision delivered.
+    async fn mark_delivered(&self, id: AccountId, seq: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed attempt and when to try again (`None`: never, a permanent failure).
+    async fn mark_undelivered(&self, id: AccountId, seq: i64, next: Option<DateTime<Utc>>, error: &str) -> Result<()>;
+    /// Decisions not delivered: (due or waiting, given up).
+    async fn delivery_backlog(&self) -> Result<(i64, i64)>;
 
     async fn create_token(&self, token: &TokenRecord) -> Result<()>;
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;

@@ -14,7 +14,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::{
     AccountFilter, BlindEntry, ChallengeRecord, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold,
-    Page, PolicyRecord, Result, SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
+    Page, PendingDelivery, PolicyRecord, Result, SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
 };
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
@@ -1289,6 +1289,80 @@ impl Store for SqlStore {
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(seq)
+    }
+
+    async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>> {
+        let lock = if self.backend == Backend::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
+        let mut tx = self.write.begin().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT d.account_id, d.seq, a.external_id, d.body, d.delivery_attempts FROM decisions d \
+             JOIN accounts a ON a.id = d.account_id \
+             WHERE d.delivered_at IS NULL AND d.next_delivery_at <= $1 \
+             ORDER BY d.next_delivery_at, d.decided_at LIMIT {}{lock}",
+            limit.clamp(1, 1000)
+        ))
+        .bind(millis(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get(0)?;
+            let seq: i64 = r.try_get(1)?;
+            sqlx::query("UPDATE decisions SET next_delivery_at = $1 WHERE account_id = $2 AND seq = $3")
+                .bind(millis(now) + lease_ms)
+                .bind(&id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            out.push(PendingDelivery {
+                account_id: AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("account id {id}")))?,
+                seq,
+                external_id: r.try_get(2)?,
+                decision: parse(&r.try_get::<String, _>(3)?)?,
+                attempts: r.try_get(4)?,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn mark_delivered(&self, id: AccountId, seq: i64, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE decisions SET delivered_at = $1, delivery_attempts = delivery_attempts + 1, delivery_error = NULL \
+             WHERE account_id = $2 AND seq = $3",
+        )
+        .bind(millis(at))
+        .bind(id.to_string())
+        .bind(seq)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_undelivered(&self, id: AccountId, seq: i64, next: Option<DateTime<Utc>>, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE decisions SET next_delivery_at = $1, delivery_attempts = delivery_attempts + 1, delivery_error = $2 \
+             WHERE account_id = $3 AND seq = $4 AND delivered_at IS NULL",
+        )
+        .bind(next.map_or(i64::MAX, millis))
+        .bind(error)
+        .bind(id.to_string())
+        .bind(seq)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn delivery_backlog(&self) -> Result<(i64, i64)> {
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN next_delivery_at < $1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(CASE WHEN next_delivery_at = $1 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM decisions WHERE delivered_at IS NULL",
+        )
+        .bind(i64::MAX)
+        .fetch_one(&self.read)
+        .await?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
     }
 
     async fn add_policy(&self, r: &PolicyRecord, audit: &AuditEvent) -> Result<bool> {
