@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{id}/application", get(v1::get_application).put(v1::resubmit_application))
         .route("/v1/accounts/{id}/verifications/{channel}", axum::routing::post(v1::start_verification))
         .route("/v1/accounts/{id}/verifications/{channel}/confirm", axum::routing::post(v1::confirm_verification))
+        .route("/v1/webhooks/vendors/{vendor}", axum::routing::post(v1::vendor_webhook))
         .route("/v1/accounts/search", axum::routing::post(v1::search_accounts))
         .route("/v1/audit/checkpoints", axum::routing::post(v1::audit_checkpoint))
         .route("/v1/audit/export", get(v1::audit_export))

@@ -299,6 +299,38 @@ pub async fn confirm_verification(
         .map_err(|e| ApiError::new(e, &rid))
 }
 
+/// An identity-verification vendor's result, by webhook (no bearer token: the
+/// `Lessee-Signature` header authenticates it: `t=<unix>,v1=<hex HMAC-SHA-256(secret,
+/// "<t>.<body>")>`, within 300 s). Body: `{"id", "account_id", "subject": "customer" |
+/// "beneficial_owner:N", "result": "confirmed" | "failed" | "pending" | "expired",
+/// "reference"}`. A delivery id is applied once; the account is decided again.
+#[utoipa::path(
+    post, path = "/v1/webhooks/vendors/{vendor}", tag = "accounts",
+    params(("vendor" = String, Path, description = "the adapter's name, e.g. `generic`"),
+           ("Lessee-Signature" = String, Header, description = "t=<unix>,v1=<hex hmac>")),
+    request_body = lessee_service::verification::VendorPayload,
+    responses(
+        (status = 200, body = lessee_service::verification::VendorAck),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn vendor_webhook(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Path(vendor): Path<String>,
+    headers: HeaderMap,
+    crate::extract::RawBody(body): crate::extract::RawBody,
+) -> Result<Json<lessee_service::verification::VendorAck>, ApiError> {
+    let rid = ctx.request_id.clone();
+    let sig = headers.get("lessee-signature").and_then(|v| v.to_str().ok());
+    state.service.vendor_result(&ctx, &vendor, sig, &body).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
 /// A search by a personal identifier, sent in the body so it stays out of URLs and logs.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

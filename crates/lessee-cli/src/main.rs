@@ -486,9 +486,20 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     let messaging = messaging(args)?;
+    let vendor_secrets = lessee_service::verification::VendorSecrets(
+        ["LESSEE_VENDOR_WEBHOOK_SECRET", "LESSEE_VENDOR_WEBHOOK_SECRET_PREVIOUS"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .filter(|s| !s.is_empty())
+            .map(String::into_bytes)
+            .collect(),
+    );
+    if vendor_secrets.0.iter().any(|s| s.len() < 16) {
+        return Err(Failure::new(exit::USAGE, "vendor webhook secrets must be at least 16 bytes"));
+    }
     let decisions_out = decision_sender(args)?;
     let (store, service) = open_service(cli).await?;
-    let service = Arc::new(service.with_messaging(messaging));
+    let service = Arc::new(service.with_messaging(messaging).with_vendor_secrets(vendor_secrets));
     service.refresh_policy().await?;
     let sealed = service.seal_legacy_applications().await?;
     if sealed > 0 {

@@ -1531,6 +1531,81 @@ async fn decision_events_are_delivered_with_retries(postgres: bool) {
     assert_eq!(g.len(), 2 * want.len(), "no stray deliveries");
 }
 
+async fn vendor_results_by_signed_webhook(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let analyst = db.token("analyst").await;
+    const OLD: &str = "vendor-secret-old-0123456789";
+    const NEW: &str = "vendor-secret-new-0123456789";
+    let server = db
+        .serve_with(&[], &[("LESSEE_VENDOR_WEBHOOK_SECRET", NEW), ("LESSEE_VENDOR_WEBHOOK_SECRET_PREVIOUS", OLD)])
+        .await;
+    let app = fixtures().into_iter().find(|(n, _)| n == "individual_foreign_passport").unwrap().1;
+    let id = server.open(&cp, &app, None).await.body["id"].as_str().unwrap().to_owned();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let send = |secret: &str, t: i64, body: Value, tamper: bool| {
+        let bytes = body.to_string().into_bytes();
+        let sig = format!("t={t},v1={}", hex_of(&lessee_notify::webhook::sign(secret.as_bytes(), t, &bytes)));
+        let sent = if tamper { body.to_string().replace("confirmed", "failed").into_bytes() } else { bytes };
+        let (s, sig) = (&server, sig);
+        async move {
+            s.req("POST", "/v1/webhooks/vendors/generic", None, Some(sent), &[("lessee-signature", sig.as_str())]).await
+        }
+    };
+    let result = |delivery: &str, state: &str| json!({"id": delivery, "account_id": id, "subject": "customer", "result": state, "reference": "chk_1"});
+    // Refused: no signature, stale, from the future, wrong secret, tampered body.
+    let r = server
+        .req(
+            "POST",
+            "/v1/webhooks/vendors/generic",
+            None,
+            Some(result("d0", "confirmed").to_string().into_bytes()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(send(NEW, now() - 900, result("d1", "confirmed"), false).await.status, 401, "stale");
+    assert_eq!(send(NEW, now() + 900, result("d1", "confirmed"), false).await.status, 401, "future");
+    assert_eq!(send("not-the-secret-0123456789", now(), result("d1", "confirmed"), false).await.status, 401);
+    assert_eq!(send(NEW, now(), result("d1", "confirmed"), true).await.status, 401, "tampered");
+    let before =
+        server.get(&analyst, &format!("/v1/accounts/{id}/decisions")).await.body["decisions"].as_array().unwrap().len();
+    assert_eq!(before, 1, "nothing refused changed the account");
+    // A failed check, signed with the old secret during a rotation.
+    let r = send(OLD, now(), result("d1", "failed"), false).await;
+    assert_eq!((r.status, r.body["applied"].as_bool()), (200, Some(true)), "{}", r.body);
+    assert_ne!(r.body["outcome"], "approve", "a failed vendor check never approves");
+    // A confirmed check; its retry (same delivery id) changes nothing.
+    let r = send(NEW, now(), result("d2", "confirmed"), false).await;
+    assert_eq!((r.status, r.body["applied"].as_bool()), (200, Some(true)), "{}", r.body);
+    let confirmed_outcome = r.body["outcome"].clone();
+    let r = send(NEW, now(), result("d2", "confirmed"), false).await;
+    assert_eq!((r.status, r.body["applied"].as_bool()), (200, Some(false)), "{}", r.body);
+    assert_eq!(r.body["outcome"], confirmed_outcome);
+    let history = server.get(&analyst, &format!("/v1/accounts/{id}/decisions")).await.body;
+    let triggers: Vec<Value> = history["decisions"].as_array().unwrap().iter().map(|d| d["trigger"].clone()).collect();
+    assert_eq!(triggers, [Value::Null, json!("id_vendor_result"), json!("id_vendor_result")]);
+    // Bad payloads with a good signature are problems, not crashes.
+    let r = send(NEW, now(), json!({"id": "d3", "account_id": id, "subject": "cousin", "result": "confirmed"}), false)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = send(NEW, now(), json!({"id": "d4", "account_id": "0190a0a0-0000-7000-8000-000000000000", "subject": "customer", "result": "confirmed"}), false).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(send(NEW, now(), json!({"nope": 1}), false).await.status, 400);
+    server.stop(false).await;
+    // Without a secret configured the route is unavailable.
+    let server = db.serve().await;
+    let r = server
+        .req("POST", "/v1/webhooks/vendors/generic", None, Some(b"{}".to_vec()), &[("lessee-signature", "t=1,v1=00")])
+        .await;
+    assert_eq!(r.status, 503);
+    server.stop(false).await;
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 async fn post2(server: &Server, path: &str, token: &str) -> u16 {
     server.req("POST", path, Some(token), None, &[]).await.status
 }
@@ -1547,6 +1622,7 @@ on_both_backends!(
     resubmission_is_decided_again,
     contact_ownership_by_one_time_code,
     decision_events_are_delivered_with_retries,
+    vendor_results_by_signed_webhook,
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,

@@ -178,10 +178,19 @@ impl Service {
                 .and_then(|(_, s)| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
                 .unwrap_or_default()
         };
+        let id_vendor = states
+            .iter()
+            .filter_map(|(k, s)| {
+                let subject = lessee_policy::Subject::parse(k.strip_prefix("id_vendor:")?)?;
+                let state = serde_json::from_value(serde_json::Value::String(s.clone())).ok()?;
+                Some(lessee_policy::VendorResult { subject, vendor: "generic".into(), state })
+            })
+            .collect();
         let evidence = lessee_policy::ExternalEvidence {
             signup_ip_country,
             email: state("email"),
             phone: state("phone"),
+            id_vendor,
             ..Default::default()
         };
         let policy = self.policy().await?;

@@ -38,6 +38,9 @@ pub enum Role {
     Reseller,
     /// The legal / law-enforcement liaison: reads for legal process.
     Legal,
+    /// An identity-verification vendor, authenticated by its webhook signature; no token
+    /// can have this role (it is not in `Role::ALL`) and it may do nothing else.
+    Vendor,
 }
 
 impl Role {
@@ -51,6 +54,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
             Role::Reseller => "reseller",
+            Role::Vendor => "vendor",
             Role::Legal => "legal",
         }
     }
@@ -68,7 +72,7 @@ impl Role {
             Role::Analyst => matches!(p, AccountsRead),
             Role::Legal => matches!(p, AccountsRead | LegalHolds),
             Role::Auditor => matches!(p, AccountsRead | AuditRead),
-            Role::Reseller => false,
+            Role::Reseller | Role::Vendor => false,
         }
     }
 }
@@ -125,7 +129,7 @@ impl Role {
             Role::Analyst => matches!(purpose, Verification | Review),
             Role::Auditor => matches!(purpose, Audit),
             Role::Legal => matches!(purpose, LegalProcess),
-            Role::Reseller => false,
+            Role::Reseller | Role::Vendor => false,
         }
     }
 }

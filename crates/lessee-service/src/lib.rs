@@ -71,6 +71,8 @@ pub struct Service {
     policy: std::sync::RwLock<Option<Arc<policy::LoadedPolicy>>>,
     /// How one-time codes reach customers.
     messaging: verification::Messaging,
+    /// Secrets that sign identity-verification vendors' webhooks.
+    vendor_secrets: verification::VendorSecrets,
 }
 
 impl Service {
@@ -91,7 +93,15 @@ impl Service {
             config,
             policy: std::sync::RwLock::new(None),
             messaging: verification::Messaging::default(),
+            vendor_secrets: verification::VendorSecrets::default(),
         }
+    }
+
+    /// The same services accepting vendor webhooks signed with these secrets.
+    #[must_use]
+    pub fn with_vendor_secrets(mut self, secrets: verification::VendorSecrets) -> Self {
+        self.vendor_secrets = secrets;
+        self
     }
 
     /// The same services with these code senders.

@@ -236,3 +236,122 @@ impl Service {
         Ok(self.store.count_attempt(id, channel.as_str(), seen.attempts).await?)
     }
 }
+
+/// The generic vendor adapter's payload (`POST /v1/webhooks/vendors/{vendor}`), signed with
+/// `Lessee-Signature`. A vendor integration maps its own result to this.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorPayload {
+    /// The vendor's id of this delivery: applied once.
+    pub id: String,
+    pub account_id: String,
+    /// `customer` or `beneficial_owner:N`.
+    pub subject: String,
+    /// `confirmed`, `failed`, `pending` or `expired`.
+    pub result: String,
+    /// The vendor's reference of the check (kept in the audit trail's request id, not parsed).
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// What a vendor delivery did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VendorAck {
+    /// False when this delivery id was applied before (a retry): nothing changed.
+    pub applied: bool,
+    pub account_id: String,
+    pub outcome: lessee_domain::Outcome,
+}
+
+/// Secrets that sign vendor webhooks: the current one, and during a rotation the previous one.
+#[derive(Clone, Default)]
+pub struct VendorSecrets(pub Vec<Vec<u8>>);
+
+impl std::fmt::Debug for VendorSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VendorSecrets({} secret(s), redacted)", self.0.len())
+    }
+}
+
+impl Service {
+    /// Applies an identity-verification vendor's signed result: the signature must verify with
+    /// a configured secret within 300 s; a delivery id is applied once; the account is decided
+    /// again (trigger `id_vendor_result`).
+    pub async fn vendor_result(
+        &self,
+        ctx: &RequestContext,
+        vendor: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<VendorAck> {
+        if vendor.is_empty()
+            || vendor.len() > 32
+            || !vendor.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        {
+            return Err(Error::not_found("vendor"));
+        }
+        if self.vendor_secrets.0.is_empty() {
+            return Err(Error::new(ErrorCode::Unavailable, "no vendor webhook secret is configured on this server"));
+        }
+        let secrets: Vec<&[u8]> = self.vendor_secrets.0.iter().map(Vec::as_slice).collect();
+        let now = self.now().timestamp();
+        lessee_notify::verify_signature(signature.unwrap_or_default(), body, &secrets, now, 300)
+            .map_err(|e| Error::unauthenticated(format!("the Lessee-Signature does not verify: {e}")))?;
+        let payload: VendorPayload = serde_json::from_slice(body)
+            .map_err(|e| Error::new(ErrorCode::InvalidBody, format!("not a vendor result: {e}")))?;
+        let subject = lessee_policy::Subject::parse(&payload.subject).ok_or_else(|| {
+            Error::new(ErrorCode::ValidationFailed, "`subject` is `customer` or `beneficial_owner:N`")
+        })?;
+        let state = match payload.result.as_str() {
+            "confirmed" | "failed" | "pending" | "expired" => payload.result.clone(),
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::ValidationFailed,
+                    "`result` is `confirmed`, `failed`, `pending` or `expired`",
+                ));
+            }
+        };
+        if payload.id.is_empty() || payload.id.len() > 128 || payload.id.chars().any(char::is_control) {
+            return Err(Error::new(ErrorCode::ValidationFailed, "`id` is 1 to 128 printable characters"));
+        }
+        let account_id = crate::accounts::parse_account_id(&payload.account_id)?;
+        let current = self.store.account(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
+        let sealed = self.store.sealed_application(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
+        let app = self.vault.unseal(account_id, &sealed)?;
+        let kind = format!("id_vendor:{}", subject_label(subject));
+        let mut states = self.store.evidence_states(account_id).await?;
+        states.retain(|(k, _)| *k != kind);
+        states.push((kind.clone(), state.clone()));
+        let (classification, mut decision) = self.decide_with(&app, &states, self.now()).await?;
+        decision.trigger = Some("id_vendor_result".into());
+        let account = Account { classification, decision, ..current };
+        let by = crate::auth::Principal {
+            token_id: format!("vendor-{vendor}"),
+            name: vendor.to_owned(),
+            role: crate::auth::Role::Vendor,
+        };
+        let audit = self.audit_event(
+            &by,
+            ctx,
+            Purpose::Verification,
+            "verification.vendor_result",
+            "account",
+            &payload.account_id,
+        );
+        let applied = self.store.apply_vendor_result(vendor, &payload.id, &account, &kind, &state, &audit).await?;
+        let outcome = if applied {
+            account.decision.outcome
+        } else {
+            self.store.account(account_id).await?.map_or(account.decision.outcome, |a| a.decision.outcome)
+        };
+        tracing::info!(account_id = %account_id, vendor, applied, "Vendor result received.");
+        Ok(VendorAck { applied, account_id: account_id.to_string(), outcome })
+    }
+}
+
+fn subject_label(s: lessee_policy::Subject) -> String {
+    match s {
+        lessee_policy::Subject::Customer => "customer".to_owned(),
+        lessee_policy::Subject::BeneficialOwner(n) => format!("beneficial_owner:{n}"),
+    }
+}

@@ -356,6 +356,18 @@ pub trait Store: Send + Sync + 'static {
     /// account's new decision and the audit record, in one transaction.
     async fn confirm_evidence(&self, account: &Account, channel: &str, state: &str, audit: &AuditEvent) -> Result<i64>;
 
+    /// Applies a vendor's result once: records the delivery id, sets the evidence state, records
+    /// the account's new decision and the audit record, in one transaction. False (and nothing
+    /// written) when this delivery was applied before.
+    async fn apply_vendor_result(
+        &self,
+        vendor: &str,
+        delivery_id: &str,
+        account: &Account,
+        kind: &str,
+        state: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
     /// Claims up to `limit` undelivered decisions due at `now` for `lease_ms` (another deliverer
     /// skips them meanwhile), oldest first.
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>>;

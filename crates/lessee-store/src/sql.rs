@@ -1291,6 +1291,49 @@ impl Store for SqlStore {
         Ok(seq)
     }
 
+    async fn apply_vendor_result(
+        &self,
+        vendor: &str,
+        delivery_id: &str,
+        account: &Account,
+        kind: &str,
+        state: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let id = account.id.to_string();
+        let at = millis(account.decision.decided_at);
+        let mut tx = self.write.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO vendor_deliveries (vendor, delivery_id, account_id, received_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (vendor, delivery_id) DO NOTHING",
+        )
+        .bind(vendor)
+        .bind(delivery_id)
+        .bind(&id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fresh == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, kind) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(&id)
+        .bind(kind)
+        .bind(state)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        record_decision_tx(&mut tx, self.backend, account).await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>> {
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
         let mut tx = self.write.begin().await?;
