@@ -449,6 +449,18 @@ fn month_of(ms: i64) -> Option<(i64, i64, i64)> {
     ))
 }
 
+impl SqlStore {
+    /// `count` placeholders in parentheses for parameters `first + 1 ..= first + count`: `$N` on
+    /// PostgreSQL; anonymous `?` on SQLite, whose lookup of a numbered parameter's name walks
+    /// a list (quadratic over the thousands of parameters of a multi-row statement).
+    fn placeholders(&self, first: usize, count: usize) -> String {
+        let marks: Vec<String> = (first + 1..=first + count)
+            .map(|n| if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${n}") })
+            .collect();
+        format!("({})", marks.join(", "))
+    }
+}
+
 const EVENT_COLUMNS: &str = "id, account_id, at, kind, action, sealed, ip0, ip1, ip2, ip3";
 
 fn event_from_row(r: &AnyRow) -> Result<StoredEvent> {
@@ -851,24 +863,7 @@ impl Store for SqlStore {
         // 500 rows x 10 columns per statement: under both databases' parameter limits.
         for chunk in events.chunks(500) {
             let mut sql = format!("INSERT INTO access_events ({EVENT_COLUMNS}) VALUES ");
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let b = r * 10;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8,
-                        b + 9,
-                        b + 10
-                    )
-                })
-                .collect();
+            let rows: Vec<String> = (0..chunk.len()).map(|r| self.placeholders(r * 10, 10)).collect();
             sql.push_str(&rows.join(", "));
             let mut q = sqlx::query(&sql);
             for e in chunk {
@@ -886,19 +881,40 @@ impl Store for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
-        let mut latest: std::collections::HashMap<AccountId, i64> = std::collections::HashMap::new();
+        // Each account's latest event, in id order: one statement per 1,000 accounts rather than
+        // one per account. On PostgreSQL the rows to move are first locked in id order, so two
+        // batches touching the same accounts wait for each other instead of deadlocking.
+        let mut latest: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
         for e in events {
-            let t = latest.entry(e.account_id).or_insert(i64::MIN);
+            let t = latest.entry(e.account_id.to_string()).or_insert(i64::MIN);
             *t = (*t).max(millis(e.at));
         }
-        for (id, at) in latest {
-            sqlx::query(
-                "UPDATE accounts SET last_accessed_at = $1 WHERE id = $2 AND (last_accessed_at IS NULL OR last_accessed_at < $1)",
-            )
-            .bind(at)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let latest: Vec<(String, i64)> = latest.into_iter().collect();
+        for chunk in latest.chunks(1000) {
+            let values: Vec<String> = (0..chunk.len()).map(|i| self.placeholders(2 * i, 2)).collect();
+            let with = format!("WITH v (id, at) AS (VALUES {})", values.join(", "));
+            fn bind_all<'q>(
+                sql: &'q str,
+                chunk: &[(String, i64)],
+            ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+                let mut q = sqlx::query(sql);
+                for (id, at) in chunk {
+                    q = q.bind(id.clone()).bind(*at);
+                }
+                q
+            }
+            if self.backend == Backend::Postgres {
+                let lock = format!(
+                    "{with} SELECT a.id FROM accounts a JOIN v ON a.id = v.id \
+                     WHERE a.last_accessed_at IS NULL OR a.last_accessed_at < v.at ORDER BY a.id FOR UPDATE OF a"
+                );
+                bind_all(&lock, chunk).fetch_all(&mut *tx).await?;
+            }
+            let update = format!(
+                "{with} UPDATE accounts SET last_accessed_at = v.at FROM v \
+                 WHERE accounts.id = v.id AND (accounts.last_accessed_at IS NULL OR accounts.last_accessed_at < v.at)"
+            );
+            bind_all(&update, chunk).execute(&mut *tx).await?;
         }
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
