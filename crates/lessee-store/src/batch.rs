@@ -202,6 +202,17 @@ async fn write_batch(store: &SqlStore, jobs: &[CreateJob]) -> Result<Vec<Plan>> 
         }
         q.execute(&mut *tx).await?;
 
+        for j in chunk.iter().filter(|j| j.account.decision.outcome == lessee_domain::Outcome::ManualReview) {
+            crate::sql::open_review_tx(
+                &mut tx,
+                &j.account.id.to_string(),
+                "manual_review",
+                "engine",
+                millis(j.account.created_at),
+            )
+            .await?;
+        }
+
         let sql = format!("INSERT INTO audit_pending (event, created_at) VALUES {}", marks(chunk.len(), 2));
         let mut q = sqlx::query(&sql);
         for j in chunk {

@@ -218,6 +218,28 @@ pub struct PendingDelivery {
     pub attempts: i32,
 }
 
+/// A review case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewRecord {
+    pub id: String,
+    pub account_id: AccountId,
+    /// `open`, `claimed`, `awaiting_second`, `closed`.
+    pub status: String,
+    /// The engine's outcome when the case was opened.
+    pub engine_outcome: String,
+    /// `manual_review` (opened by a decision) or the analyst's reason.
+    pub reason: String,
+    pub opened_by: String,
+    pub opened_at: DateTime<Utc>,
+    pub claimed_by: Option<String>,
+    pub proposed_outcome: Option<String>,
+    pub proposed_by: Option<String>,
+    pub proposed_note: Option<String>,
+    pub second_by: Option<String>,
+    pub decided_outcome: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
 /// The storage interface of lessee.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -366,6 +388,27 @@ pub trait Store: Send + Sync + 'static {
         account: &Account,
         kind: &str,
         state: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+    /// Opens a review case on an account (one open case per account): false when one is open.
+    async fn open_review(
+        &self,
+        account: AccountId,
+        reason: &str,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+    /// Review cases with this status (all when `None`), oldest first.
+    async fn reviews(&self, status: Option<&str>, account: Option<AccountId>, limit: u32) -> Result<Vec<ReviewRecord>>;
+    async fn review(&self, id: &str) -> Result<Option<ReviewRecord>>;
+    /// Writes a case's new state if its status is still `expected` (compare-and-set); with
+    /// `decision`, also records the account's new decision. One transaction with the audit.
+    async fn update_review(
+        &self,
+        review: &ReviewRecord,
+        expected: &str,
+        decision: Option<&Account>,
         audit: &AuditEvent,
     ) -> Result<bool>;
     /// Claims up to `limit` undelivered decisions due at `now` for `lease_ms` (another deliverer

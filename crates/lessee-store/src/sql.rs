@@ -14,7 +14,8 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::{
     AccountFilter, BlindEntry, ChallengeRecord, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold,
-    Page, PendingDelivery, PolicyRecord, Result, SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
+    Page, PendingDelivery, PolicyRecord, Result, ReviewRecord, SealedApplication, Store, StoreError, StoredEvent,
+    TokenRecord,
 };
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
@@ -203,7 +204,62 @@ async fn record_decision_tx(tx: &mut Transaction<'static, Any>, backend: Backend
     .bind(&id)
     .execute(&mut **tx)
     .await?;
+    if account.decision.outcome == lessee_domain::Outcome::ManualReview {
+        open_review_tx(tx, &id, "manual_review", "engine", millis(account.decision.decided_at)).await?;
+    }
     Ok(seq)
+}
+
+const REVIEW_COLUMNS: &str = "id, account_id, status, engine_outcome, reason, opened_by, opened_at, claimed_by, \
+     proposed_outcome, proposed_by, proposed_note, second_by, decided_outcome, closed_at";
+
+fn review_from_row(r: &AnyRow) -> Result<ReviewRecord> {
+    let account: String = r.try_get(1)?;
+    Ok(ReviewRecord {
+        id: r.try_get(0)?,
+        account_id: AccountId::parse(&account).ok_or_else(|| StoreError::Corrupt(format!("account id {account}")))?,
+        status: r.try_get(2)?,
+        engine_outcome: r.try_get(3)?,
+        reason: r.try_get(4)?,
+        opened_by: r.try_get(5)?,
+        opened_at: from_millis(r.try_get(6)?)?,
+        claimed_by: r.try_get(7)?,
+        proposed_outcome: r.try_get(8)?,
+        proposed_by: r.try_get(9)?,
+        proposed_note: r.try_get(10)?,
+        second_by: r.try_get(11)?,
+        decided_outcome: r.try_get(12)?,
+        closed_at: r.try_get::<Option<i64>, _>(13)?.map(from_millis).transpose()?,
+    })
+}
+
+/// Opens a review case unless one is open on the account; the engine's outcome is the
+/// account's current one. Returns whether one was opened.
+pub(crate) async fn open_review_tx(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+    reason: &str,
+    by: &str,
+    at: i64,
+) -> Result<bool> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM reviews WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    let done = sqlx::query(
+        "INSERT INTO reviews (id, account_id, status, engine_outcome, reason, opened_by, opened_at) \
+         SELECT $1, id, 'open', outcome, $2, $3, $4 FROM accounts WHERE id = $5 \
+         AND NOT EXISTS (SELECT 1 FROM reviews WHERE account_id = $5 AND status <> 'closed')",
+    )
+    .bind(format!("{account_id}.{}", n + 1))
+    .bind(reason)
+    .bind(by)
+    .bind(at)
+    .bind(account_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 const POLICY_COLUMNS: &str = "version, policy_id, sha256, source, note, created_by, created_at";
@@ -553,6 +609,9 @@ impl SqlStore {
         .bind(&decision)
         .execute(&mut *tx)
         .await?;
+        if account.decision.outcome == lessee_domain::Outcome::ManualReview {
+            open_review_tx(&mut tx, &id, "manual_review", "engine", now).await?;
+        }
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Created::New(account.clone()))
@@ -1345,6 +1404,97 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?;
         record_decision_tx(&mut tx, self.backend, account).await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn open_review(
+        &self,
+        account: AccountId,
+        reason: &str,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        if sqlx::query("SELECT outcome FROM accounts WHERE id = $1")
+            .bind(account.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_none()
+        {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound);
+        }
+        let opened = open_review_tx(&mut tx, &account.to_string(), reason, by, millis(at)).await?;
+        if !opened {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        enqueue_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn reviews(&self, status: Option<&str>, account: Option<AccountId>, limit: u32) -> Result<Vec<ReviewRecord>> {
+        let mut sql = format!("SELECT {REVIEW_COLUMNS} FROM reviews WHERE 1 = 1");
+        let mut binds = Vec::new();
+        if let Some(s) = status {
+            binds.push(s.to_owned());
+            sql.push_str(&format!(" AND status = ${}", binds.len()));
+        }
+        if let Some(a) = account {
+            binds.push(a.to_string());
+            sql.push_str(&format!(" AND account_id = ${}", binds.len()));
+        }
+        sql.push_str(&format!(" ORDER BY opened_at, id LIMIT {}", limit.clamp(1, 1000)));
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(&self.read).await?.iter().map(review_from_row).collect()
+    }
+
+    async fn review(&self, id: &str) -> Result<Option<ReviewRecord>> {
+        let row = sqlx::query(&format!("SELECT {REVIEW_COLUMNS} FROM reviews WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(review_from_row).transpose()
+    }
+
+    async fn update_review(
+        &self,
+        r: &ReviewRecord,
+        expected: &str,
+        decision: Option<&Account>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE reviews SET status = $1, claimed_by = $2, proposed_outcome = $3, proposed_by = $4, \
+             proposed_note = $5, second_by = $6, decided_outcome = $7, closed_at = $8 WHERE id = $9 AND status = $10",
+        )
+        .bind(&r.status)
+        .bind(r.claimed_by.clone())
+        .bind(r.proposed_outcome.clone())
+        .bind(r.proposed_by.clone())
+        .bind(r.proposed_note.clone())
+        .bind(r.second_by.clone())
+        .bind(r.decided_outcome.clone())
+        .bind(r.closed_at.map(millis))
+        .bind(&r.id)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(account) = decision {
+            record_decision_tx(&mut tx, self.backend, account).await?;
+        }
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)

@@ -403,6 +403,34 @@ async fn decisions_are_appended(s: Arc<SqlStore>) {
     assert!(matches!(s.record_decision(&ghost, &event("x", "y")).await, Err(lessee_store::StoreError::NotFound)));
 }
 
+async fn reviews_open_with_manual_review_and_are_cas(s: Arc<SqlStore>) {
+    let app = application("acct-review", "DE");
+    let mut acc = account(&app, 9);
+    acc.decision.outcome = lessee_domain::Outcome::ManualReview;
+    create(&s, &acc, &app, None).await.unwrap();
+    let open = s.reviews(Some("open"), Some(acc.id), 10).await.unwrap();
+    assert_eq!(open.len(), 1, "a manual-review decision opens a case in its transaction");
+    let mut r = open[0].clone();
+    assert_eq!((r.engine_outcome.as_str(), r.opened_by.as_str()), ("manual_review", "engine"));
+    // One open case per account.
+    assert!(!s.open_review(acc.id, "override", "tok", Utc::now(), &event("review.open", "x")).await.unwrap());
+    // Compare-and-set on the status.
+    r.status = "claimed".into();
+    r.claimed_by = Some("tok-a".into());
+    assert!(s.update_review(&r, "open", None, &event("review.claim", "x")).await.unwrap());
+    assert!(!s.update_review(&r, "open", None, &event("review.claim", "x")).await.unwrap(), "claimed already");
+    r.status = "closed".into();
+    r.decided_outcome = Some("approve".into());
+    r.closed_at = Some(Utc::now());
+    acc.decision.outcome = lessee_domain::Outcome::Approve;
+    assert!(s.update_review(&r, "claimed", Some(&acc), &event("review.decide", "x")).await.unwrap());
+    assert_eq!(s.decisions(acc.id).await.unwrap().len(), 2);
+    assert_eq!(s.review(&r.id).await.unwrap().unwrap().status, "closed");
+    // Now a new case can be opened (an override).
+    assert!(s.open_review(acc.id, "override", "tok", Utc::now(), &event("review.open", "x")).await.unwrap());
+    assert_eq!(s.reviews(None, Some(acc.id), 10).await.unwrap().len(), 2);
+}
+
 async fn migrate_is_repeatable(s: Arc<SqlStore>) {
     s.migrate().await.unwrap_or_else(|e| panic!("second migrate: {e}"));
     s.ping().await.unwrap_or_else(|e| panic!("ping: {e}"));
@@ -433,5 +461,6 @@ on_both_backends!(
     concurrent_audit_appends_keep_one_sequence,
     policies_are_versioned,
     decisions_are_appended,
+    reviews_open_with_manual_review_and_are_cas,
     migrate_is_repeatable,
 );
