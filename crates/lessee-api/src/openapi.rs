@@ -16,7 +16,7 @@ use crate::v1;
     ),
     paths(
         v1::open_account, v1::get_account, v1::list_accounts, v1::account_decisions,
-        v1::get_application, v1::vendor_webhook, v1::start_verification, v1::confirm_verification, v1::resubmit_application, v1::search_accounts, v1::audit_checkpoint, v1::audit_export,
+        v1::get_application, v1::list_reviews, v1::open_review, v1::claim_review, v1::decide_review, v1::second_review, v1::vendor_webhook, v1::start_verification, v1::confirm_verification, v1::resubmit_application, v1::search_accounts, v1::audit_checkpoint, v1::audit_export,
         v1::ingest_events, v1::account_events, v1::events_by_ip, v1::inclusion_proof, v1::consistency_proof,
         v1::close_account, v1::legal_export, v1::get_policy, v1::policy_history, v1::set_policy, v1::export_cip, v1::place_hold, v1::list_holds, v1::release_hold,
         crate::healthz, crate::readyz, crate::metrics_text, serve
@@ -26,6 +26,7 @@ use crate::v1;
     tags(
         (name = "accounts", description = "Account opening, classification and decisions"),
         (name = "records", description = "Personal data (purpose-bound, audited) and the tamper-evident audit log"),
+        (name = "review", description = "The review queue: claim, decide, four eyes for a deny or an override"),
         (name = "policy", description = "The verification policy (the written CIP), its versions and the CIP copy"),
         (name = "operations", description = "Health, readiness, metrics, this document")
     )

@@ -331,6 +331,157 @@ pub async fn vendor_webhook(
     state.service.vendor_result(&ctx, &vendor, sig, &body).await.map(Json).map_err(|e| ApiError::new(e, &rid))
 }
 
+/// Query of `GET /v1/reviews`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewQuery {
+    /// `open` (default), `claimed`, `awaiting_second`, `closed` or `all`.
+    status: Option<String>,
+    account_id: Option<String>,
+    /// At most this many (1 to 1000, default 100).
+    limit: Option<u32>,
+}
+
+/// The review queue, oldest first.
+#[utoipa::path(
+    get, path = "/v1/reviews", tag = "review", params(ReviewQuery),
+    responses(
+        (status = 200, body = Vec<lessee_service::review::ReviewView>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_reviews(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    StrictQuery(q): StrictQuery<ReviewQuery>,
+) -> Result<Json<Vec<lessee_service::review::ReviewView>>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state
+        .service
+        .list_reviews(&principal, q.status.as_deref(), q.account_id.as_deref(), q.limit.unwrap_or(100))
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Open a review of an account to override the engine (one open case per account).
+#[utoipa::path(
+    post, path = "/v1/accounts/{id}/reviews", tag = "review",
+    request_body = lessee_service::review::OpenReview,
+    responses(
+        (status = 201, body = lessee_service::review::ReviewView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn open_review(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    StrictJson(req): StrictJson<lessee_service::review::OpenReview>,
+) -> Result<(StatusCode, Json<lessee_service::review::ReviewView>), ApiError> {
+    let rid = ctx.request_id.clone();
+    state
+        .service
+        .open_review(&principal, &ctx, &id, req)
+        .await
+        .map(|v| (StatusCode::CREATED, Json(v)))
+        .map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Claim a case.
+#[utoipa::path(
+    post, path = "/v1/reviews/{id}/claim", tag = "review",
+    responses(
+        (status = 200, body = lessee_service::review::ReviewView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn claim_review(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<lessee_service::review::ReviewView>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.claim_review(&principal, &ctx, &id).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// Decide a claimed case with a note. A deny, or an outcome other than the engine's, is
+/// proposed and waits for a second reviewer.
+#[utoipa::path(
+    post, path = "/v1/reviews/{id}/decision", tag = "review",
+    request_body = lessee_service::review::ReviewDecision,
+    responses(
+        (status = 200, body = lessee_service::review::ReviewView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decide_review(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    StrictJson(d): StrictJson<lessee_service::review::ReviewDecision>,
+) -> Result<Json<lessee_service::review::ReviewView>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.decide_review(&principal, &ctx, &id, d).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
+/// The second reviewer (another token) confirms or sends back a proposed deny or override.
+#[utoipa::path(
+    post, path = "/v1/reviews/{id}/second", tag = "review",
+    request_body = lessee_service::review::SecondOpinion,
+    responses(
+        (status = 200, body = lessee_service::review::ReviewView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn second_review(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Auth(principal): Auth,
+    Path(id): Path<String>,
+    StrictJson(s): StrictJson<lessee_service::review::SecondOpinion>,
+) -> Result<Json<lessee_service::review::ReviewView>, ApiError> {
+    let rid = ctx.request_id.clone();
+    state.service.second_review(&principal, &ctx, &id, s).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+}
+
 /// A search by a personal identifier, sent in the body so it stays out of URLs and logs.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1606,6 +1606,99 @@ fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+async fn review_queue_with_four_eyes(postgres: bool) {
+    let db = Db::new(postgres).await;
+    let cp = db.token("control_plane").await;
+    let a = db.token("analyst").await;
+    let b = db.token("analyst").await;
+    let server = db.serve().await;
+    let open = |name: &str| {
+        let app = fixtures().into_iter().find(|(n, _)| n == name).unwrap().1;
+        let (s, cp) = (&server, cp.clone());
+        async move { s.open(&cp, &app, None).await.body["id"].as_str().unwrap().to_owned() }
+    };
+    let post = |token: &str, path: String, body: Option<Value>| {
+        let (s, t) = (&server, token.to_owned());
+        async move { s.req("POST", &path, Some(&t), body.map(|b| b.to_string().into_bytes()), &[]).await }
+    };
+    let case_of = |account: String| {
+        let (s, a) = (&server, a.clone());
+        async move {
+            let r = s.get(&a, &format!("/v1/reviews?status=all&account_id={account}")).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body.as_array().unwrap().last().cloned().unwrap()
+        }
+    };
+    // A manual-review decision opens a case in its own transaction.
+    let bad_mrz = open("individual_bad_mrz").await;
+    let case = case_of(bad_mrz.clone()).await;
+    assert_eq!((case["status"].as_str(), case["engine_outcome"].as_str()), (Some("open"), Some("manual_review")));
+    let cid = case["id"].as_str().unwrap().to_owned();
+    let queue = server.get(&a, "/v1/reviews").await.body;
+    assert!(queue.as_array().unwrap().iter().any(|c| c["id"] == cid.as_str()));
+    assert_eq!(server.get(&cp, "/v1/reviews").await.status, 403, "the queue is for reviewers");
+    assert_eq!(server.get(&a, "/v1/reviews?status=maybe").await.status, 400);
+    // Claim; another reviewer cannot take it; deciding needs the claim.
+    assert_eq!(
+        post(&b, format!("/v1/reviews/{cid}/decision"), Some(json!({"outcome": "approve", "note": "x"}))).await.status,
+        409
+    );
+    assert_eq!(post(&a, format!("/v1/reviews/{cid}/claim"), None).await.status, 200);
+    assert_eq!(post(&b, format!("/v1/reviews/{cid}/claim"), None).await.status, 409);
+    // Approving what the engine held for review needs one reviewer.
+    let r = post(
+        &a,
+        format!("/v1/reviews/{cid}/decision"),
+        Some(json!({"outcome": "approve", "note": "passport seen on video call"})),
+    )
+    .await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("closed")), "{}", r.body);
+    let acc = server.get(&a, &format!("/v1/accounts/{bad_mrz}")).await.body;
+    assert_eq!(acc["decision"]["outcome"], "approve");
+    assert_eq!(acc["decision"]["trigger"], "review");
+    assert_eq!(acc["decision"]["decided_by"].as_array().unwrap().len(), 1);
+    // A deny needs a second reviewer, who must be someone else.
+    let sanctioned = open("individual_sanctioned").await;
+    let cid = case_of(sanctioned.clone()).await["id"].as_str().unwrap().to_owned();
+    post(&a, format!("/v1/reviews/{cid}/claim"), None).await;
+    let r =
+        post(&a, format!("/v1/reviews/{cid}/decision"), Some(json!({"outcome": "deny", "note": "matches SDN entry"})))
+            .await;
+    assert_eq!(r.body["status"], "awaiting_second", "{}", r.body);
+    assert_eq!(
+        server.get(&a, &format!("/v1/accounts/{sanctioned}")).await.body["decision"]["outcome"],
+        "manual_review"
+    );
+    let r = post(&a, format!("/v1/reviews/{cid}/second"), Some(json!({"confirm": true, "note": "me again"}))).await;
+    assert_eq!(r.status, 403, "four eyes: {}", r.body);
+    let r = post(&b, format!("/v1/reviews/{cid}/second"), Some(json!({"confirm": true, "note": "agree"}))).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("closed")), "{}", r.body);
+    let d = server.get(&a, &format!("/v1/accounts/{sanctioned}")).await.body["decision"].clone();
+    assert_eq!(d["outcome"], "deny");
+    assert_eq!(d["decided_by"].as_array().unwrap().len(), 2);
+    // An override of an engine approval: opened by hand, proposed, sent back.
+    let us = open("individual_us_person").await;
+    let r = post(&a, format!("/v1/accounts/{us}/reviews"), Some(json!({"reason": "tip from abuse team"}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(post(&a, format!("/v1/accounts/{us}/reviews"), Some(json!({"reason": "again"}))).await.status, 409);
+    let cid = r.body["id"].as_str().unwrap().to_owned();
+    post(&a, format!("/v1/reviews/{cid}/claim"), None).await;
+    let r = post(&a, format!("/v1/reviews/{cid}/decision"), Some(json!({"outcome": "manual_review", "note": "hold"})))
+        .await;
+    assert_eq!(r.body["status"], "awaiting_second", "an override needs four eyes: {}", r.body);
+    let r = post(&b, format!("/v1/reviews/{cid}/second"), Some(json!({"confirm": false, "note": "no basis"}))).await;
+    assert_eq!((r.body["status"].as_str(), r.body["claimed_by"].is_string()), (Some("claimed"), true), "{}", r.body);
+    assert_eq!(server.get(&a, &format!("/v1/accounts/{us}")).await.body["decision"]["outcome"], "approve");
+    let r =
+        post(&a, format!("/v1/reviews/{cid}/decision"), Some(json!({"outcome": "approve", "note": "no action"}))).await;
+    assert_eq!(r.body["status"], "closed", "agreeing with the engine needs one reviewer: {}", r.body);
+    let r =
+        post(&a, format!("/v1/reviews/{cid}/decision"), Some(json!({"outcome": "approve", "note": "x", "extra": 1})))
+            .await;
+    assert_eq!(r.status, 400);
+    server.stop(false).await;
+}
+
 async fn post2(server: &Server, path: &str, token: &str) -> u16 {
     server.req("POST", path, Some(token), None, &[]).await.status
 }
@@ -1623,6 +1716,7 @@ on_both_backends!(
     contact_ownership_by_one_time_code,
     decision_events_are_delivered_with_retries,
     vendor_results_by_signed_webhook,
+    review_queue_with_four_eyes,
     fixtures_open_and_survive_restart,
     errors_are_problems_and_write_nothing,
     acknowledged_write_survives_kill_9,

@@ -69,7 +69,7 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::ControlPlane => matches!(p, AccountsCreate | AccountsRead | EventsWrite),
-            Role::Analyst => matches!(p, AccountsRead),
+            Role::Analyst => matches!(p, AccountsRead | Review),
             Role::Legal => matches!(p, AccountsRead | LegalHolds),
             Role::Auditor => matches!(p, AccountsRead | AuditRead),
             Role::Reseller | Role::Vendor => false,
@@ -148,6 +148,8 @@ pub enum Permission {
     LegalHolds,
     /// Install a new verification policy version.
     PolicyWrite,
+    /// Work the review queue.
+    Review,
 }
 
 impl Permission {
@@ -160,6 +162,7 @@ impl Permission {
             Permission::EventsWrite => "events:write",
             Permission::LegalHolds => "legal_holds:manage",
             Permission::PolicyWrite => "policy:write",
+            Permission::Review => "reviews:decide",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod geo;
 pub mod outbox;
 pub mod policy;
 pub mod retention;
+pub mod review;
 pub mod vault;
 pub mod verification;
 
