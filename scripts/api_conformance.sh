@@ -16,7 +16,8 @@ PID=
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$DATA"' EXIT
 
 TOKEN=$("$BIN" --data-dir "$DATA" tokens create --role control_plane --name conformance)
-"$BIN" --data-dir "$DATA" serve --listen 127.0.0.1:0 > "$DATA/out" 2> "$DATA/err" &
+# Vendor webhooks enabled, so their signature checks are exercised (every request is unsigned).
+LESSEE_VENDOR_WEBHOOK_SECRET=conformance-vendor-secret-0123 "$BIN" --data-dir "$DATA" serve --listen 127.0.0.1:0 > "$DATA/out" 2> "$DATA/err" &
 PID=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' "$DATA/out" 2>/dev/null && break; sleep 0.1; done
 BASE=$(sed -n 's/^listening on //p' "$DATA/out")

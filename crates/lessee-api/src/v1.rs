@@ -206,6 +206,7 @@ pub async fn get_application(
 /// returned in the account and appended to its history. The `external_id` cannot change.
 #[utoipa::path(
     put, path = "/v1/accounts/{id}/application", tag = "accounts",
+    params(("id" = String, Path)),
     request_body = Application,
     responses(
         (status = 200, description = "Decided again", body = Account),
@@ -316,7 +317,6 @@ pub async fn confirm_verification(
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn vendor_webhook(
@@ -373,6 +373,7 @@ pub async fn list_reviews(
 /// Open a review of an account to override the engine (one open case per account).
 #[utoipa::path(
     post, path = "/v1/accounts/{id}/reviews", tag = "review",
+    params(("id" = String, Path)),
     request_body = lessee_service::review::OpenReview,
     responses(
         (status = 201, body = lessee_service::review::ReviewView),
@@ -406,6 +407,7 @@ pub async fn open_review(
 /// Claim a case.
 #[utoipa::path(
     post, path = "/v1/reviews/{id}/claim", tag = "review",
+    params(("id" = String, Path)),
     responses(
         (status = 200, body = lessee_service::review::ReviewView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -429,6 +431,7 @@ pub async fn claim_review(
 /// proposed and waits for a second reviewer.
 #[utoipa::path(
     post, path = "/v1/reviews/{id}/decision", tag = "review",
+    params(("id" = String, Path)),
     request_body = lessee_service::review::ReviewDecision,
     responses(
         (status = 200, body = lessee_service::review::ReviewView),
@@ -457,6 +460,7 @@ pub async fn decide_review(
 /// The second reviewer (another token) confirms or sends back a proposed deny or override.
 #[utoipa::path(
     post, path = "/v1/reviews/{id}/second", tag = "review",
+    params(("id" = String, Path)),
     request_body = lessee_service::review::SecondOpinion,
     responses(
         (status = 200, body = lessee_service::review::ReviewView),

@@ -291,7 +291,8 @@ impl Service {
             return Err(Error::not_found("vendor"));
         }
         if self.vendor_secrets.0.is_empty() {
-            return Err(Error::new(ErrorCode::Unavailable, "no vendor webhook secret is configured on this server"));
+            // Not enabled here: as if the route did not exist.
+            return Err(Error::not_found("vendor webhook (none is configured on this server)"));
         }
         let secrets: Vec<&[u8]> = self.vendor_secrets.0.iter().map(Vec::as_slice).collect();
         let now = self.now().timestamp();
