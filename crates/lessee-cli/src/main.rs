@@ -36,6 +36,12 @@ struct Cli {
     /// the proposed rule's two years).
     #[arg(long, global = true, env = "LESSEE_RETENTION_DAYS", default_value_t = 730)]
     retention_days: i64,
+    /// Verify accounts again when their decision is older than this many days.
+    #[arg(long, global = true, env = "LESSEE_REVERIFY_DAYS", default_value_t = 365)]
+    reverify_days: i64,
+    /// Email and phone confirmations lapse after this many days.
+    #[arg(long, global = true, env = "LESSEE_CONTACT_EVIDENCE_DAYS", default_value_t = 365)]
+    contact_evidence_days: i64,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +67,9 @@ enum Command {
     /// Retention.
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Ongoing verification.
+    #[command(subcommand)]
+    Verification(VerificationCmd),
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -339,6 +348,13 @@ enum RetentionCmd {
 }
 
 #[derive(Subcommand)]
+enum VerificationCmd {
+    /// Lapse old email/phone confirmations and decide again every account whose decision is
+    /// older than --reverify-days; prints the report.
+    Run,
+}
+
+#[derive(Subcommand)]
 enum KeysCmd {
     /// Add a key-encryption key version and rewrap every customer's data key under it.
     Rotate,
@@ -458,7 +474,15 @@ async fn open_service(cli: &Cli) -> Result<(Arc<SqlStore>, Service), Failure> {
     if cli.retention_days < 730 {
         return Err(Failure::new(exit::USAGE, "--retention-days must be at least 730 (two years)"));
     }
-    let config = lessee_service::Config { retention_days: cli.retention_days, ..Default::default() };
+    if cli.reverify_days < 1 || cli.contact_evidence_days < 1 {
+        return Err(Failure::new(exit::USAGE, "--reverify-days and --contact-evidence-days must be at least 1"));
+    }
+    let config = lessee_service::Config {
+        retention_days: cli.retention_days,
+        reverify_days: cli.reverify_days,
+        contact_evidence_days: cli.contact_evidence_days,
+        ..Default::default()
+    };
     let service = Service::new(
         store.clone(),
         Arc::new(lessee_service::SystemClock),
@@ -557,6 +581,10 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             }
             if last_retention.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(6 * 3600)) {
                 last_retention = Some(std::time::Instant::now());
+                match bg.run_reverification(&Principal::local_operator(), &RequestContext::local()).await {
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "Re-verification run failed."),
+                }
                 match bg.run_retention(&Principal::local_operator(), &RequestContext::local()).await {
                     Ok(r) if !r.destroyed.is_empty() || !r.held.is_empty() => {
                         tracing::info!(destroyed = r.destroyed.len(), held = r.held.len(), "Retention run finished.")
@@ -755,6 +783,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Ok(())
                 }
             }
+        }
+        Command::Verification(VerificationCmd::Run) => {
+            let (_, service) = open_service(&cli).await?;
+            print_json(&service.run_reverification(&operator, &RequestContext::local()).await?)
         }
         Command::Retention(RetentionCmd::Run) => {
             let (_, service) = open_service(&cli).await?;

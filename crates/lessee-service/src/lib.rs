@@ -52,11 +52,20 @@ pub struct Config {
     /// Records are kept at least this long after the later of closure and last access
     /// (the proposed rule: two years).
     pub retention_days: i64,
+    /// Accounts are verified again when their decision is older than this.
+    pub reverify_days: i64,
+    /// Email and phone confirmations lapse after this many days.
+    pub contact_evidence_days: i64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { classification: ClassificationConfig::default(), retention_days: 730 }
+        Config {
+            classification: ClassificationConfig::default(),
+            retention_days: 730,
+            reverify_days: 365,
+            contact_evidence_days: 365,
+        }
     }
 }
 

@@ -356,3 +356,62 @@ fn subject_label(s: lessee_policy::Subject) -> String {
         lessee_policy::Subject::BeneficialOwner(n) => format!("beneficial_owner:{n}"),
     }
 }
+
+/// What a re-verification run did.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ReverificationReport {
+    /// Accounts whose email or phone confirmation lapsed, decided again (`evidence_expired`).
+    pub evidence_expired: Vec<String>,
+    /// Accounts decided again because their decision was older than the interval (`periodic`).
+    pub periodic: Vec<String>,
+}
+
+impl Service {
+    /// Ongoing verification: lapses email and phone confirmations older than
+    /// `contact_evidence_days` and decides those accounts again (trigger `evidence_expired`),
+    /// then decides again every open account whose decision is older than `reverify_days`
+    /// (trigger `periodic`). Run by `serve` daily and by `lessee verification run`.
+    pub async fn run_reverification(&self, by: &Principal, ctx: &RequestContext) -> Result<ReverificationReport> {
+        by.require(Permission::AccountsCreate)?;
+        let now = self.now();
+        let mut report = ReverificationReport::default();
+        let lapse = now - chrono::Duration::days(self.config.contact_evidence_days);
+        for (id, kind) in self.store.evidence_confirmed_before(&["email", "phone"], lapse, 1000).await? {
+            let Some(current) = self.store.account(id).await? else { continue };
+            let Some(sealed) = self.store.sealed_application(id).await? else { continue };
+            let app = self.vault.unseal(id, &sealed)?;
+            let mut states = self.store.evidence_states(id).await?;
+            states.retain(|(k, _)| *k != kind);
+            states.push((kind.clone(), "expired".to_owned()));
+            let (classification, mut decision) = self.decide_with(&app, &states, now).await?;
+            decision.trigger = Some("evidence_expired".into());
+            let account = Account { classification, decision, ..current };
+            let audit =
+                self.audit_event(by, ctx, Purpose::Verification, "verification.expire", "account", &id.to_string());
+            self.store.confirm_evidence(&account, &kind, "expired", &audit).await?;
+            report.evidence_expired.push(id.to_string());
+        }
+        let stale = now - chrono::Duration::days(self.config.reverify_days);
+        for id in self.store.accounts_decided_before(stale, 1000).await? {
+            let Some(current) = self.store.account(id).await? else { continue };
+            let Some(sealed) = self.store.sealed_application(id).await? else { continue };
+            let app = self.vault.unseal(id, &sealed)?;
+            let states = self.store.evidence_states(id).await?;
+            let (classification, mut decision) = self.decide_with(&app, &states, now).await?;
+            decision.trigger = Some("periodic".into());
+            let account = Account { classification, decision, ..current };
+            let audit =
+                self.audit_event(by, ctx, Purpose::Verification, "verification.periodic", "account", &id.to_string());
+            self.store.record_decision(&account, &audit).await?;
+            report.periodic.push(id.to_string());
+        }
+        if !report.evidence_expired.is_empty() || !report.periodic.is_empty() {
+            tracing::info!(
+                expired = report.evidence_expired.len(),
+                periodic = report.periodic.len(),
+                "Re-verification run decided accounts again."
+            );
+        }
+        Ok(report)
+    }
+}

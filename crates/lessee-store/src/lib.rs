@@ -411,6 +411,16 @@ pub trait Store: Send + Sync + 'static {
         decision: Option<&Account>,
         audit: &AuditEvent,
     ) -> Result<bool>;
+    /// Open, not destroyed accounts whose current decision is older than `cutoff` (at most
+    /// `limit`, oldest first): due for periodic re-verification.
+    async fn accounts_decided_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<AccountId>>;
+    /// Confirmed evidence of `kinds` recorded before `cutoff`: (account, kind), to expire.
+    async fn evidence_confirmed_before(
+        &self,
+        kinds: &[&str],
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(AccountId, String)>>;
     /// Claims up to `limit` undelivered decisions due at `now` for `lease_ms` (another deliverer
     /// skips them meanwhile), oldest first.
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>>;

@@ -1500,6 +1500,49 @@ impl Store for SqlStore {
         Ok(true)
     }
 
+    async fn accounts_decided_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<AccountId>> {
+        let rows = sqlx::query(&format!(
+            "SELECT id FROM accounts WHERE updated_at < $1 AND sealed IS NOT NULL AND closed_at IS NULL \
+             ORDER BY updated_at LIMIT {}",
+            limit.clamp(1, 10_000)
+        ))
+        .bind(millis(cutoff))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("account id {id}")))
+            })
+            .collect()
+    }
+
+    async fn evidence_confirmed_before(
+        &self,
+        kinds: &[&str],
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(AccountId, String)>> {
+        let mut out = Vec::new();
+        for kind in kinds {
+            let rows = sqlx::query(&format!(
+                "SELECT account_id FROM evidence_states WHERE kind = $1 AND state = 'confirmed' AND updated_at < $2 \
+                 ORDER BY updated_at LIMIT {}",
+                limit.clamp(1, 10_000)
+            ))
+            .bind(*kind)
+            .bind(millis(cutoff))
+            .fetch_all(&self.read)
+            .await?;
+            for r in &rows {
+                let id: String = r.try_get(0)?;
+                let id = AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("account id {id}")))?;
+                out.push((id, (*kind).to_owned()));
+            }
+        }
+        Ok(out)
+    }
+
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>> {
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
         let mut tx = self.write.begin().await?;
