@@ -697,6 +697,21 @@ async fn access_events_answer_the_investigators_question(postgres: bool) {
     let array = serde_json::to_string(&lines[1..]).unwrap();
     let (status, body) = post(array, "application/json", "atomic").await;
     assert_eq!((status, body["accepted"].as_u64()), (200, Some(599)), "{body}");
+    // Ongoing verification: access from a country none of an account's evidence names opens a
+    // review; access from the customer's own country does not.
+    let analyst = db.token("analyst").await;
+    let cases = |ext: &str| {
+        let (s, a, id) = (&server, analyst.clone(), ids[ext].clone());
+        async move { s.get(&a, &format!("/v1/reviews?status=all&account_id={id}")).await.body }
+    };
+    let ru = cases("acct-2001").await;
+    let reasons: Vec<&str> = ru.as_array().unwrap().iter().map(|c| c["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("access from a new jurisdiction") && r.contains("RU")), "{ru}");
+    let de = cases("acct-1001").await;
+    assert!(
+        !de.as_array().unwrap().iter().any(|c| c["reason"].as_str().unwrap().contains("jurisdiction")),
+        "home-country access opens nothing: {de}"
+    );
 
     // One account's events, paged.
     let acct2001 = ids["acct-2001"].clone();

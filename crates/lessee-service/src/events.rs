@@ -215,6 +215,7 @@ impl Service {
         let keys: HashMap<AccountId, Vec<u8>> = self.store.wrapped_keys(&ids).await?.into_iter().collect();
         let mut unwrapped = HashMap::new();
         let mut stored = Vec::with_capacity(resolved.len());
+        let mut located: Vec<(AccountId, IpAddr)> = Vec::with_capacity(resolved.len());
         for (line, id, v) in resolved {
             let Some(wrapped) = keys.get(&id) else {
                 rejected.push(LineError {
@@ -231,6 +232,7 @@ impl Service {
                 Entry::Occupied(o) => o.into_mut(),
                 Entry::Vacant(v) => v.insert(self.vault.data_key(id, wrapped)?),
             };
+            located.push((id, v.ip));
             let eid = event_id(v.at);
             let secret = serde_json::to_vec(&Secret { ip: v.ip.to_string(), principal: v.principal.clone() })
                 .map_err(Error::internal)?;
@@ -270,6 +272,13 @@ impl Service {
                 )
             });
         }
+        // Countries each account was seen from in this batch, for the jurisdiction watch.
+        let mut seen: HashMap<AccountId, std::collections::BTreeSet<String>> = HashMap::new();
+        for (id, ip) in &located {
+            if let Some(cc) = self.geo.country(*ip) {
+                seen.entry(*id).or_default().insert(cc.to_string());
+            }
+        }
         if !stored.is_empty() {
             let audit = self.audit_event(
                 by,
@@ -282,7 +291,52 @@ impl Service {
             self.store.insert_events(&stored, &audit).await?;
         }
         metrics::counter!("lessee_access_events_ingested_total").increment(stored.len() as u64);
+        // The events are stored: a failure of the watch is logged, not returned (a retry of the
+        // batch would store the events twice), and the countries it missed are seen again.
+        if let Err(e) = self.watch_jurisdictions(ctx, seen).await {
+            tracing::error!(error = %e, request_id = %ctx.request_id, "The jurisdiction watch failed.");
+        }
         Ok(IngestReport { accepted: stored.len(), rejected })
+    }
+
+    /// Ongoing verification: an account seen from a country it was never seen from, and that
+    /// none of its classification evidence (address, citizenship, sign-up IP, owners) names,
+    /// gets a review case ("access from a new jurisdiction").
+    async fn watch_jurisdictions(
+        &self,
+        ctx: &RequestContext,
+        seen: HashMap<AccountId, std::collections::BTreeSet<String>>,
+    ) -> Result<()> {
+        if seen.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<AccountId> = seen.keys().copied().collect();
+        let mut known: HashMap<AccountId, HashSet<String>> = HashMap::new();
+        for (id, cc) in self.store.access_countries(&ids).await? {
+            known.entry(id).or_default().insert(cc);
+        }
+        for (id, countries) in seen {
+            let new: Vec<String> =
+                countries.into_iter().filter(|c| !known.get(&id).is_some_and(|k| k.contains(c))).collect();
+            if new.is_empty() {
+                continue;
+            }
+            let Some(account) = self.store.account(id).await? else { continue };
+            let mut home = HashSet::new();
+            collect_countries(&serde_json::to_value(&account.classification).map_err(Error::internal)?, &mut home);
+            let foreign: Vec<&String> = new.iter().filter(|c| !home.contains(*c)).collect();
+            if !foreign.is_empty() {
+                let list: Vec<&str> = foreign.iter().map(|s| s.as_str()).collect();
+                let reason = format!("access from a new jurisdiction: {}", list.join(", "));
+                let monitor = Principal::local_operator();
+                let audit = self.audit_event(&monitor, ctx, Purpose::Review, "review.open", "account", &id.to_string());
+                if self.store.open_review(id, &reason, "monitor", self.now(), &audit).await? {
+                    tracing::info!(account_id = %id, "Access from a new jurisdiction: review opened.");
+                }
+            }
+            self.store.note_access_countries(id, &new, self.now()).await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn open_events(
@@ -391,5 +445,23 @@ impl Service {
         // Truncated indexes can collide and coarse levels over-select: keep exact matches only.
         let items = self.open_events(rows, |addr| query.contains(addr)).await?;
         Ok(Self::page(items, last.as_ref(), full))
+    }
+}
+
+/// Every string under a `country` key in a JSON tree.
+fn collect_countries(v: &serde_json::Value, out: &mut HashSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                if k == "country"
+                    && let Some(s) = x.as_str()
+                {
+                    out.insert(s.to_owned());
+                }
+                collect_countries(x, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_countries(x, out)),
+        _ => {}
     }
 }

@@ -421,6 +421,10 @@ pub trait Store: Send + Sync + 'static {
         cutoff: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<(AccountId, String)>>;
+    /// Countries these accounts were already seen accessing from: (account, ISO code).
+    async fn access_countries(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, String)>>;
+    /// Remembers that an account was seen accessing from these countries.
+    async fn note_access_countries(&self, id: AccountId, countries: &[String], at: DateTime<Utc>) -> Result<()>;
     /// Claims up to `limit` undelivered decisions due at `now` for `lease_ms` (another deliverer
     /// skips them meanwhile), oldest first.
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>>;

@@ -1543,6 +1543,46 @@ impl Store for SqlStore {
         Ok(out)
     }
 
+    async fn access_countries(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, String)>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT account_id, kind FROM evidence_states WHERE kind LIKE $1 AND account_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind("access_country:%");
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                let id: String = r.try_get(0)?;
+                let kind: String = r.try_get(1)?;
+                if let (Some(id), Some(cc)) = (AccountId::parse(&id), kind.strip_prefix("access_country:")) {
+                    out.push((id, cc.to_owned()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn note_access_countries(&self, id: AccountId, countries: &[String], at: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for cc in countries {
+            sqlx::query(
+                "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES ($1, $2, 'seen', $3) \
+                 ON CONFLICT (account_id, kind) DO NOTHING",
+            )
+            .bind(id.to_string())
+            .bind(format!("access_country:{cc}"))
+            .bind(millis(at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>> {
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
         let mut tx = self.write.begin().await?;
