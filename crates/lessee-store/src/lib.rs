@@ -15,6 +15,7 @@
 //!   several server processes (primary key on `(scope, key)`; the loser reads the winner's).
 #![forbid(unsafe_code)]
 
+mod audit_batch;
 mod batch;
 mod sql;
 #[cfg(feature = "testing")]

@@ -65,7 +65,12 @@ pub struct SqlStore {
     partitions: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
     /// SQLite: the group-commit writer for openings (see `batch.rs`).
     batcher: Option<tokio::sync::mpsc::Sender<crate::batch::CreateJob>>,
+    /// Both backends: the group-commit writer(s) of `append_audit` (see `audit_batch.rs`).
+    audit_batcher: Option<crate::audit_batch::AuditBatcher>,
 }
+
+/// Audit writers on PostgreSQL (SQLite has one: it has one writer connection).
+const POSTGRES_AUDIT_WRITERS: usize = 2;
 
 const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
@@ -105,7 +110,15 @@ impl SqlStore {
                 // WAL lets readers run beside the writer; it is a property of the file.
                 sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await?;
                 let read = sqlite_pool(cfg.max_connections.max(2), cfg).connect(url).await?;
-                let mut store = SqlStore { backend, write, read, partitions: Default::default(), batcher: None };
+                let audit = crate::audit_batch::AuditBatcher::spawn(write.clone(), backend, 1);
+                let mut store = SqlStore {
+                    backend,
+                    write,
+                    read,
+                    partitions: Default::default(),
+                    batcher: None,
+                    audit_batcher: Some(audit),
+                };
                 store.batcher = Some(crate::batch::spawn(store.clone()));
                 Ok(store)
             }
@@ -115,7 +128,15 @@ impl SqlStore {
                     .acquire_timeout(cfg.acquire_timeout)
                     .connect(url)
                     .await?;
-                Ok(SqlStore { backend, write: pool.clone(), read: pool, partitions: Default::default(), batcher: None })
+                let audit = crate::audit_batch::AuditBatcher::spawn(pool.clone(), backend, POSTGRES_AUDIT_WRITERS);
+                Ok(SqlStore {
+                    backend,
+                    write: pool.clone(),
+                    read: pool,
+                    partitions: Default::default(),
+                    batcher: None,
+                    audit_batcher: Some(audit),
+                })
             }
         }
     }
@@ -1149,6 +1170,13 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
+        // Group commit: answered only once the batch holding this record has committed.
+        if let Some(batcher) = &self.audit_batcher {
+            let json = serde_json::to_string(event).map_err(audit_err)?;
+            if let Some(result) = batcher.append(json, millis(event.time)).await {
+                return result;
+            }
+        }
         let mut tx = self.write.begin().await?;
         enqueue_audit_tx(&mut tx, event).await?;
         tx.commit().await?;
