@@ -15,6 +15,8 @@ use lessee_service::{AuditKeys, Principal, RequestContext, Role, Service, Vault}
 use lessee_store::{PoolConfig, SqlStore, Store};
 use serde_json::Value;
 
+mod decisions;
+
 #[derive(Subcommand)]
 pub enum BenchCmd {
     /// Open accounts from the fixtures through the HTTP API with concurrency, beside a
@@ -29,6 +31,9 @@ pub enum BenchCmd {
     /// Read applications through `GET /v1/accounts/{id}/application` (unwrap, decrypt, audit),
     /// beside the same HTTP path returning the sealed row with no decryption and no audit.
     Reads(ReadsArgs),
+    /// Decide the fixture mix with the engine alone (one core) and open accounts through the
+    /// API, each under the default policy beside an empty policy, in the same run.
+    Decisions(decisions::DecisionsArgs),
 }
 
 #[derive(Args)]
@@ -56,6 +61,7 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Events(args) => events(args).await,
         BenchCmd::IpQuery(args) => ip_query(args).await,
         BenchCmd::Reads(args) => reads(args).await,
+        BenchCmd::Decisions(args) => decisions::run(args).await,
     }
 }
 

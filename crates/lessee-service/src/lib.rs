@@ -114,6 +114,17 @@ impl Service {
         self
     }
 
+    /// The same services deciding under this compiled policy instead of the database's (for
+    /// benchmarks that compare policies; `serve` never calls it). The pin holds until
+    /// `refresh_policy` sees another version in the database.
+    #[must_use]
+    pub fn with_pinned_policy(self, policy: lessee_policy::Policy) -> Self {
+        if let Ok(mut g) = self.policy.write() {
+            *g = Some(Arc::new(policy::LoadedPolicy { version: 0, policy }));
+        }
+        self
+    }
+
     /// The same services with these code senders.
     #[must_use]
     pub fn with_messaging(mut self, messaging: verification::Messaging) -> Self {
