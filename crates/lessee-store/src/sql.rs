@@ -283,6 +283,33 @@ pub(crate) async fn open_review_tx(
     Ok(done.rows_affected() == 1)
 }
 
+fn log_entry_from_row(r: &AnyRow) -> Result<LogEntry> {
+    let record: AuditRecord = parse(&r.try_get::<String, _>(0)?)?;
+    let leaf_hash = Hash::from_hex(&r.try_get::<String, _>(1)?).map_err(audit_err)?;
+    Ok(LogEntry { record, leaf_hash })
+}
+
+/// Sets (or replaces) one evidence state of an account.
+async fn set_evidence_tx(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+    kind: &str,
+    state: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id, kind) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+    )
+    .bind(account_id)
+    .bind(kind)
+    .bind(state)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 const POLICY_COLUMNS: &str = "version, policy_id, sha256, source, note, created_by, created_at";
 
 fn policy_from_row(r: &AnyRow) -> Result<PolicyRecord> {
@@ -1206,13 +1233,7 @@ impl Store for SqlStore {
         .bind(i64::try_from(from).map_err(audit_err)?)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let record: AuditRecord = parse(&r.try_get::<String, _>(0)?)?;
-                let leaf_hash = Hash::from_hex(&r.try_get::<String, _>(1)?).map_err(audit_err)?;
-                Ok(LogEntry { record, leaf_hash })
-            })
-            .collect()
+        rows.iter().map(log_entry_from_row).collect()
     }
 
     async fn audit_entries_for_target(
@@ -1232,13 +1253,7 @@ impl Store for SqlStore {
         .bind(i64::try_from(below).map_err(audit_err)?)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let record: AuditRecord = parse(&r.try_get::<String, _>(0)?)?;
-                let leaf_hash = Hash::from_hex(&r.try_get::<String, _>(1)?).map_err(audit_err)?;
-                Ok(LogEntry { record, leaf_hash })
-            })
-            .collect()
+        rows.iter().map(log_entry_from_row).collect()
     }
 
     async fn audit_nodes(&self, ids: &[NodeId]) -> Result<Vec<(NodeId, Hash)>> {
@@ -1378,16 +1393,7 @@ impl Store for SqlStore {
             .bind(channel)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, kind) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-        )
-        .bind(&id)
-        .bind(channel)
-        .bind(state)
-        .bind(millis(account.decision.decided_at))
-        .execute(&mut *tx)
-        .await?;
+        set_evidence_tx(&mut tx, &id, channel, state, millis(account.decision.decided_at)).await?;
         let seq = record_decision_tx(&mut tx, self.backend, account).await?;
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
@@ -1421,16 +1427,7 @@ impl Store for SqlStore {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, kind) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-        )
-        .bind(&id)
-        .bind(kind)
-        .bind(state)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        set_evidence_tx(&mut tx, &id, kind, state, at).await?;
         record_decision_tx(&mut tx, self.backend, account).await?;
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
