@@ -133,6 +133,15 @@ struct ProvenRecord {
     proof: Vec<Hash>,
 }
 
+/// What every account of one production shares.
+struct Production {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tree_size: u64,
+    root: Hash,
+    holds: Vec<lessee_store::LegalHold>,
+}
+
 /// What a production wrote.
 #[derive(Debug)]
 pub struct Produced {
@@ -250,9 +259,12 @@ impl Service {
         // The checkpoint comes after the production's own audit records, so they are in it.
         let cp = self.checkpoint().await?;
         let root = Hash::from_hex(&cp.root).map_err(Error::internal)?;
+        // Read once for the whole production, not once per account.
+        let holds = self.store.holds(true).await?;
+        let shared = Production { from, to, tree_size: cp.tree_size, root, holds };
         let mut accounts = Vec::new();
         for id in ids {
-            accounts.push(self.account_files(id, from, to, cp.tree_size, &root, &mut files).await?);
+            accounts.push(self.account_files(id, &shared, &mut files).await?);
         }
         files.push(("checkpoint.txt".to_owned(), cp.note.clone().into_bytes()));
         files.push(("public-key.txt".to_owned(), format!("{}\n", cp.public_key).into_bytes()));
@@ -420,12 +432,10 @@ impl Service {
     async fn account_files(
         &self,
         id: AccountId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        tree_size: u64,
-        root: &Hash,
+        p: &Production,
         files: &mut Vec<(String, Vec<u8>)>,
     ) -> Result<AccountEntry> {
+        let (from, to, tree_size, root, all_holds) = (p.from, p.to, p.tree_size, &p.root, &p.holds);
         let dir = format!("accounts/{id}");
         let account = self.store.account(id).await?.ok_or_else(|| Error::not_found("account"))?;
         files.push((format!("{dir}/account.json"), json(&account)?));
@@ -440,7 +450,7 @@ impl Service {
         let events = self.all_events(&EventQuery::Account(id), from, to, |_| true).await?;
         files.push((format!("{dir}/access_events.ndjson"), ndjson(&events)?));
         let holds: Vec<crate::retention::HoldView> =
-            self.store.holds(true).await?.into_iter().filter(|h| h.account_id == Some(id)).map(Into::into).collect();
+            all_holds.iter().filter(|h| h.account_id == Some(id)).cloned().map(Into::into).collect();
         files.push((format!("{dir}/legal_holds.json"), json(&holds)?));
         let target = id.to_string();
         let proven = self.proven_records(&target, tree_size, root).await?;

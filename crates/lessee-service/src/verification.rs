@@ -210,16 +210,11 @@ impl Service {
                 "the code is not the one sent",
             ));
         }
-        let current = self.store.account(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
-        let sealed = self.store.sealed_application(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
-        let app = self.vault.unseal(account_id, &sealed)?;
-        let mut states = self.store.evidence_states(account_id).await?;
-        states.retain(|(k, _)| k != channel.as_str());
-        states.push((channel.as_str().to_owned(), "confirmed".to_owned()));
-        let now = self.now();
-        let (classification, mut decision) = self.decide_with(&app, &states, now).await?;
-        decision.trigger = Some(format!("{}_confirmed", channel.as_str()));
-        let account = Account { classification, decision, ..current };
+        let trigger = format!("{}_confirmed", channel.as_str());
+        let account = self
+            .redecide(account_id, Some((channel.as_str(), "confirmed")), &trigger)
+            .await?
+            .ok_or_else(|| Error::not_found("account"))?;
         let audit = self.audit_event(by, ctx, Purpose::Verification, action, "account", &subject);
         self.store.confirm_evidence(&account, channel.as_str(), "confirmed", &audit).await?;
         tracing::info!(
@@ -229,6 +224,28 @@ impl Service {
             "Contact ownership confirmed; account decided again."
         );
         Ok(account)
+    }
+
+    /// The account decided again under the policy in force with its recorded evidence states,
+    /// `change` (kind, state) replacing one of them, and the decision's `trigger`; not yet
+    /// stored. `None` when the account is gone or its personal data was destroyed.
+    pub(crate) async fn redecide(
+        &self,
+        id: lessee_domain::AccountId,
+        change: Option<(&str, &str)>,
+        trigger: &str,
+    ) -> Result<Option<Account>> {
+        let Some(current) = self.store.account(id).await? else { return Ok(None) };
+        let Some(sealed) = self.store.sealed_application(id).await? else { return Ok(None) };
+        let app = self.vault.unseal(id, &sealed)?;
+        let mut states = self.store.evidence_states(id).await?;
+        if let Some((kind, state)) = change {
+            states.retain(|(k, _)| k != kind);
+            states.push((kind.to_owned(), state.to_owned()));
+        }
+        let (classification, mut decision) = self.decide_with(&app, &states, self.now()).await?;
+        decision.trigger = Some(trigger.to_owned());
+        Ok(Some(Account { classification, decision, ..current }))
     }
 
     /// Counts the attempt (compare-and-set on the attempt counter read with the challenge).
@@ -316,16 +333,11 @@ impl Service {
             return Err(Error::new(ErrorCode::ValidationFailed, "`id` is 1 to 128 printable characters"));
         }
         let account_id = crate::accounts::parse_account_id(&payload.account_id)?;
-        let current = self.store.account(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
-        let sealed = self.store.sealed_application(account_id).await?.ok_or_else(|| Error::not_found("account"))?;
-        let app = self.vault.unseal(account_id, &sealed)?;
         let kind = format!("id_vendor:{}", subject_label(subject));
-        let mut states = self.store.evidence_states(account_id).await?;
-        states.retain(|(k, _)| *k != kind);
-        states.push((kind.clone(), state.clone()));
-        let (classification, mut decision) = self.decide_with(&app, &states, self.now()).await?;
-        decision.trigger = Some("id_vendor_result".into());
-        let account = Account { classification, decision, ..current };
+        let account = self
+            .redecide(account_id, Some((&kind, &state)), "id_vendor_result")
+            .await?
+            .ok_or_else(|| Error::not_found("account"))?;
         let by = crate::auth::Principal {
             token_id: format!("vendor-{vendor}"),
             name: vendor.to_owned(),
@@ -377,15 +389,9 @@ impl Service {
         let mut report = ReverificationReport::default();
         let lapse = now - chrono::Duration::days(self.config.contact_evidence_days);
         for (id, kind) in self.store.evidence_confirmed_before(&["email", "phone"], lapse, 1000).await? {
-            let Some(current) = self.store.account(id).await? else { continue };
-            let Some(sealed) = self.store.sealed_application(id).await? else { continue };
-            let app = self.vault.unseal(id, &sealed)?;
-            let mut states = self.store.evidence_states(id).await?;
-            states.retain(|(k, _)| *k != kind);
-            states.push((kind.clone(), "expired".to_owned()));
-            let (classification, mut decision) = self.decide_with(&app, &states, now).await?;
-            decision.trigger = Some("evidence_expired".into());
-            let account = Account { classification, decision, ..current };
+            let Some(account) = self.redecide(id, Some((&kind, "expired")), "evidence_expired").await? else {
+                continue;
+            };
             let audit =
                 self.audit_event(by, ctx, Purpose::Verification, "verification.expire", "account", &id.to_string());
             self.store.confirm_evidence(&account, &kind, "expired", &audit).await?;
@@ -393,13 +399,7 @@ impl Service {
         }
         let stale = now - chrono::Duration::days(self.config.reverify_days);
         for id in self.store.accounts_decided_before(stale, 1000).await? {
-            let Some(current) = self.store.account(id).await? else { continue };
-            let Some(sealed) = self.store.sealed_application(id).await? else { continue };
-            let app = self.vault.unseal(id, &sealed)?;
-            let states = self.store.evidence_states(id).await?;
-            let (classification, mut decision) = self.decide_with(&app, &states, now).await?;
-            decision.trigger = Some("periodic".into());
-            let account = Account { classification, decision, ..current };
+            let Some(account) = self.redecide(id, None, "periodic").await? else { continue };
             let audit =
                 self.audit_event(by, ctx, Purpose::Verification, "verification.periodic", "account", &id.to_string());
             self.store.record_decision(&account, &audit).await?;
