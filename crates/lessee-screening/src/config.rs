@@ -21,11 +21,24 @@ pub struct Config {
     pub romanization_similarity: f32,
     /// Similarity of two tokens with the same consonant skeleton (`mohammed` / `muhamad`).
     pub phonetic_similarity: f32,
+    /// Subtracted from the edit similarity of two tokens that start with different letters
+    /// (vowels count as one letter there).
+    pub first_letter_penalty: f32,
+    /// Two tokens with the same consonant skeleton are phonetic matches only when at most this
+    /// share of the longer one's letters differ.
+    pub phonetic_max_edit_share: f32,
+    /// Shortfall from 1 of an edit or phonetic match is multiplied by this when the query token
+    /// is itself a listed name part: a real name near another is usually another name, a typo
+    /// is usually no name at all.
+    pub known_token_shortfall: f32,
     /// Similarity of an initial and a name part starting with it.
     pub initial_similarity: f32,
     /// Least similarity at which name parts left over on both sides after alignment are paired
     /// (at that similarity, without discount); 1 turns this off.
     pub leftover_min_similarity: f32,
+    /// Similarity of two short name parts (three letters or fewer) one letter apart, paired
+    /// when left over after alignment (`waj` / `wah`).
+    pub short_leftover_similarity: f32,
     /// Least similarity of a compound (`abdul rahman` / `abdulrahman`).
     pub compound_min_similarity: f32,
 
@@ -90,8 +103,12 @@ impl Default for Config {
             min_token_similarity: 0.7,
             romanization_similarity: 0.97,
             phonetic_similarity: 0.8,
+            first_letter_penalty: 0.0,
+            phonetic_max_edit_share: 0.34,
+            known_token_shortfall: 2.0,
             initial_similarity: 0.9,
             compound_min_similarity: 0.86,
+            short_leftover_similarity: 0.5,
             leftover_min_similarity: 0.6,
             form_weight: 0.15,
             stop_weight: 0.35,

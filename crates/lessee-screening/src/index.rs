@@ -59,7 +59,8 @@ fn key_hash(kind: u8, bytes: impl Iterator<Item = u8>) -> u64 {
 }
 
 /// The retrieval keys of a token (see the module documentation).
-fn token_keys(raw: &str, folded: &str, skel: &str, class: TokenClass, out: &mut Vec<u64>) {
+fn token_keys(info: &TokenInfo, out: &mut Vec<u64>) {
+    let (raw, folded, skel, class) = (info.raw.as_str(), info.folded.as_str(), info.skeleton.as_str(), info.class);
     out.clear();
     let with_deletions = |s: &str, out: &mut Vec<u64>| {
         let bytes = s.as_bytes();
@@ -73,6 +74,9 @@ fn token_keys(raw: &str, folded: &str, skel: &str, class: TokenClass, out: &mut 
     with_deletions(raw, out);
     if folded != raw {
         with_deletions(folded, out);
+    }
+    if info.loose != folded {
+        with_deletions(&info.loose, out);
     }
     if skel.len() >= 3 && matches!(class, TokenClass::Name) {
         out.push(key_hash(KEY_SKELETON, skel.bytes()));
@@ -137,7 +141,7 @@ impl TokenWeights {
                         // A garbled company form (`lt`, `ltga`).
                         return config.form_weight;
                     }
-                    if crate::normalize::near_stopword(raw) {
+                    if crate::normalize::near_stopword(raw) || crate::normalize::near_honorific(raw) {
                         // A garbled particle (`aj-sunna`, `alc-haq`).
                         return config.stop_weight;
                     }
@@ -159,6 +163,9 @@ pub(crate) struct TokenInfo {
     pub raw: String,
     pub folded: String,
     pub skeleton: String,
+    /// The romanization key with `zh` read as `j` (`nazhib` / `najib`): Russian and French
+    /// spellings of one sound, which the key keeps apart for pinyin's sake.
+    pub loose: String,
     pub class: TokenClass,
     pub weight: f32,
 }
@@ -167,10 +174,16 @@ impl TokenInfo {
     pub(crate) fn new(raw: &str, weights: &TokenWeights, config: &Config) -> Self {
         let folded = fold(raw);
         let skel = skeleton(&folded);
+        let loose = loose_key(&folded);
         let class = classify(raw);
         let weight = weights.weight(raw, &folded, class, config);
-        TokenInfo { raw: raw.to_owned(), folded, skeleton: skel, class, weight }
+        TokenInfo { raw: raw.to_owned(), folded, skeleton: skel, loose, class, weight }
     }
+}
+
+/// The romanization key with `zh` as `j`.
+pub(crate) fn loose_key(folded: &str) -> String {
+    if folded.contains("zh") { folded.replace("zh", "j") } else { folded.to_owned() }
 }
 
 /// Similarity of two tokens in `[0, 1]` and how they met; `None` below the configured floor.
@@ -186,7 +199,13 @@ pub(crate) fn token_similarity(a: &TokenInfo, b: &TokenInfo, config: &Config) ->
     if short < 2 || a.class != b.class && (a.class != TokenClass::Name || b.class != TokenClass::Name) {
         return None;
     }
-    let edit = edit_similarity(&a.raw, &b.raw).max(edit_similarity(&a.folded, &b.folded));
+    let mut edit = edit_similarity(&a.raw, &b.raw).max(edit_similarity(&a.folded, &b.folded));
+    // Typos and romanizations rarely change how a name starts (vowels aside: `osama` /
+    // `usama`); two names that differ there are usually two names (`jang` / `wang`).
+    let first = |t: &TokenInfo| t.skeleton.as_bytes().first().copied();
+    if first(a) != first(b) {
+        edit -= config.first_letter_penalty;
+    }
     let edit = if edit >= config.min_token_similarity {
         // Short tokens get less credit for the same similarity: one letter in four is a lot.
         let discount = match a.folded.len().max(b.folded.len()) {
@@ -207,11 +226,17 @@ pub(crate) fn token_similarity(a: &TokenInfo, b: &TokenInfo, config: &Config) ->
         && crate::similarity::osa_distance(
             a.folded.as_bytes(),
             b.folded.as_bytes(),
-            a.folded.len().max(b.folded.len()) / 2,
+            (a.folded.len().max(b.folded.len()) as f32 * config.phonetic_max_edit_share) as usize,
         )
         .is_some();
-    let phonetic =
-        if same_consonants || one_vowel_apart(&a.folded, &b.folded) { config.phonetic_similarity } else { 0.0 };
+    // `zh` / `j` in a longer name (`nazhib` / `najib`), not in short pinyin syllables (`zhang`
+    // is not `jang`).
+    let same_loose = a.loose == b.loose && a.loose.len() >= 6;
+    let phonetic = if same_consonants || same_loose || one_vowel_apart(&a.folded, &b.folded) {
+        config.phonetic_similarity
+    } else {
+        0.0
+    };
     if phonetic > edit {
         Some((phonetic, TokenMatch::Phonetic))
     } else if edit > 0.0 {
@@ -230,6 +255,12 @@ fn one_vowel_apart(a: &str, b: &str) -> bool {
             .filter(|(x, y)| x != y)
             .try_fold(0, |n, (x, y)| (is_vowel_byte(x) && is_vowel_byte(y)).then_some(n + 1))
             == Some(1)
+}
+
+/// Same length and only vowels differ (`sung` / `song`, `saleh` / `salah`): how romanizations
+/// of one name differ, not how two names do.
+fn vowels_apart(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y || (is_vowel_byte(x) && is_vowel_byte(y)))
 }
 
 fn is_vowel_byte(b: u8) -> bool {
@@ -443,7 +474,7 @@ impl NameIndex {
         let mut pairs: Vec<(u64, u32)> = Vec::new();
         let mut keys = Vec::new();
         for (id, info) in index.vocab.iter().enumerate() {
-            token_keys(&info.raw, &info.folded, &info.skeleton, info.class, &mut keys);
+            token_keys(info, &mut keys);
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             pairs.extend(keys.iter().map(|k| (*k, id)));
         }
@@ -491,7 +522,15 @@ impl NameIndex {
     }
 
     /// Normalized query tokens with the vocabulary entries each can match.
-    pub(crate) fn prepare(&self, tokens: &[String], weights: &TokenWeights, config: &Config) -> Vec<PreparedToken> {
+    /// With `known_names`, a query token that is itself in the vocabulary gets less credit for
+    /// an inexact match ([`Config::known_token_shortfall`]).
+    pub(crate) fn prepare(
+        &self,
+        tokens: &[String],
+        weights: &TokenWeights,
+        config: &Config,
+        known_names: bool,
+    ) -> Vec<PreparedToken> {
         let mut keys = Vec::new();
         let mut seen: Vec<u32> = Vec::new();
         tokens
@@ -499,8 +538,17 @@ impl NameIndex {
             .map(|raw| {
                 let info = TokenInfo::new(raw, weights, config);
                 let mut matches = Vec::new();
-                if info.class != TokenClass::Initial {
-                    token_keys(&info.raw, &info.folded, &info.skeleton, info.class, &mut keys);
+                let known = known_names
+                    && info.class == TokenClass::Name
+                    && info.raw.len() >= 4
+                    && self.vocab_ids.contains_key(&info.raw);
+                if info.class == TokenClass::Initial {
+                    // Only itself (for names made of initials and forms alone).
+                    if let Some(&id) = self.vocab_ids.get(&info.raw) {
+                        matches.push((id, 1.0, TokenMatch::Exact));
+                    }
+                } else {
+                    token_keys(&info, &mut keys);
                     seen.clear();
                     for key in &keys {
                         let Some(&(start, len)) = self.keys.get(key) else {
@@ -515,8 +563,17 @@ impl NameIndex {
                     seen.dedup();
                     for &id in &seen {
                         if let Some(vocab) = self.vocab.get(id as usize)
-                            && let Some((sim, how)) = token_similarity(&info, vocab, config)
+                            && let Some((mut sim, how)) = token_similarity(&info, vocab, config)
                         {
+                            if known
+                                && matches!(how, TokenMatch::Edit | TokenMatch::Phonetic)
+                                && !vowels_apart(&info.folded, &vocab.folded)
+                            {
+                                sim = 1.0 - (1.0 - sim) * config.known_token_shortfall;
+                                if sim < config.min_token_similarity {
+                                    continue;
+                                }
+                            }
                             matches.push((id, sim, how));
                         }
                     }
@@ -535,13 +592,19 @@ impl NameIndex {
         alphas: Alphas,
         keep: impl Fn(u32) -> bool,
     ) -> Vec<Candidate> {
-        let total: f32 = query.iter().filter(|t| t.info.class == TokenClass::Name).map(|t| t.info.weight).sum();
+        let mut retrieving: fn(&PreparedToken) -> bool = |t| t.info.class == TokenClass::Name;
+        let mut total: f32 = query.iter().filter(|t| retrieving(t)).map(|t| t.info.weight).sum();
         if total <= 0.0 {
-            return Vec::new();
+            // A name of initials and forms only (`M.T.T. Ltd`): its initials retrieve.
+            retrieving = |t| t.info.class == TokenClass::Initial;
+            total = query.iter().filter(|t| retrieving(t)).map(|t| t.info.weight).sum();
+            if total <= 0.0 {
+                return Vec::new();
+            }
         }
         let mut acc: FastMap<u32, (f32, u16)> = FastMap::default();
         for (qi, token) in query.iter().enumerate() {
-            if token.info.class != TokenClass::Name {
+            if !retrieving(token) {
                 continue;
             }
             let marker = u16::try_from(qi + 1).unwrap_or(u16::MAX);
@@ -674,6 +737,9 @@ impl NameIndex {
                 pairs.push(Pair { query: Vec::new(), listed: vec![li], similarity: 0.0, weight: l.weight, how: None });
             }
         }
+        // A name of initials and forms only (`M.T.T. LTDA.`) counts its initials as name parts.
+        let has_names = listed.iter().any(|t| t.class == TokenClass::Name);
+        let counts = |t: &TokenInfo| t.class == TokenClass::Name || (!has_names && t.class == TokenClass::Initial);
         let mut numerator = 0.0;
         let mut denominator = 0.0;
         let mut matched_names = 0;
@@ -682,8 +748,7 @@ impl NameIndex {
                 (false, false) => {
                     numerator += pair.similarity * pair.weight;
                     denominator += pair.weight;
-                    let is_name =
-                        pair.listed.iter().any(|&li| listed.get(li).is_some_and(|t| t.class == TokenClass::Name));
+                    let is_name = pair.listed.iter().any(|&li| listed.get(li).is_some_and(|t| counts(t)));
                     if is_name {
                         matched_names += 1;
                     }
@@ -834,6 +899,32 @@ fn leftovers(
                 weight,
                 how: Some(TokenMatch::Edit),
             });
+        }
+    }
+    // Short parts one letter apart that start alike (`aj` / `al`, `waj` / `wah`): a garbled
+    // particle or form weighs what the listed one does; a short name part gets half credit.
+    for (qi, q) in query.iter().enumerate() {
+        if query_used.get(qi) != Some(&false) || q.class != TokenClass::Name || q.raw.len() < 2 {
+            continue;
+        }
+        let found = listed.iter().enumerate().find(|(li, l)| {
+            listed_used.get(*li) == Some(&false)
+                && l.class != TokenClass::Initial
+                && l.raw.len() >= 2
+                && q.raw.len().min(l.raw.len()) <= 3
+                && q.raw.len().max(l.raw.len()) <= 4
+                && q.raw.as_bytes().first() == l.raw.as_bytes().first()
+                && crate::similarity::osa_distance(q.raw.as_bytes(), l.raw.as_bytes(), 1).is_some()
+        });
+        if let Some((li, l)) = found {
+            let (similarity, weight) = if l.class == TokenClass::Name {
+                (config.short_leftover_similarity, 0.5 * (q.weight + l.weight))
+            } else {
+                (config.initial_similarity, q.weight.min(l.weight))
+            };
+            mark(query_used, qi);
+            mark(listed_used, li);
+            pairs.push(Pair { query: vec![qi], listed: vec![li], similarity, weight, how: Some(TokenMatch::Edit) });
         }
     }
 }

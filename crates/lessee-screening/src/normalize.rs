@@ -17,8 +17,10 @@
 pub fn tokens(name: &str) -> Vec<String> {
     let mut current = first_pass(name);
     // Removing an honorific or rewriting a form can bring two tokens together that form a
-    // phrase; repeat until nothing changes so that the result is a fixpoint.
-    for _ in 0..4 {
+    // phrase, and an ambiguous form before a form becomes a form, which can make the one
+    // before it a form in turn (`ao sa sa ooo`); repeat until nothing changes so that the
+    // result is a fixpoint (each pass that changes something shortens or rewrites a token).
+    for _ in 0..current.len().max(4) + 1 {
         let next = token_pass(&current);
         if next == current {
             break;
@@ -200,6 +202,8 @@ const FORMS: &[Form] = &[
     form(&["sa", "de", "cv"], "jsc"),
     form(&["s", "a", "de", "c", "v"], "jsc"),
     form(&["sapi", "de", "cv"], "jsc"),
+    edge(&["de", "cv"], "jsc"),
+    edge(&["de", "c", "v"], "jsc"),
     edge(&["sas"], "jsc"),
     edge(&["sac"], "jsc"),
     edge(&["sal"], "jsc"),
@@ -259,6 +263,19 @@ const DOTTED_FORMS: [&str; 25] = [
     "cv", "rl", "sas", "sal", "sac", "spr", "sapi", "ltd",
 ];
 
+/// Dotted letters one typo from a dotted form (`S.VA.`, `S.A.DS.`, `S.TA.` for `S.A.`,
+/// `S.A.S.`): short parts, the same first letter, one edit.
+fn garbled_dotted_form(parts: &[&str], joined: &str) -> Option<&'static str> {
+    if parts.len() < 2 || parts.iter().any(|p| p.len() > 2) || joined.len() > 5 {
+        return None;
+    }
+    DOTTED_FORMS.into_iter().find(|form| {
+        form.len() >= 2
+            && form.as_bytes().first() == joined.as_bytes().first()
+            && crate::similarity::osa_distance(form.as_bytes(), joined.as_bytes(), 1).is_some()
+    })
+}
+
 fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '`' | '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{02BB}' | '\u{02BF}' | '\u{02BE}')
 }
@@ -279,6 +296,8 @@ fn first_pass(name: &str) -> Vec<String> {
         let joined: String = parts.concat();
         if dotted_acronym && DOTTED_FORMS.contains(&joined.as_str()) {
             out.push(joined);
+        } else if let Some(form) = garbled_dotted_form(&parts, &joined) {
+            out.push(form.to_owned());
         } else {
             out.extend(parts.into_iter().map(str::to_owned));
         }
@@ -394,6 +413,17 @@ pub(crate) fn near_stopword(token: &str) -> bool {
         })
 }
 
+/// A token one edit from a title or honorific of four letters or more, with the same first
+/// letter (`hasji`, `sheich`, `mullam`).
+pub(crate) fn near_honorific(token: &str) -> bool {
+    token.len() >= 4
+        && HONORIFICS.iter().any(|h| {
+            h.len() >= 4
+                && h.as_bytes().first() == token.as_bytes().first()
+                && crate::similarity::osa_distance(token.as_bytes(), h.as_bytes(), 1).is_some()
+        })
+}
+
 /// Whether a word is a title or honorific (`Mr.`, `Haji`, `Sheikh`), in any spelling
 /// [`normalize`] recognises.
 pub fn is_honorific_word(word: &str) -> bool {
@@ -434,11 +464,12 @@ fn token_pass(tokens: &[String]) -> Vec<String> {
     let n = kept.len();
     let mut out = Vec::with_capacity(n);
     let mut i = 0;
-    while i < n {
+    // The longest form starting at `i`, at most `max` words long.
+    let longest = |i: usize, max: usize| -> Option<&Form> {
         let mut best: Option<&Form> = None;
         for (f, folded_words) in FORMS.iter().zip(folded_forms) {
             let len = f.words.len();
-            if i + len > n || best.is_some_and(|b| b.words.len() >= len) {
+            if len > max || i + len > n || best.is_some_and(|b| b.words.len() >= len) {
                 continue;
             }
             let matches = kept.get(i..i + len).is_some_and(|window| {
@@ -455,6 +486,20 @@ fn token_pass(tokens: &[String]) -> Vec<String> {
                 continue;
             }
             best = Some(f);
+        }
+        best
+    };
+    while i < n {
+        let mut best = longest(i, usize::MAX);
+        // A longer form that starts inside this one and ends past it wins the overlap
+        // (`company limited liability company` is `co` + `llc`, not `ltd` + `liability co`).
+        if let Some(b) = best {
+            let len = b.words.len();
+            let overlapped = (i + 1..i + len)
+                .any(|j| longest(j, usize::MAX).is_some_and(|f| j + f.words.len() > i + len && f.words.len() > len));
+            if overlapped {
+                best = longest(i, 1);
+            }
         }
         match best {
             Some(f) => {

@@ -126,7 +126,7 @@ impl Screener {
             let names = std::iter::once(entry.name.as_str()).chain(entry.aliases.iter().map(|a| a.name.as_str()));
             for name in names {
                 let tokens = normalize::tokens(name);
-                let prepared = customers.index.prepare(&tokens, self.weights(), config);
+                let prepared = customers.index.prepare(&tokens, self.weights(), config, false);
                 let candidates = customers.index.candidates(&prepared, config, alphas, |_| true);
                 for candidate in candidates {
                     let scored = customers.index.score_name(&prepared, candidate.name, config, alphas);

@@ -360,7 +360,7 @@ impl Screener {
     /// Matches at or above `threshold`, best first, at most `limit`.
     pub fn screen_with(&self, query: &Query, threshold: f64, limit: usize) -> Vec<Match> {
         let tokens = normalize::tokens(&query.name);
-        let prepared = self.index.prepare(&tokens, &self.weights, &self.config);
+        let prepared = self.index.prepare(&tokens, &self.weights, &self.config, true);
         let list_no = match &query.list {
             Some(name) => match self.lists.iter().position(|l| &l.name == name) {
                 Some(i) => Some(u16::try_from(i).unwrap_or(u16::MAX)),
