@@ -31,6 +31,9 @@ pub struct Config {
     /// is itself a listed name part: a real name near another is usually another name, a typo
     /// is usually no name at all.
     pub known_token_shortfall: f32,
+    /// Similarity of the masculine and feminine forms of one family name (`zaytsev` /
+    /// `zaytseva`): close in spelling, but another person.
+    pub gender_form_similarity: f32,
     /// Similarity of an initial and a name part starting with it.
     pub initial_similarity: f32,
     /// Least similarity at which name parts left over on both sides after alignment are paired
@@ -50,6 +53,11 @@ pub struct Config {
     pub initial_weight: f32,
     /// Weight of a query token the lists do not contain (often a typo of one they do).
     pub unknown_token_weight: f32,
+    /// Weight of a query name part the lists do not contain when it matched nothing in the
+    /// name it is scored against (no typo of it, then, but a name part of someone else); at
+    /// most `unmatched_unknown_per_letter` per letter.
+    pub unmatched_unknown_weight: f32,
+    pub unmatched_unknown_per_letter: f32,
     /// Bounds of an ordinary token's weight (its inverse document frequency in the lists).
     pub min_token_weight: f32,
     pub max_token_weight: f32,
@@ -96,7 +104,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            threshold: 0.80,
+            threshold: 0.81,
             max_results: 10,
             max_candidates: 32,
             candidate_floor: 0.45,
@@ -106,6 +114,7 @@ impl Default for Config {
             first_letter_penalty: 0.0,
             phonetic_max_edit_share: 0.34,
             known_token_shortfall: 2.0,
+            gender_form_similarity: 0.5,
             initial_similarity: 0.9,
             compound_min_similarity: 0.86,
             short_leftover_similarity: 0.5,
@@ -114,6 +123,8 @@ impl Default for Config {
             stop_weight: 0.35,
             initial_weight: 0.6,
             unknown_token_weight: 5.0,
+            unmatched_unknown_weight: 9.0,
+            unmatched_unknown_per_letter: 1.5,
             min_token_weight: 1.0,
             max_token_weight: 9.0,
             unmatched_query_penalty: 1.0,

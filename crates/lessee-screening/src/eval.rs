@@ -384,18 +384,21 @@ fn apply_structural(variant: Variant, source: &Source<'_>, rng: &mut Rng) -> Vec
                     shuffle(&mut words, rng);
                 }
             } else {
-                // Two adjacent words of the name itself (legal forms keep their place).
-                let is_name = |w: &String| {
-                    let t = normalize::normalize(w);
-                    !t.is_empty()
-                        && !t.contains(' ')
-                        && classify(&t) == TokenClass::Name
-                        && w.chars().any(char::is_alphabetic)
-                        && w.chars().filter(|c| c.is_alphabetic()).count() > 2
+                // Two adjacent words of the name itself (legal forms keep their place, words of
+                // a multi-word form such as `Aktsionernoe Obshchestvo` included).
+                let in_form = legal_form_words(&words);
+                let is_name = |i: usize| {
+                    words.get(i).is_some_and(|w| {
+                        let t = normalize::normalize(w);
+                        !t.is_empty()
+                            && !t.contains(' ')
+                            && classify(&t) == TokenClass::Name
+                            && w.chars().any(char::is_alphabetic)
+                            && w.chars().filter(|c| c.is_alphabetic()).count() > 2
+                    }) && !in_form.get(i).copied().unwrap_or(true)
                 };
-                let pairs: Vec<usize> = (0..words.len().saturating_sub(1))
-                    .filter(|&i| words.get(i).is_some_and(is_name) && words.get(i + 1).is_some_and(is_name))
-                    .collect();
+                let pairs: Vec<usize> =
+                    (0..words.len().saturating_sub(1)).filter(|&i| is_name(i) && is_name(i + 1)).collect();
                 if let Some(&i) = rng.pick(&pairs) {
                     words.swap(i, i + 1);
                     // A comma that closed the first word moves with the position.
@@ -419,13 +422,14 @@ fn apply_structural(variant: Variant, source: &Source<'_>, rng: &mut Rng) -> Vec
                     words.remove(middle);
                 }
             } else if !source.individual() && words.len() >= 4 {
-                // Never the first or last word of an entity name.
+                // Never the first or last word of an entity name, nor a word of its legal form.
+                let in_form = legal_form_words(&words);
                 let positions: Vec<usize> = (1..words.len() - 1)
                     .filter(|&i| {
                         words.get(i).is_some_and(|w| {
                             let t = normalize::normalize(w);
                             !t.is_empty() && !t.contains(' ') && classify(&t) == TokenClass::Name
-                        })
+                        }) && !in_form.get(i).copied().unwrap_or(true)
                     })
                     .collect();
                 if let Some(&i) = rng.pick(&positions) {
@@ -439,6 +443,28 @@ fn apply_structural(variant: Variant, source: &Source<'_>, rng: &mut Rng) -> Vec
         _ => {}
     }
     words
+}
+
+/// Which words belong to a legal form of two or more words (`Aktsionernoe Obshchestvo`,
+/// `Closed Joint Stock Company`, `S.P.R. de R.L.`): a run of words that normalizes to company
+/// forms only, fewer tokens than words. A single word that is a form by itself (`Company`) is
+/// told apart by its class already.
+fn legal_form_words(words: &[String]) -> Vec<bool> {
+    const LONGEST: usize = 7;
+    let mut marked = vec![false; words.len()];
+    for start in 0..words.len() {
+        for end in start + 2..=(start + LONGEST).min(words.len()) {
+            let Some(run) = words.get(start..end) else { continue };
+            let tokens = normalize::tokens(&run.join(" "));
+            if !tokens.is_empty() && tokens.len() < run.len() && tokens.iter().all(|t| classify(t) == TokenClass::Form)
+            {
+                for m in marked.get_mut(start..end).into_iter().flatten() {
+                    *m = true;
+                }
+            }
+        }
+    }
+    marked
 }
 
 fn shuffle<T>(items: &mut [T], rng: &mut Rng) {

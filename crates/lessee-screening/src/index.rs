@@ -130,6 +130,11 @@ impl TokenWeights {
         TokenWeights { df, total }
     }
 
+    /// Whether some indexed name has a token with this romanization key.
+    pub(crate) fn contains(&self, folded: &str) -> bool {
+        self.df.contains_key(folded)
+    }
+
     pub(crate) fn weight(&self, raw: &str, folded: &str, class: TokenClass, config: &Config) -> f32 {
         match class {
             TokenClass::Form => config.form_weight,
@@ -168,6 +173,9 @@ pub(crate) struct TokenInfo {
     pub loose: String,
     pub class: TokenClass,
     pub weight: f32,
+    /// An ordinary name part that no indexed name contains (its weight is capped, since it is
+    /// often a typo of one that does).
+    pub unknown: bool,
 }
 
 impl TokenInfo {
@@ -177,7 +185,8 @@ impl TokenInfo {
         let loose = loose_key(&folded);
         let class = classify(raw);
         let weight = weights.weight(raw, &folded, class, config);
-        TokenInfo { raw: raw.to_owned(), folded, skeleton: skel, loose, class, weight }
+        let unknown = class == TokenClass::Name && !weights.contains(&folded);
+        TokenInfo { raw: raw.to_owned(), folded, skeleton: skel, loose, class, weight, unknown }
     }
 }
 
@@ -198,6 +207,10 @@ pub(crate) fn token_similarity(a: &TokenInfo, b: &TokenInfo, config: &Config) ->
     let short = a.raw.len().min(b.raw.len());
     if short < 2 || a.class != b.class && (a.class != TokenClass::Name || b.class != TokenClass::Name) {
         return None;
+    }
+    if gender_forms(&a.folded, &b.folded) {
+        // `zaytsev` / `zaytseva`: the same family name, another person.
+        return Some((config.gender_form_similarity, TokenMatch::Edit));
     }
     let mut edit = edit_similarity(&a.raw, &b.raw).max(edit_similarity(&a.folded, &b.folded));
     // Typos and romanizations rarely change how a name starts (vowels aside: `osama` /
@@ -232,17 +245,39 @@ pub(crate) fn token_similarity(a: &TokenInfo, b: &TokenInfo, config: &Config) ->
     // `zh` / `j` in a longer name (`nazhib` / `najib`), not in short pinyin syllables (`zhang`
     // is not `jang`).
     let same_loose = a.loose == b.loose && a.loose.len() >= 6;
-    let phonetic = if same_consonants || same_loose || one_vowel_apart(&a.folded, &b.folded) {
-        config.phonetic_similarity
-    } else {
-        0.0
-    };
+    let phonetic =
+        if same_consonants || same_loose || one_vowel_apart(&a.folded, &b.folded) || one_vowel_apart(&a.raw, &b.raw) {
+            config.phonetic_similarity
+        } else {
+            0.0
+        };
     if phonetic > edit {
         Some((phonetic, TokenMatch::Phonetic))
     } else if edit > 0.0 {
         Some((edit, TokenMatch::Edit))
     } else {
         None
+    }
+}
+
+/// The masculine and feminine forms of one Slavic family name (`zaytsev` / `zaytseva`,
+/// `kuznetsov` / `kuznetsova`, `pushkin` / `pushkina`, `novak` / `novakova`, `kovalski` /
+/// `kovalskaia`): written alike, but they name a man and a woman.
+pub(crate) fn gender_forms(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.len() < 4 {
+        return false;
+    }
+    let Some(rest) = long.strip_prefix(short) else {
+        return match (short.strip_suffix("ski"), long.strip_suffix("skaia").or_else(|| long.strip_suffix("skaya"))) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        };
+    };
+    match rest {
+        "a" => ["ov", "ev", "in", "yn"].iter().any(|s| short.ends_with(s)),
+        "ova" => short.bytes().last().is_some_and(|c| !is_vowel_byte(c)),
+        _ => false,
     }
 }
 
@@ -568,6 +603,7 @@ impl NameIndex {
                             if known
                                 && matches!(how, TokenMatch::Edit | TokenMatch::Phonetic)
                                 && !vowels_apart(&info.folded, &vocab.folded)
+                                && !vowels_apart(&info.raw, &vocab.raw)
                             {
                                 sim = 1.0 - (1.0 - sim) * config.known_token_shortfall;
                                 if sim < config.min_token_similarity {
@@ -718,14 +754,41 @@ impl NameIndex {
             &mut pairs,
             config,
         );
+        // Every name part of a person's listed name is accounted for: a query name part left
+        // over is then an extra one, not a garbled spelling of a listed part.
+        let listed_complete =
+            personal && listed.iter().zip(&listed_used).all(|(t, used)| *used || t.class != TokenClass::Name);
         for (qi, q) in query.iter().enumerate() {
             if query_used.get(qi) == Some(&false) {
                 // A garbled form next to a form (`cu` in `alloy cu ltd`) weighs as a form.
                 let next_to_form = [qi.wrapping_sub(1), qi + 1]
                     .iter()
                     .any(|&n| query.get(n).is_some_and(|t| t.info.class == TokenClass::Form));
+                // A particle ends no name (`al`, `de`, `le` come before the part they belong
+                // to): one last in the query, after a name part, is a name part itself
+                // (`Camille Le`) and weighs like an unknown one of its length.
+                let trailing_particle = q.info.class == TokenClass::Stop
+                    && qi + 1 == query.len()
+                    && qi > 0
+                    && query.get(qi - 1).is_some_and(|p| p.info.class == TokenClass::Name);
                 let weight = if next_to_form && crate::normalize::near_form(&q.info.raw).is_some() {
                     config.form_weight
+                } else if trailing_particle {
+                    config
+                        .unknown_token_weight
+                        .min(1.25 * q.info.raw.len() as f32)
+                        .max(config.min_token_weight)
+                        .max(q.info.weight)
+                } else if listed_complete
+                    && q.info.unknown
+                    && q.info.weight > config.stop_weight.max(config.form_weight)
+                {
+                    // A name part no list contains, added to a person's name whose parts are
+                    // all matched, is no typo of one of them: most likely the surname of
+                    // someone else (`... Shabib Souza` against `SHABIB, Ahmad Khalaf Abd`). It
+                    // counts as a rare name part, not at the capped weight of a possible typo.
+                    let len = q.info.folded.len() as f32;
+                    q.info.weight.max(config.unmatched_unknown_weight.min(config.unmatched_unknown_per_letter * len))
                 } else {
                     q.info.weight
                 };
@@ -872,6 +935,10 @@ fn leftovers(
         if query_used.get(qi) != Some(&false) || q.class != TokenClass::Name || q.raw.len() < 4 {
             continue;
         }
+        // A query part some list contains is a name in its own right: left over next to another
+        // that starts alike, it is that one only one edit away (`main` / `mani`), else another
+        // name (`marco` / `marcel`). A part no list contains is garbled and may be further off.
+        let reach = if q.unknown { usize::MAX } else { 1 };
         let mut best: Option<(usize, f32)> = None;
         for (li, l) in listed.iter().enumerate() {
             if listed_used.get(li) != Some(&false)
@@ -882,8 +949,9 @@ fn leftovers(
                 continue;
             }
             let longer = q.folded.len().max(l.folded.len());
-            let sim = crate::similarity::osa_distance(q.folded.as_bytes(), l.folded.as_bytes(), longer / 2)
-                .map_or(0.0, |d| 1.0 - d as f32 / longer as f32);
+            let sim =
+                crate::similarity::osa_distance(q.folded.as_bytes(), l.folded.as_bytes(), (longer / 2).min(reach))
+                    .map_or(0.0, |d| 1.0 - d as f32 / longer as f32);
             if sim >= config.leftover_min_similarity && best.is_none_or(|(_, b)| sim > b) {
                 best = Some((li, sim));
             }

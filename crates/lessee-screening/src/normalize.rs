@@ -414,14 +414,17 @@ pub(crate) fn near_stopword(token: &str) -> bool {
 }
 
 /// A token one edit from a title or honorific of four letters or more, with the same first
-/// letter (`hasji`, `sheich`, `mullam`).
+/// letter (`hasji`, `sheich`, `mullam`), also when written with `zh` for `j` (`haizh`).
 pub(crate) fn near_honorific(token: &str) -> bool {
-    token.len() >= 4
-        && HONORIFICS.iter().any(|h| {
-            h.len() >= 4
-                && h.as_bytes().first() == token.as_bytes().first()
-                && crate::similarity::osa_distance(token.as_bytes(), h.as_bytes(), 1).is_some()
-        })
+    let near = |t: &str| {
+        t.len() >= 4
+            && HONORIFICS.iter().any(|h| {
+                h.len() >= 4
+                    && h.as_bytes().first() == t.as_bytes().first()
+                    && crate::similarity::osa_distance(t.as_bytes(), h.as_bytes(), 1).is_some()
+            })
+    };
+    near(token) || token.contains("zh") && near(&token.replace("zh", "j"))
 }
 
 /// Whether a word is a title or honorific (`Mr.`, `Haji`, `Sheikh`), in any spelling
@@ -472,9 +475,24 @@ fn token_pass(tokens: &[String]) -> Vec<String> {
             if len > max || i + len > n || best.is_some_and(|b| b.words.len() >= len) {
                 continue;
             }
+            // A form of three words or more may have one word one edit off (same first letter,
+            // four letters or more): the rest of the phrase makes it unmistakable (`free zune
+            // establishment`, `joint sock company`).
+            let mut slack = usize::from(len >= 3);
             let matches = kept.get(i..i + len).is_some_and(|window| {
                 window.iter().zip(f.words.iter().zip(folded_words)).all(|((t, t_folded), (w, w_folded))| {
-                    t.as_str() == *w || (w.len() >= 4 && !t_folded.is_empty() && t_folded == w_folded)
+                    if t.as_str() == *w || (w.len() >= 4 && !t_folded.is_empty() && t_folded == w_folded) {
+                        return true;
+                    }
+                    let near = slack > 0
+                        && w.len() >= 4
+                        && t.len() >= 3
+                        && t.as_bytes().first() == w.as_bytes().first()
+                        && crate::similarity::osa_distance(t.as_bytes(), w.as_bytes(), 1).is_some();
+                    if near {
+                        slack -= 1;
+                    }
+                    near
                 })
             });
             if !matches {

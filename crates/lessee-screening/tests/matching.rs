@@ -148,6 +148,14 @@ fn negatives_stay_below_the_threshold() {
         "Northern Star Software GmbH",
         "Acme Trading Ltd",
         "Green Valley Farms Inc.",
+        // A listed person's names with a surname no list contains.
+        "Ahmad Khalaf Abd Shabib Souza",
+        // The feminine form of a listed man's surname.
+        "Artem Kuznetsova",
+        // A real given name near a listed one is another name (`Marco` / `MARCEL LEFEBVRE`).
+        "Marco Lefebvre",
+        // A particle ends no name: `Le` here is a surname.
+        "Camille Le",
     ];
     for name in names {
         let matches = screener().screen(&Query::name(name));

@@ -39,6 +39,9 @@ fn normalization_table() {
         ("Sa Acme", "jsc acme"),
         ("Acme Sa Trading", "acme sa trading"),
         ("Acme Kompany Limitad", "acme ltd"),
+        // a multi-word form with one word one edit off
+        ("Acme Free Zune Establishment", "acme fze"),
+        ("Acme Joint Sock Company", "acme jsc"),
         // transliteration
         ("Евгений Богачев", "evgeniy bogachev"),
         ("Щукин Юрий", "shchukin yuriy"),
