@@ -17,7 +17,11 @@
 
 mod audit_batch;
 mod batch;
+pub mod measures;
 mod sql;
+mod sql_jobs;
+mod sql_lists;
+mod sql_measures;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -26,7 +30,9 @@ use chrono::{DateTime, Utc};
 use lessee_audit::{AuditEvent, Hash, LogEntry, NodeId};
 use lessee_domain::{Account, AccountId, Decision};
 
+pub use measures::{ImpactRecord, ImpactWrite, MeasureStore, RegistryChange, RegistryDoc};
 pub use sql::{Backend, PoolConfig, SqlStore};
+pub use sql_lists::{AlertRecord, Disposition, ListVersion, NewListVersion, ScreeningStore, StoredEntry};
 pub use sqlx::Error as SqlxError;
 
 /// Errors of the storage layer.
@@ -107,6 +113,54 @@ pub struct StoredEvent {
     pub sealed: Vec<u8>,
     /// Blind indexes of the address's prefixes, finest first (64-bit truncations).
     pub ip: [i64; 4],
+    /// The store's ingestion order (assigned on insert; ignored when writing). Pages are
+    /// ordered by (`at`, `seq`).
+    pub seq: i64,
+}
+
+/// What one compaction step did (see [`Store::compact_events`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compaction {
+    /// Segments merged (0: nothing to do).
+    pub merged: usize,
+    /// Events in the segment they became.
+    pub events: u64,
+}
+
+/// Segments merged at once by [`Store::compact_events`].
+pub const COMPACTION_FANOUT: usize = 16;
+
+/// A job to put on the queue (see [`Store::enqueue_jobs`]).
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// What to run, e.g. `rescreen.list`; the service dispatches on it.
+    pub kind: String,
+    /// At most one *pending* job per (`kind`, `key`): enqueueing a duplicate is a no-op. A job
+    /// already running does not absorb a new one.
+    pub key: Option<String>,
+    /// Ids and versions, never personal data.
+    pub payload: serde_json::Value,
+    /// Not before.
+    pub run_at: DateTime<Utc>,
+}
+
+/// A claimed job (see [`Store::claim_jobs`]).
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub key: Option<String>,
+    pub payload: serde_json::Value,
+    /// Claims so far, this one included.
+    pub attempts: i32,
+}
+
+/// Jobs of one kind in one state (`pending`, `running`, `done`, `dead`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct JobCount {
+    pub kind: String,
+    pub state: String,
+    pub count: i64,
 }
 
 /// Which events to read.
@@ -243,7 +297,7 @@ pub struct ReviewRecord {
 
 /// The storage interface of lessee.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ScreeningStore + MeasureStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> Backend;
     /// Checks the database answers.
@@ -262,6 +316,8 @@ pub trait Store: Send + Sync + 'static {
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<Created>;
     async fn account(&self, id: AccountId) -> Result<Option<Account>>;
+    /// Several accounts by id in one query (missing ids are left out).
+    async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>>;
     async fn list_accounts(&self, filter: &AccountFilter, page: &Page) -> Result<Vec<Account>>;
     /// The account's decisions, oldest first; empty if the account does not exist.
     async fn decisions(&self, id: AccountId) -> Result<Vec<Decision>>;
@@ -292,7 +348,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a batch of events and moves each account's `last_accessed_at` forward, with an
     /// audit record, in one transaction.
     async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()>;
-    /// Events in `[from, to)` (ms) matching the query, ordered by (at, id), after `after`, at most `limit`.
+    /// Events in `[from, to)` (ms) matching the query, ordered by (at, seq), after `after`
+    /// (an (at, seq) pair), at most `limit`.
     async fn events(
         &self,
         query: &EventQuery,
@@ -301,6 +358,14 @@ pub trait Store: Send + Sync + 'static {
         after: Option<(i64, i64)>,
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
+    /// One step of the access-event compactor: merges the oldest [`COMPACTION_FANOUT`]
+    /// segments of the lowest tier that has that many, among segments of fewer than
+    /// `max_events / COMPACTION_FANOUT` events, into one sorted segment of the next tier.
+    /// Safe to run from any number of processes at once; queries see either the old segments
+    /// or the new one, never both or neither.
+    async fn compact_events(&self, max_events: u64) -> Result<Compaction>;
+    /// Number of access-event segments (what a query visits at most).
+    async fn event_segments(&self) -> Result<u64>;
     /// The account's last access, if any event was seen.
     async fn last_accessed(&self, id: AccountId) -> Result<Option<DateTime<Utc>>>;
 
@@ -425,7 +490,9 @@ pub trait Store: Send + Sync + 'static {
     /// Countries these accounts were already seen accessing from: (account, ISO code).
     async fn access_countries(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, String)>>;
     /// Remembers that an account was seen accessing from these countries.
-    async fn note_access_countries(&self, id: AccountId, countries: &[String], at: DateTime<Utc>) -> Result<()>;
+    async fn note_access_countries(&self, seen: &[(AccountId, String)], at: DateTime<Utc>) -> Result<()>;
+    /// The accounts among `ids` that have a review case not yet closed.
+    async fn open_review_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>>;
     /// Claims up to `limit` undelivered decisions due at `now` for `lease_ms` (another deliverer
     /// skips them meanwhile), oldest first.
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>>;
@@ -435,6 +502,24 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_undelivered(&self, id: AccountId, seq: i64, next: Option<DateTime<Utc>>, error: &str) -> Result<()>;
     /// Decisions not delivered: (due or waiting, given up).
     async fn delivery_backlog(&self) -> Result<(i64, i64)>;
+
+    /// Puts jobs on the queue (one transaction); returns how many were new (not deduplicated).
+    async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<usize>;
+    /// Claims up to `limit` jobs due at `now` for `worker`, for `lease_ms`: pending jobs, and
+    /// running jobs whose lease ran out (their worker died). Other workers skip them meanwhile
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer). Oldest due first.
+    async fn claim_jobs(&self, worker: &str, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<Job>>;
+    /// Marks a job done; false if `worker` no longer holds it (its lease ran out and another
+    /// worker claimed it).
+    async fn complete_job(&self, id: i64, worker: &str) -> Result<bool>;
+    /// Records a failed run: pending again at `retry_at`, or `dead` (`None`). False if `worker`
+    /// no longer holds it.
+    async fn fail_job(&self, id: i64, worker: &str, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool>;
+    /// Jobs by kind and state.
+    async fn job_counts(&self) -> Result<Vec<JobCount>>;
+    /// Deletes jobs finished before `before` (wall clock, as `created_at` and `finished_at`
+    /// are: they are for operators, not for the schedule); returns how many.
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64>;
 
     async fn create_token(&self, token: &TokenRecord) -> Result<()>;
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;

@@ -13,9 +13,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::{
-    AccountFilter, BlindEntry, ChallengeRecord, Created, EventQuery, IdempotencyKey, LegacyApplication, LegalHold,
-    Page, PendingDelivery, PolicyRecord, Result, ReviewRecord, SealedApplication, Store, StoreError, StoredEvent,
-    TokenRecord,
+    AccountFilter, BlindEntry, COMPACTION_FANOUT, ChallengeRecord, Compaction, Created, EventQuery, IdempotencyKey,
+    Job, JobCount, LegacyApplication, LegalHold, NewJob, Page, PendingDelivery, PolicyRecord, Result, ReviewRecord,
+    SealedApplication, Store, StoreError, StoredEvent, TokenRecord,
 };
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
@@ -56,11 +56,11 @@ impl Default for PoolConfig {
 /// The SQL implementation of [`Store`].
 #[derive(Clone)]
 pub struct SqlStore {
-    backend: Backend,
+    pub(crate) backend: Backend,
     /// Writes. On SQLite a single connection: SQLite has one writer at a time.
-    write: AnyPool,
+    pub(crate) write: AnyPool,
     /// Reads. On PostgreSQL the same pool as `write`.
-    read: AnyPool,
+    pub(crate) read: AnyPool,
     /// Months (index since 1970-01) whose `access_events` partition is known to exist.
     partitions: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
     /// SQLite: the group-commit writer for openings (see `batch.rs`).
@@ -187,7 +187,11 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 }
 
 /// Appends `account.decision` as the account's next decision and writes the account view.
-async fn record_decision_tx(tx: &mut Transaction<'static, Any>, backend: Backend, account: &Account) -> Result<i64> {
+pub(crate) async fn record_decision_tx(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    account: &Account,
+) -> Result<i64> {
     let id = account.id.to_string();
     // Serialize re-decisions of one account (SQLite's single writer does it already).
     let lock = if backend == Backend::Postgres {
@@ -324,7 +328,7 @@ fn policy_from_row(r: &AnyRow) -> Result<PolicyRecord> {
     })
 }
 
-fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {ms}")))
 }
 
@@ -356,7 +360,7 @@ fn audit_err(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Writes an audit record into the pending queue inside `tx`: durable with the change it records.
-async fn enqueue_audit_tx(tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Result<()> {
+pub(crate) async fn enqueue_audit_tx(tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Result<()> {
     let json = serde_json::to_string(event).map_err(audit_err)?;
     sqlx::query("INSERT INTO audit_pending (event, created_at) VALUES ($1, $2)")
         .bind(json)
@@ -565,7 +569,12 @@ impl SqlStore {
     }
 }
 
-const EVENT_COLUMNS: &str = "id, account_id, at, kind, action, sealed, ip0, ip1, ip2, ip3";
+const EVENT_COLUMNS: &str = "id, account_id, at, kind, action, sealed, ip0, ip1, ip2, ip3, seq";
+
+/// Integers as a SQL list (`1,2,3`): safe to write into a statement.
+fn join_ints(v: &[i64]) -> String {
+    v.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
 
 fn event_from_row(r: &AnyRow) -> Result<StoredEvent> {
     let account: String = r.try_get(1)?;
@@ -578,6 +587,7 @@ fn event_from_row(r: &AnyRow) -> Result<StoredEvent> {
         action: r.try_get(4)?,
         sealed: r.try_get(5)?,
         ip: [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?, r.try_get(9)?],
+        seq: r.try_get(10)?,
     })
 }
 
@@ -667,6 +677,121 @@ impl SqlStore {
 
     pub(crate) async fn account_by_id_pub(&self, id: &str) -> Result<Option<Account>> {
         self.account_by_id(&self.write, id).await
+    }
+
+    /// Applies the migrations up to and including `version` only, for tests that write data in
+    /// an older layout and then check that a later migration keeps all of it.
+    #[doc(hidden)]
+    pub async fn migrate_through(&self, version: i64) -> Result<()> {
+        let all = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let some = Migrator {
+            migrations: std::borrow::Cow::Owned(all.iter().filter(|m| m.version <= version).cloned().collect()),
+            ignore_missing: all.ignore_missing,
+            locking: all.locking,
+            no_tx: all.no_tx,
+        };
+        some.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Appends a batch as a new segment: the rows in ingestion order, then their keys sorted,
+    /// all at the end of their trees (see migration 0014).
+    async fn append_segment(&self, tx: &mut Transaction<'static, Any>, events: &[StoredEvent]) -> Result<()> {
+        let n = i64::try_from(events.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
+        let min_at = events.iter().map(|e| millis(e.at)).min().unwrap_or(0);
+        let max_at = events.iter().map(|e| millis(e.at)).max().unwrap_or(0);
+        let seg: i64 = sqlx::query(
+            "INSERT INTO access_segments (tier, min_at, max_at, events) VALUES (0, $1, $2, $3) RETURNING seg",
+        )
+        .bind(min_at)
+        .bind(max_at)
+        .bind(n)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+        // Sequence numbers: SQLite has one writer, so the next ones after the largest are
+        // free; PostgreSQL draws them from a sequence (concurrent batches interleave).
+        let seqs: Vec<i64> = if self.backend == Backend::Postgres {
+            sqlx::query("SELECT nextval('access_event_seq') FROM generate_series(1, $1)")
+                .bind(n)
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<std::result::Result<_, _>>()?
+        } else {
+            let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM access_events")
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
+            (1..=n).map(|i| last + i).collect()
+        };
+        // Rows: 500 x 11 columns per statement, under both databases' parameter limits.
+        for (chunk, seqs) in events.chunks(500).zip(seqs.chunks(500)) {
+            let mut sql = format!("INSERT INTO access_events ({EVENT_COLUMNS}) VALUES ");
+            let rows: Vec<String> = (0..chunk.len()).map(|r| self.placeholders(r * 11, 11)).collect();
+            sql.push_str(&rows.join(", "));
+            let mut q = sqlx::query(&sql);
+            for (e, seq) in chunk.iter().zip(seqs) {
+                q = q
+                    .bind(e.id)
+                    .bind(e.account_id.to_string())
+                    .bind(millis(e.at))
+                    .bind(e.kind)
+                    .bind(e.action.clone())
+                    .bind(e.sealed.clone())
+                    .bind(e.ip[0])
+                    .bind(e.ip[1])
+                    .bind(e.ip[2])
+                    .bind(e.ip[3])
+                    .bind(*seq);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        // Keys, sorted so that each tree takes them as one run of appends. Integers are
+        // written into the statement (nothing to escape, nothing to bind).
+        let mut ip: Vec<(i64, i64, i64, i64)> = Vec::with_capacity(events.len() * 4);
+        let mut acct: Vec<(String, i64, i64)> = Vec::with_capacity(events.len());
+        for (e, seq) in events.iter().zip(&seqs) {
+            let at = millis(e.at);
+            for (lvl, key) in e.ip.iter().enumerate() {
+                ip.push((lvl as i64, *key, at, *seq));
+            }
+            acct.push((e.account_id.to_string(), at, *seq));
+        }
+        ip.sort_unstable();
+        acct.sort_unstable();
+        for chunk in ip.chunks(2000) {
+            let mut sql = String::with_capacity(64 + chunk.len() * 64);
+            sql.push_str("INSERT INTO access_ip_keys (seg, lvl, key, at, seq) VALUES ");
+            for (i, (lvl, key, at, seq)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("({seg},{lvl},{key},{at},{seq})"));
+            }
+            sqlx::query(&sql).execute(&mut **tx).await?;
+        }
+        for chunk in acct.chunks(1000) {
+            let mut sql = String::with_capacity(64 + chunk.len() * 48);
+            sql.push_str("INSERT INTO access_account_keys (seg, account_id, at, seq) VALUES ");
+            for (i, (_, at, seq)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let mark = if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${}", i + 1) };
+                sql.push_str(&format!("({seg},{mark},{at},{seq})"));
+            }
+            let mut q = sqlx::query(&sql);
+            for (id, _, _) in chunk {
+                q = q.bind(id.clone());
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     /// Creates the monthly partitions of `access_events` that these times fall in (PostgreSQL).
@@ -785,6 +910,22 @@ impl Store for SqlStore {
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>> {
         self.account_by_id(&self.read, &id.to_string()).await
+    }
+
+    async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT summary FROM accounts WHERE id IN ({})", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                out.push(parse(&r.try_get::<String, _>(0)?)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn list_accounts(&self, filter: &AccountFilter, page: &Page) -> Result<Vec<Account>> {
@@ -967,26 +1108,8 @@ impl Store for SqlStore {
     async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()> {
         let mut tx = self.write.begin().await?;
         self.ensure_partitions(&mut tx, events.iter().map(|e| millis(e.at))).await?;
-        // 500 rows x 10 columns per statement: under both databases' parameter limits.
-        for chunk in events.chunks(500) {
-            let mut sql = format!("INSERT INTO access_events ({EVENT_COLUMNS}) VALUES ");
-            let rows: Vec<String> = (0..chunk.len()).map(|r| self.placeholders(r * 10, 10)).collect();
-            sql.push_str(&rows.join(", "));
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q
-                    .bind(e.id)
-                    .bind(e.account_id.to_string())
-                    .bind(millis(e.at))
-                    .bind(e.kind)
-                    .bind(e.action.clone())
-                    .bind(e.sealed.clone())
-                    .bind(e.ip[0])
-                    .bind(e.ip[1])
-                    .bind(e.ip[2])
-                    .bind(e.ip[3]);
-            }
-            q.execute(&mut *tx).await?;
+        if !events.is_empty() {
+            self.append_segment(&mut tx, events).await?;
         }
         // Each account's latest event, in id order: one statement per 1,000 accounts rather than
         // one per account. On PostgreSQL the rows to move are first locked in id order, so two
@@ -1036,52 +1159,126 @@ impl Store for SqlStore {
         after: Option<(i64, i64)>,
         limit: u32,
     ) -> Result<Vec<StoredEvent>> {
-        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM access_events WHERE at >= $1 AND at < $2");
-        let mut n = 2;
+        let (from, to) = (millis(from), millis(to));
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        // One snapshot for both statements: a compaction committing in between must not make
+        // the listed segments vanish (SQLite: a deferred transaction's first read fixes it).
+        let mut tx = self.read.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        }
+        let segs: Vec<i64> =
+            sqlx::query("SELECT seg FROM access_segments WHERE max_at >= $1 AND min_at < $2 ORDER BY seg")
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<std::result::Result<_, _>>()?;
+        if segs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Integers are written into the statement (they are i64s: nothing to escape); the one
+        // text value is bound.
+        let seg_list = join_ints(&segs);
         let mut text_bind: Option<String> = None;
-        let mut int_binds: Vec<i64> = Vec::new();
-        match query {
+        let (table, filter) = match query {
             EventQuery::Account(id) => {
-                n += 1;
-                sql.push_str(&format!(" AND account_id = ${n}"));
                 text_bind = Some(id.to_string());
+                ("access_account_keys", "account_id = $3".to_owned())
             }
             EventQuery::IpPrefixes { level, values } => {
                 if values.is_empty() {
                     return Ok(Vec::new());
                 }
-                let col = match level {
-                    0 => "ip0",
-                    1 => "ip1",
-                    2 => "ip2",
-                    _ => "ip3",
-                };
-                let marks: Vec<String> = values
-                    .iter()
-                    .map(|_| {
-                        n += 1;
-                        format!("${n}")
-                    })
-                    .collect();
-                sql.push_str(&format!(" AND {col} IN ({})", marks.join(", ")));
-                int_binds.extend(values.iter().copied());
+                ("access_ip_keys", format!("lvl = {} AND key IN ({})", (*level).min(3), join_ints(values)))
             }
+        };
+        let (mut lo, mut cursor) = (from, String::new());
+        if let Some((at, seq)) = after {
+            lo = lo.max(at);
+            cursor = format!(" AND (at > {at} OR (at = {at} AND seq > {seq}))");
         }
-        if after.is_some() {
-            sql.push_str(&format!(" AND (at > ${} OR (at = ${} AND id > ${}))", n + 1, n + 1, n + 2));
-        }
-        sql.push_str(&format!(" ORDER BY at, id LIMIT {}", limit.clamp(1, 10_000)));
-        let mut q = sqlx::query(&sql).bind(millis(from)).bind(millis(to));
+        let limit = limit.clamp(1, 10_000);
+        // Partition pruning on PostgreSQL needs `at` beside `seq` in the join.
+        let join_at = if self.backend == Backend::Postgres { " AND e.at = k.at" } else { "" };
+        let cols = EVENT_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM (SELECT at, seq FROM {table} WHERE seg IN ({seg_list}) AND {filter} \
+             AND at >= $1 AND at < $2{cursor} ORDER BY at, seq LIMIT {limit}) k \
+             JOIN access_events e ON e.seq = k.seq{join_at} ORDER BY k.at, k.seq"
+        );
+        let mut q = sqlx::query(&sql).bind(lo).bind(to);
         if let Some(t) = text_bind {
             q = q.bind(t);
         }
-        for v in int_binds {
-            q = q.bind(v);
+        let rows = q.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn compact_events(&self, max_events: u64) -> Result<Compaction> {
+        let small = i64::try_from(max_events / COMPACTION_FANOUT as u64).unwrap_or(i64::MAX);
+        let mut tx = self.write.begin().await?;
+        if self.backend == Backend::Postgres {
+            // One compactor at a time; ingestion never waits for it.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK + 2).execute(&mut *tx).await?;
         }
-        if let Some((at, id)) = after {
-            q = q.bind(at).bind(id);
+        let rows = sqlx::query(
+            "SELECT seg, tier, min_at, max_at, events FROM access_segments WHERE events < $1 ORDER BY tier, seg",
+        )
+        .bind(small)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut segs: Vec<(i64, i64, i64, i64, i64)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            segs.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?));
         }
-        q.fetch_all(&self.read).await?.iter().map(event_from_row).collect()
+        let Some(run) = segs.chunk_by(|a, b| a.1 == b.1).find(|run| run.len() >= COMPACTION_FANOUT) else {
+            tx.commit().await?;
+            return Ok(Compaction::default());
+        };
+        let run = run.get(..COMPACTION_FANOUT).unwrap_or(run);
+        let tier = run.first().map_or(0, |s| s.1) + 1;
+        let min_at = run.iter().map(|s| s.2).min().unwrap_or(0);
+        let max_at = run.iter().map(|s| s.3).max().unwrap_or(0);
+        let events: i64 = run.iter().map(|s| s.4).sum();
+        let list = join_ints(&run.iter().map(|s| s.0).collect::<Vec<_>>());
+        let seg: i64 = sqlx::query(
+            "INSERT INTO access_segments (tier, min_at, max_at, events) VALUES ($1, $2, $3, $4) RETURNING seg",
+        )
+        .bind(tier)
+        .bind(min_at)
+        .bind(max_at)
+        .bind(events)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        for sql in [
+            format!(
+                "INSERT INTO access_ip_keys (seg, lvl, key, at, seq) SELECT {seg}, lvl, key, at, seq \
+                 FROM access_ip_keys WHERE seg IN ({list}) ORDER BY lvl, key, at, seq"
+            ),
+            format!(
+                "INSERT INTO access_account_keys (seg, account_id, at, seq) SELECT {seg}, account_id, at, seq \
+                 FROM access_account_keys WHERE seg IN ({list}) ORDER BY account_id, at, seq"
+            ),
+            format!("DELETE FROM access_ip_keys WHERE seg IN ({list})"),
+            format!("DELETE FROM access_account_keys WHERE seg IN ({list})"),
+            format!("DELETE FROM access_segments WHERE seg IN ({list})"),
+        ] {
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(Compaction { merged: run.len(), events: u64::try_from(events).unwrap_or(0) })
+    }
+
+    async fn event_segments(&self) -> Result<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM access_segments").fetch_one(&self.read).await?.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn last_accessed(&self, id: AccountId) -> Result<Option<DateTime<Utc>>> {
@@ -1591,21 +1788,60 @@ impl Store for SqlStore {
         Ok(out)
     }
 
-    async fn note_access_countries(&self, id: AccountId, countries: &[String], at: DateTime<Utc>) -> Result<()> {
+    async fn note_access_countries(&self, seen: &[(AccountId, String)], at: DateTime<Utc>) -> Result<()> {
+        if seen.is_empty() {
+            return Ok(());
+        }
+        // In key order, once each: two batches noting overlapping accounts at the same time
+        // (PostgreSQL) then wait for each other instead of deadlocking.
+        let mut seen: Vec<(String, String)> =
+            seen.iter().map(|(id, cc)| (id.to_string(), format!("access_country:{cc}"))).collect();
+        seen.sort_unstable();
+        seen.dedup();
         let mut tx = self.write.begin().await?;
-        for cc in countries {
-            sqlx::query(
-                "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES ($1, $2, 'seen', $3) \
+        for chunk in seen.chunks(500) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let m = |k: usize| {
+                        if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${}", 3 * i + k) }
+                    };
+                    format!("({}, {}, 'seen', {})", m(1), m(2), m(3))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES {} \
                  ON CONFLICT (account_id, kind) DO NOTHING",
-            )
-            .bind(id.to_string())
-            .bind(format!("access_country:{cc}"))
-            .bind(millis(at))
-            .execute(&mut *tx)
-            .await?;
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, kind) in chunk {
+                q = q.bind(id.clone()).bind(kind.clone()).bind(millis(at));
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn open_review_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT DISTINCT account_id FROM reviews WHERE status <> 'closed' AND account_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                if let Some(id) = AccountId::parse(&r.try_get::<String, _>(0)?) {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn claim_deliveries(&self, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<PendingDelivery>> {
@@ -1725,6 +1961,30 @@ impl Store for SqlStore {
         Ok(row.try_get::<Option<i64>, _>(0)?)
     }
 
+    async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<usize> {
+        self.jobs_enqueue(jobs, Utc::now()).await
+    }
+
+    async fn claim_jobs(&self, worker: &str, now: DateTime<Utc>, lease_ms: i64, limit: u32) -> Result<Vec<Job>> {
+        self.jobs_claim(worker, now, lease_ms, limit).await
+    }
+
+    async fn complete_job(&self, id: i64, worker: &str) -> Result<bool> {
+        self.jobs_complete(id, worker, Utc::now()).await
+    }
+
+    async fn fail_job(&self, id: i64, worker: &str, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<bool> {
+        self.jobs_fail(id, worker, error, retry_at, Utc::now()).await
+    }
+
+    async fn job_counts(&self) -> Result<Vec<JobCount>> {
+        self.jobs_counts().await
+    }
+
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.jobs_prune(before).await
+    }
+
     async fn create_token(&self, t: &TokenRecord) -> Result<()> {
         sqlx::query(
             "INSERT INTO tokens (id, name, role, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1770,5 +2030,89 @@ impl Store for SqlStore {
     async fn live_token_count(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL").fetch_one(&self.read).await?;
         Ok(row.try_get(0)?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
+mod migration_tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// Events written in the layout before migration 0014 are all found through the new keys.
+    async fn events_survive_the_segment_migration(s: SqlStore) {
+        s.migrate_through(13).await.unwrap();
+        let acct = AccountId::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap(), [9; 10]);
+        let at = |m: i64| 1_780_000_000_000 + m;
+        if s.backend == Backend::Postgres {
+            let mut tx = s.write.begin().await.unwrap();
+            s.ensure_partitions(&mut tx, [at(0)].into_iter()).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        for i in 0..3i64 {
+            sqlx::query(
+                "INSERT INTO access_events (id, account_id, at, kind, action, sealed, ip0, ip1, ip2, ip3) \
+                 VALUES ($1, $2, $3, 1, 'console.login', $4, $5, $6, 7, 8)",
+            )
+            .bind(100 + i)
+            .bind(acct.to_string())
+            .bind(at(i * 1000))
+            .bind(vec![1u8, 2, 3])
+            .bind(500 + i)
+            .bind(600 + i % 2)
+            .execute(&s.write)
+            .await
+            .unwrap();
+        }
+        s.migrate().await.unwrap();
+        let (from, to) = (from_millis(at(-1)).unwrap(), from_millis(at(10_000)).unwrap());
+        let by_account = s.events(&EventQuery::Account(acct), from, to, None, 100).await.unwrap();
+        assert_eq!(by_account.iter().map(|e| e.id).collect::<Vec<_>>(), vec![100, 101, 102]);
+        assert_eq!(by_account[1].ip, [501, 601, 7, 8]);
+        let by_ip = s.events(&EventQuery::IpPrefixes { level: 1, values: vec![600] }, from, to, None, 100).await;
+        assert_eq!(by_ip.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), vec![100, 102]);
+        let coarse = s.events(&EventQuery::IpPrefixes { level: 3, values: vec![8] }, from, to, None, 100).await;
+        assert_eq!(coarse.unwrap().len(), 3);
+        assert_eq!(s.event_segments().await.unwrap(), 1);
+        // New events take later sequence numbers and a segment of their own.
+        let e = StoredEvent {
+            id: 200,
+            account_id: acct,
+            at: from_millis(at(5000)).unwrap(),
+            kind: 2,
+            action: "iam.change".into(),
+            sealed: vec![4],
+            ip: [900, 901, 902, 8],
+            seq: 0,
+        };
+        let audit = lessee_audit::AuditEvent {
+            actor: lessee_audit::Actor { token_id: "t".into(), role: "control_plane".into() },
+            purpose: "verification".into(),
+            action: "events.ingest".into(),
+            target: lessee_audit::Target { kind: "access_events".into(), id: "batch-1".into() },
+            time: from_millis(at(5000)).unwrap(),
+            client_ip: lessee_audit::AuditHashKey::from_bytes([3; 32]).hash_ip("127.0.0.1".parse().unwrap()),
+            request_id: "r".into(),
+            outcome: lessee_audit::Outcome::Allowed,
+        };
+        s.insert_events(&[e], &audit).await.unwrap();
+        let all = s.events(&EventQuery::Account(acct), from, to, None, 100).await.unwrap();
+        assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), vec![100, 101, 102, 200]);
+        assert!(all[3].seq > all[2].seq);
+        assert_eq!(s.event_segments().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn sqlite_events_survive_the_segment_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        events_survive_the_segment_migration(SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_events_survive_the_segment_migration() {
+        let url = crate::testing::fresh_postgres_url().await.unwrap_or_else(|e| panic!("{e}"));
+        events_survive_the_segment_migration(SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()).await;
     }
 }

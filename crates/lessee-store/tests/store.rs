@@ -9,8 +9,8 @@ use lessee_domain::classify::{ClassificationConfig, ExternalEvidence};
 use lessee_domain::{Account, AccountId, Application, Outcome, classify, interim_decision};
 use lessee_store::PoolConfig;
 use lessee_store::{
-    AccountFilter, BlindEntry, Created, IdempotencyKey, Page, SealedApplication, SqlStore, Store, StoreError,
-    TokenRecord,
+    AccountFilter, BlindEntry, COMPACTION_FANOUT, Created, EventQuery, IdempotencyKey, NewJob, Page, SealedApplication,
+    SqlStore, Store, StoreError, StoredEvent, TokenRecord,
 };
 use serde_json::json;
 
@@ -431,6 +431,234 @@ async fn reviews_open_with_manual_review_and_are_cas(s: Arc<SqlStore>) {
     assert_eq!(s.reviews(None, Some(acc.id), 10).await.unwrap().len(), 2);
 }
 
+/// Batch `b` of five events: accounts alternate; level-0 keys are unique per event, level-1
+/// keys fall in four groups; times run backwards inside the batch (events arrive out of order).
+fn event_batch(b: usize, accounts: &[AccountId]) -> Vec<StoredEvent> {
+    let base = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap();
+    (0..5)
+        .map(|j| {
+            let i = (b * 5 + j) as i64;
+            StoredEvent {
+                id: i,
+                account_id: accounts[(b + j) % accounts.len()],
+                at: base + chrono::Duration::seconds(b as i64 * 10 + (4 - j as i64)),
+                kind: 1,
+                action: "console.login".into(),
+                sealed: vec![j as u8; 40],
+                ip: [1000 + i, i % 4, 7, 9],
+                seq: 0,
+            }
+        })
+        .collect()
+}
+
+async fn all_events(s: &SqlStore, q: &EventQuery, page: u32) -> Vec<StoredEvent> {
+    let (from, to) = (
+        Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).single().unwrap(),
+        Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap(),
+    );
+    let mut out: Vec<StoredEvent> = Vec::new();
+    loop {
+        let after = out.last().map(|e| (e.at.timestamp_millis(), e.seq));
+        let rows = s.events(q, from, to, after, page).await.unwrap();
+        let n = rows.len();
+        out.extend(rows);
+        if n < page as usize {
+            return out;
+        }
+    }
+}
+
+fn keys(v: &[StoredEvent]) -> Vec<(i64, i64, i64)> {
+    v.iter().map(|e| (e.at.timestamp_millis(), e.seq, e.id)).collect()
+}
+
+async fn events_are_segmented_paged_and_compacted(s: Arc<SqlStore>) {
+    let app = application("seg-1", "US");
+    let (a, b) = (account(&app, 1), account(&application("seg-2", "US"), 2));
+    create(&s, &a, &app, None).await.unwrap();
+    let accounts = [a.id, b.id];
+    let batches = 2 * COMPACTION_FANOUT + 3;
+    for i in 0..batches {
+        s.insert_events(&event_batch(i, &accounts), &event("events.ingest", "batch")).await.unwrap();
+    }
+    assert_eq!(s.event_segments().await.unwrap(), batches as u64);
+    let by_account = EventQuery::Account(a.id);
+    let by_ip = EventQuery::IpPrefixes { level: 1, values: vec![1, 3] };
+    let one_ip = EventQuery::IpPrefixes { level: 0, values: vec![1000 + 42] };
+    let before = [
+        all_events(&s, &by_account, 1000).await,
+        all_events(&s, &by_ip, 1000).await,
+        all_events(&s, &one_ip, 1000).await,
+    ];
+    let total = batches * 5;
+    let of_a: usize = (0..batches).map(|b| (0..5).filter(|j| (b + j) % 2 == 0).count()).sum();
+    assert_eq!(before[0].len(), of_a);
+    assert!(before[0].iter().all(|e| e.account_id == a.id));
+    assert_eq!(before[1].len(), total / 2);
+    assert!(before[1].iter().all(|e| e.ip[1] == 1 || e.ip[1] == 3));
+    assert_eq!(keys(&before[2]).iter().map(|k| k.2).collect::<Vec<_>>(), vec![42]);
+    // Ordered by (at, seq), every event once, and paging by cursor gives the same rows.
+    for rows in &before {
+        let k = keys(rows);
+        assert!(k.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)), "not in (at, seq) order");
+    }
+    assert_eq!(keys(&all_events(&s, &by_account, 7).await), keys(&before[0]));
+    assert_eq!(keys(&all_events(&s, &by_ip, 3).await), keys(&before[1]));
+    // Segments of five events are not "small" under a cap of 80 (80 / 16 = 5): nothing merges.
+    assert_eq!(s.compact_events(80).await.unwrap().merged, 0);
+    // Compaction: 35 segments become 2 of tier 1 and the 3 left over; the answers do not change.
+    let mut steps = Vec::new();
+    loop {
+        let c = s.compact_events(1_000_000).await.unwrap();
+        if c.merged == 0 {
+            break;
+        }
+        steps.push(c);
+    }
+    assert_eq!(steps.len(), 2);
+    assert!(steps.iter().all(|c| c.merged == COMPACTION_FANOUT && c.events == 5 * COMPACTION_FANOUT as u64));
+    assert_eq!(s.event_segments().await.unwrap(), 5);
+    for (q, was) in [&by_account, &by_ip, &one_ip].into_iter().zip(&before) {
+        assert_eq!(keys(&all_events(&s, q, 1000).await), keys(was));
+        assert_eq!(keys(&all_events(&s, q, 4).await), keys(was));
+    }
+    // A narrower time range visits fewer segments and still finds exactly its events.
+    let (from, to) = (
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap() + chrono::Duration::seconds(100),
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap() + chrono::Duration::seconds(200),
+    );
+    let window = s.events(&by_ip, from, to, None, 1000).await.unwrap();
+    let expect: Vec<_> = before[1].iter().filter(|e| e.at >= from && e.at < to).map(|e| e.id).collect();
+    assert!(!expect.is_empty());
+    assert_eq!(window.iter().map(|e| e.id).collect::<Vec<_>>(), expect);
+    // Last access moved to each account's latest event.
+    let latest = before[0].iter().map(|e| e.at).max();
+    assert_eq!(s.last_accessed(a.id).await.unwrap(), latest);
+}
+
+async fn queries_during_compaction_see_every_event(s: Arc<SqlStore>) {
+    let app = application("seg-3", "US");
+    let a = account(&app, 3);
+    create(&s, &a, &app, None).await.unwrap();
+    let batches = 4 * COMPACTION_FANOUT;
+    for i in 0..batches {
+        s.insert_events(&event_batch(i, &[a.id]), &event("events.ingest", "batch")).await.unwrap();
+    }
+    let q = EventQuery::IpPrefixes { level: 2, values: vec![7] };
+    let compactor = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let mut merged = 0;
+            loop {
+                let c = s.compact_events(1_000_000).await.unwrap();
+                if c.merged == 0 {
+                    return merged;
+                }
+                merged += c.merged;
+            }
+        })
+    };
+    let mut reads = 0;
+    while !compactor.is_finished() || reads < 5 {
+        assert_eq!(all_events(&s, &q, 10_000).await.len(), batches * 5, "a query lost or doubled events");
+        reads += 1;
+    }
+    // 64 segments of tier 0 became 4 of tier 1 (too few to merge again).
+    assert_eq!(compactor.await.unwrap(), batches);
+    assert_eq!(s.event_segments().await.unwrap(), 4);
+}
+
+async fn job_queue_dedupes_leases_and_retries(s: Arc<SqlStore>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap();
+    let job = |kind: &str, key: Option<&str>, n: i64| NewJob {
+        kind: kind.into(),
+        key: key.map(Into::into),
+        payload: json!({ "n": n }),
+        run_at: t0 + chrono::Duration::seconds(n),
+    };
+    // A pending duplicate is absorbed; an unkeyed job never is.
+    let added = s.enqueue_jobs(&[job("a", Some("k"), 0), job("a", Some("k"), 1), job("b", None, 2)]).await.unwrap();
+    assert_eq!(added, 2);
+    assert_eq!(s.enqueue_jobs(&[job("a", Some("k"), 3)]).await.unwrap(), 0);
+    // Not due yet.
+    assert!(s.claim_jobs("w1", t0 - chrono::Duration::seconds(1), 1000, 10).await.unwrap().is_empty());
+
+    // Concurrent claimers never get the same job.
+    let now = t0 + chrono::Duration::seconds(10);
+    let (x, y) = tokio::join!(s.claim_jobs("w1", now, 1000, 10), s.claim_jobs("w2", now, 1000, 10));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    let mut ids: Vec<i64> = x.iter().chain(&y).map(|j| j.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "{x:?} {y:?}");
+    assert_eq!(x.len() + y.len(), 2);
+    let all: Vec<_> = x.iter().map(|j| ("w1", j.clone())).chain(y.iter().map(|j| ("w2", j.clone()))).collect();
+    let (wa, a) = all.iter().find(|(_, j)| j.kind == "a").unwrap();
+    let (wb, b) = all.iter().find(|(_, j)| j.kind == "b").unwrap();
+    assert_eq!(a.payload, json!({ "n": 0 }));
+    assert_eq!(a.key.as_deref(), Some("k"));
+    assert_eq!(a.attempts, 1);
+
+    // While `a` runs, a new job with its key is not absorbed (it may carry a later change).
+    assert_eq!(s.enqueue_jobs(&[job("a", Some("k"), 4)]).await.unwrap(), 1);
+
+    // Only the holder completes; a stranger's completion is refused.
+    let other = if *wa == "w1" { "w2" } else { "w1" };
+    assert!(!s.complete_job(a.id, other).await.unwrap());
+    assert!(s.complete_job(a.id, wa).await.unwrap());
+    assert!(!s.complete_job(a.id, wa).await.unwrap(), "done twice");
+
+    // `b` fails and is retried later; its lease is then lost to a second worker after expiry.
+    assert!(s.fail_job(b.id, wb, "transient", Some(now + chrono::Duration::seconds(60))).await.unwrap());
+    let again = s.claim_jobs("w3", now + chrono::Duration::seconds(30), 60_000, 10).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.kind.as_str()).collect::<Vec<_>>(), vec!["a"], "b not due yet");
+    let later = now + chrono::Duration::seconds(61);
+    let b2 = s.claim_jobs("w3", later, 1000, 10).await.unwrap();
+    assert_eq!(b2.len(), 1);
+    assert_eq!((b2[0].id, b2[0].attempts), (b.id, 2));
+    // w3 dies: after its lease, w4 takes `b` over and w3 can no longer finish it.
+    let stolen = s.claim_jobs("w4", later + chrono::Duration::seconds(2), 1000, 10).await.unwrap();
+    assert_eq!(stolen.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b.id]);
+    assert!(!s.complete_job(b.id, "w3").await.unwrap());
+    assert!(s.fail_job(b.id, "w4", "permanent", None).await.unwrap());
+    // The second `a` (held by w3 since `again`) finishes.
+    assert!(s.complete_job(again[0].id, "w3").await.unwrap());
+
+    let counts: Vec<(String, String, i64)> =
+        s.job_counts().await.unwrap().into_iter().map(|c| (c.kind, c.state, c.count)).collect();
+    assert_eq!(counts, vec![("a".into(), "done".into(), 2), ("b".into(), "dead".into(), 1)]);
+    // Nothing is left to claim, ever.
+    assert!(s.claim_jobs("w5", later + chrono::Duration::days(1), 1000, 10).await.unwrap().is_empty());
+    assert_eq!(s.prune_jobs(Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 2);
+    assert_eq!(s.job_counts().await.unwrap().len(), 1, "dead jobs stay for the operator");
+}
+
+async fn concurrent_access_country_notes_do_not_deadlock(s: Arc<SqlStore>) {
+    let mut ids = Vec::new();
+    for n in 0..40u8 {
+        let app = application(&format!("cc-{n}"), "DE");
+        let a = account(&app, n);
+        create(&s, &a, &app, None).await.unwrap();
+        ids.push(a.id);
+    }
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap();
+    for round in 0..10 {
+        let cc = format!("R{round}");
+        let forward: Vec<_> = ids.iter().map(|id| (*id, cc.clone())).collect();
+        let mut backward = forward.clone();
+        backward.reverse();
+        backward.extend(forward.iter().take(5).cloned()); // duplicates within a batch, too
+        let (x, y) = tokio::join!(s.note_access_countries(&forward, at), s.note_access_countries(&backward, at));
+        x.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        y.unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+    let mut seen = s.access_countries(&ids).await.unwrap();
+    seen.sort_by(|a, b| (a.0.to_string(), &a.1).cmp(&(b.0.to_string(), &b.1)));
+    assert_eq!(seen.len(), 40 * 10);
+    assert!(seen.iter().all(|(_, cc)| cc.starts_with('R')));
+}
+
 async fn migrate_is_repeatable(s: Arc<SqlStore>) {
     s.migrate().await.unwrap_or_else(|e| panic!("second migrate: {e}"));
     s.ping().await.unwrap_or_else(|e| panic!("ping: {e}"));
@@ -463,4 +691,8 @@ on_both_backends!(
     decisions_are_appended,
     reviews_open_with_manual_review_and_are_cas,
     migrate_is_repeatable,
+    events_are_segmented_paged_and_compacted,
+    queries_during_compaction_see_every_event,
+    job_queue_dedupes_leases_and_retries,
+    concurrent_access_country_notes_do_not_deadlock,
 );

@@ -1,0 +1,176 @@
+//! Storage of screening lists and alerts, on SQLite and on a real PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use lessee_audit::{Actor, AuditEvent, AuditHashKey, Outcome as AuditOutcome, Target};
+use lessee_domain::classify::{ClassificationConfig, ExternalEvidence};
+use lessee_domain::{Account, AccountId, Application, classify, interim_decision};
+use lessee_store::{
+    AlertRecord, Disposition, NewListVersion, PoolConfig, ScreeningStore, SealedApplication, SqlStore, Store,
+    StoredEntry,
+};
+use serde_json::json;
+
+struct Fixture {
+    store: Arc<SqlStore>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    Fixture { store: Arc::new(store), _dir: Some(dir) }
+}
+
+async fn postgres() -> Fixture {
+    let url = lessee_store::testing::fresh_postgres_url().await.unwrap_or_else(|e| panic!("{e}"));
+    let store = SqlStore::connect(&url, &PoolConfig::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    Fixture { store: Arc::new(store), _dir: None }
+}
+
+fn event(action: &str) -> AuditEvent {
+    AuditEvent {
+        actor: Actor { token_id: "tok1".into(), role: "admin".into() },
+        purpose: "audit".into(),
+        action: action.into(),
+        target: Target { kind: "list".into(), id: "x".into() },
+        time: Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().unwrap(),
+        client_ip: AuditHashKey::from_bytes([3; 32]).hash_ip("127.0.0.1".parse().unwrap()),
+        request_id: "req-1".into(),
+        outcome: AuditOutcome::Allowed,
+    }
+}
+
+fn version(list: &str, sha: &str) -> NewListVersion {
+    NewListVersion {
+        list: list.into(),
+        format: "custom".into(),
+        imported_at: Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().unwrap(),
+        imported_by: "tok1".into(),
+        source: "file:test.csv".into(),
+        sha256: sha.into(),
+    }
+}
+
+fn entries(n: usize) -> Vec<StoredEntry> {
+    (0..n).map(|i| StoredEntry { entity_id: format!("E{i}"), body: format!("{{\"n\":{i}}}") }).collect()
+}
+
+async fn list_versions_are_numbered_and_whole(s: Arc<SqlStore>) {
+    assert!(s.current_list_versions().await.unwrap().is_empty());
+    // More entries than one multi-row INSERT holds.
+    let v1 = s.add_list_version(&version("ofac_sdn", "aa"), &entries(450), &event("lists.import")).await.unwrap();
+    assert_eq!((v1.version, v1.entry_count), (1, 450));
+    let un = s.add_list_version(&version("un", "bb"), &entries(3), &event("lists.import")).await.unwrap();
+    let v2 = s.add_list_version(&version("ofac_sdn", "cc"), &entries(2), &event("lists.import")).await.unwrap();
+    assert_eq!(v2.version, 2);
+    assert!(v2.id > v1.id && un.id > v1.id);
+    let current = s.current_list_versions().await.unwrap();
+    assert_eq!(current.iter().map(|v| (v.list.as_str(), v.version)).collect::<Vec<_>>(), [("ofac_sdn", 2), ("un", 1)]);
+    assert_eq!(s.list_versions(Some("ofac_sdn")).await.unwrap().len(), 2);
+    assert_eq!(s.list_versions(None).await.unwrap().len(), 3);
+    let old = s.list_entries(v1.id).await.unwrap();
+    assert_eq!(old.len(), 450);
+    assert_eq!(old[449], StoredEntry { entity_id: "E449".into(), body: "{\"n\":449}".into() });
+    assert_eq!(s.list_entries(v2.id).await.unwrap().len(), 2);
+    let read = s.list_version(v2.id).await.unwrap().unwrap();
+    assert_eq!(read, v2);
+    assert!(s.list_version(9999).await.unwrap().is_none());
+}
+
+fn account() -> (Account, Application) {
+    let app: Application = serde_json::from_value(json!({
+        "external_id": "acct-alerts", "account_type": "standard", "opening_method": "self_service",
+        "products": ["compute"],
+        "customer": {"kind": "individual", "name": {"given": "Ada", "family": "Lovelace"},
+                     "citizenships": ["DE"], "address": {"country": "DE"}, "email": "ada@example.com"}
+    }))
+    .unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().unwrap();
+    let classification = classify(&app, ExternalEvidence::default(), &ClassificationConfig::default());
+    let decision = interim_decision(&classification, now);
+    let account = Account {
+        id: AccountId::new(now, [4; 10]),
+        external_id: app.external_id.clone(),
+        account_type: app.account_type,
+        opening_method: app.opening_method,
+        customer_kind: app.customer.kind(),
+        products: app.products.clone(),
+        notice_version: None,
+        created_at: now,
+        classification,
+        decision,
+    };
+    (account, app)
+}
+
+fn alert(id: &str, account: AccountId, entity: &str, entry_hash: &str, subject_hash: &str) -> AlertRecord {
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().unwrap();
+    AlertRecord {
+        id: id.into(),
+        account_id: account,
+        subject: "customer".into(),
+        list: "ofac_sdn".into(),
+        entity_id: entity.into(),
+        list_version_id: 1,
+        list_version: "aa".into(),
+        score: 0.93,
+        strong: true,
+        explanation: "{}".into(),
+        entry_hash: entry_hash.into(),
+        subject_hash: subject_hash.into(),
+        status: "open".into(),
+        created_at: at,
+        updated_at: at,
+        disposed_by: None,
+        disposition_reason: None,
+    }
+}
+
+async fn alerts_dedupe_and_dispose(s: Arc<SqlStore>) {
+    let (acc, app) = account();
+    let sealed = SealedApplication { ciphertext: serde_json::to_vec(&app).unwrap(), wrapped_key: vec![7; 74] };
+    s.create_account(&acc, &sealed, &[], &event("account.open"), None).await.unwrap();
+    let added = s.add_alerts(&[alert("a1", acc.id, "100", "e1", "s1"), alert("a2", acc.id, "200", "e2", "s1")]).await;
+    assert_eq!(added.unwrap(), ["a1", "a2"]);
+    // A live alert for the same entry is not raised twice, even with other hashes.
+    assert!(s.add_alerts(&[alert("a3", acc.id, "100", "e9", "s9")]).await.unwrap().is_empty());
+    let open = s.alerts(Some(acc.id), Some("open"), 10).await.unwrap();
+    assert_eq!(open.len(), 2);
+    assert!((open[0].score - 0.93).abs() < 1e-9 && open[0].strong);
+    let at = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).single().unwrap();
+    let fp = Disposition { id: "a1", from: "open", to: "false_positive", by: "tok2", reason: Some("other person"), at };
+    let mut redecided = acc.clone();
+    redecided.decision.outcome = lessee_domain::Outcome::Approve;
+    assert!(s.dispose_alert(&fp, Some(&redecided), &event("alert.dispose")).await.unwrap());
+    // Compare-and-set: a second disposition from `open` loses.
+    assert!(!s.dispose_alert(&fp, None, &event("alert.dispose")).await.unwrap());
+    assert_eq!(s.decisions(acc.id).await.unwrap().len(), 2, "the new decision was written with the disposition");
+    let a1 = s.alert("a1").await.unwrap().unwrap();
+    assert_eq!((a1.status.as_str(), a1.disposition_reason.as_deref()), ("false_positive", Some("other person")));
+    // Same entry content and customer data: suppressed. Either changed: alerts again.
+    assert!(s.add_alerts(&[alert("a4", acc.id, "100", "e1", "s1")]).await.unwrap().is_empty());
+    assert_eq!(s.add_alerts(&[alert("a5", acc.id, "100", "e1b", "s1")]).await.unwrap(), ["a5"]);
+    assert_eq!(s.alerts(None, Some("open"), 10).await.unwrap().len(), 2);
+    assert_eq!(s.alerts(Some(acc.id), None, 10).await.unwrap().len(), 3);
+    assert!(s.alert("nope").await.unwrap().is_none());
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let f = super::sqlite().await; super::$name(f.store.clone()).await; } )*
+        }
+        mod postgres_backend {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let f = super::postgres().await; super::$name(f.store.clone()).await; } )*
+        }
+    };
+}
+
+on_both_backends!(list_versions_are_numbered_and_whole, alerts_dedupe_and_dispose);
