@@ -19,6 +19,13 @@ pub const RESELLER_TERMS_MISSING: &str = "reseller_terms_missing";
 pub const RESELLER_OWN_CIP: &str = "reseller_own_cip";
 pub const RESELLER_AGREEMENT_MISSING: &str = "reseller_agreement_missing";
 pub const RESELLER_ADOPTS_PROVIDER_CIP: &str = "reseller_adopts_provider_cip";
+// Screening against government lists (R3).
+pub const SCREENING_CLEAR: &str = "screening_clear";
+pub const SCREENING_NOT_POSSIBLE: &str = "screening_not_possible";
+pub const SCREENING_HIT: &str = "screening_hit";
+pub const SCREENING_STRONG_HIT: &str = "screening_strong_hit";
+pub const SCREENING_TRUE_MATCH: &str = "screening_true_match";
+pub const SCREENING_FALSE_POSITIVE: &str = "screening_false_positive";
 // From the classifier (lessee_domain::classify), passed through.
 pub const LOCATION_EVIDENCE_CONFLICT: &str = "location_evidence_conflict";
 pub const ORGANIZATION_EVIDENCE_CONFLICT: &str = "organization_evidence_conflict";
@@ -95,6 +102,18 @@ pub const ALL: &[(&str, &str)] = &[
     (RESELLER_OWN_CIP, "the reseller keeps its own CIP, which must be reviewed"),
     (RESELLER_AGREEMENT_MISSING, "the reseller adopts the provider's CIP but no signed agreement date is given"),
     (RESELLER_ADOPTS_PROVIDER_CIP, "the reseller adopts the provider's CIP by a signed agreement"),
+    (SCREENING_CLEAR, "the subjects were screened against the imported lists: no match at or above the threshold"),
+    (
+        SCREENING_NOT_POSSIBLE,
+        "no screening list is imported: screening was not possible; `screening.not_screened` applies",
+    ),
+    (SCREENING_HIT, "an open screening alert (a possible list match); `screening.hit` applies"),
+    (
+        SCREENING_STRONG_HIT,
+        "an open screening alert whose date of birth or identifier matches too; `screening.strong_hit` applies",
+    ),
+    (SCREENING_TRUE_MATCH, "an analyst confirmed a screening alert as a true match: denied"),
+    (SCREENING_FALSE_POSITIVE, "an analyst decided a screening alert was a false positive; it weighs nothing"),
     (
         LOCATION_EVIDENCE_CONFLICT,
         "classifier: address and sign-up IP disagree on whether the person is in the United States; treated as foreign",

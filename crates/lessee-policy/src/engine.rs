@@ -252,6 +252,7 @@ pub fn evaluate(
 
     ctx.location(&mut out);
     ctx.reseller(&mut out);
+    ctx.screening(&mut out);
 
     let outcome = out.outcome;
     let mut conditions = Vec::new();
@@ -841,6 +842,81 @@ impl Ctx<'_> {
             evidence,
         );
         out.apply(self.policy, &rule.outcome, LiftedBy::Review, codes::LOCATION_INCONSISTENT, "customer");
+    }
+
+    /// Screening alerts (R3): an analyst's true match denies; open or escalated alerts apply
+    /// the policy's `[screening]` rules; a decided false positive weighs nothing.
+    fn screening(&self, out: &mut Out) {
+        use crate::evidence::{HitStatus, Screening};
+        let sp = &self.policy.screening;
+        match &self.ext.screening {
+            Screening::NotRequested => {}
+            Screening::NotPossible => {
+                out.reason(
+                    codes::SCREENING_NOT_POSSIBLE,
+                    "no screening list is imported, so screening was not possible; the first list import re-screens this account".into(),
+                    "customer".into(),
+                    vec![EvidenceRef::new(EvidenceKind::Screening, "external:screening")],
+                );
+                if let Some(rule) = &sp.not_screened {
+                    out.apply(self.policy, rule, LiftedBy::Review, codes::SCREENING_NOT_POSSIBLE, "customer");
+                }
+            }
+            Screening::Screened { lists, hits } => {
+                let live = hits.iter().filter(|h| h.status != HitStatus::FalsePositive).count();
+                if live == 0 {
+                    out.reason(
+                        codes::SCREENING_CLEAR,
+                        format!(
+                            "screened against {}: no open alert",
+                            if lists.is_empty() { "no list".to_owned() } else { lists.join(", ") }
+                        ),
+                        "customer".into(),
+                        vec![EvidenceRef::new(EvidenceKind::Screening, "external:screening")],
+                    );
+                }
+                for h in hits {
+                    let ev = vec![
+                        EvidenceRef::new(EvidenceKind::Screening, format!("external:alert:{}", h.alert_id))
+                            .detail(format!("{} {} {}", h.list, h.entity_id, h.list_version)),
+                    ];
+                    let cite = format!(
+                        "{} entry {} (list version {}), score {:.2}",
+                        h.list, h.entity_id, h.list_version, h.score
+                    );
+                    match h.status {
+                        HitStatus::TrueMatch => {
+                            out.reason(
+                                codes::SCREENING_TRUE_MATCH,
+                                format!("confirmed as a true match of {cite}"),
+                                h.subject.clone(),
+                                ev,
+                            );
+                            out.raise(Outcome::Deny);
+                        }
+                        HitStatus::FalsePositive => out.reason(
+                            codes::SCREENING_FALSE_POSITIVE,
+                            format!("decided a false positive against {cite}"),
+                            h.subject.clone(),
+                            ev,
+                        ),
+                        HitStatus::Open | HitStatus::Escalated => {
+                            let (code, rule, what) = if h.strong {
+                                (
+                                    codes::SCREENING_STRONG_HIT,
+                                    &sp.strong_hit,
+                                    "name and date of birth or identifier match",
+                                )
+                            } else {
+                                (codes::SCREENING_HIT, &sp.hit, "possible name match")
+                            };
+                            out.reason(code, format!("{what}: {cite}"), h.subject.clone(), ev);
+                            out.apply(self.policy, rule, LiftedBy::Review, code, &h.subject);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn reseller(&self, out: &mut Out) {

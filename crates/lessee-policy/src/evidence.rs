@@ -119,6 +119,45 @@ pub struct ExternalEvidence {
     /// Identifiers of the exemptions (EO 13984 § 1(c)) that the exemption registry says apply
     /// to this application; the policy states what each one does.
     pub exemptions: Vec<String>,
+    /// Screening of the customer, its beneficial owners and sub-lessees against government
+    /// lists (R3), as the caller found it.
+    pub screening: Screening,
+}
+
+/// What screening found, as the engine weighs it ([`crate::policy`]'s `[screening]` section).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Screening {
+    /// The caller did not screen (e.g. `lessee policy test`): nothing is recorded.
+    #[default]
+    NotRequested,
+    /// Screening was asked for but no list is imported.
+    NotPossible,
+    /// Screened against these list versions (`list vN`); the alerts the account has.
+    Screened { lists: Vec<String>, hits: Vec<ScreeningHit> },
+}
+
+/// A screening alert as the engine weighs it: list-side data only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScreeningHit {
+    /// `customer`, `beneficial_owner:N` or `sub_lessee:ID`.
+    pub subject: String,
+    pub alert_id: String,
+    pub list: String,
+    pub entity_id: String,
+    pub list_version: String,
+    pub score: f64,
+    /// The date of birth or an identifier matched as well as the name.
+    pub strong: bool,
+    pub status: HitStatus,
+}
+
+/// Where an alert stands in its disposition workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HitStatus {
+    Open,
+    Escalated,
+    TrueMatch,
+    FalsePositive,
 }
 
 impl ExternalEvidence {
@@ -154,6 +193,7 @@ pub enum EvidenceKind {
     RiskFactor,
     Exemption,
     ResellerTerms,
+    Screening,
 }
 
 /// A pointer to one piece of evidence behind a reason. It names where the evidence is (a JSON

@@ -26,6 +26,9 @@ pub mod phone;
 pub mod policy;
 
 pub use engine::{AppliedCondition, LiftedBy, PolicyDecision, RiskFactor, decide, evaluate};
-pub use evidence::{EvidenceKind, EvidenceRef, EvidenceState, ExternalEvidence, Subject, VendorResult};
+pub use evidence::{
+    EvidenceKind, EvidenceRef, EvidenceState, ExternalEvidence, HitStatus, Screening, ScreeningHit, Subject,
+    VendorResult,
+};
 pub use expr::{Atom, Expr};
 pub use policy::{DEFAULT_POLICY, Policy, PolicyError, check};

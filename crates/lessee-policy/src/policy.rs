@@ -193,6 +193,35 @@ pub struct ResellerPolicy {
     pub missing_agreement: OutcomeRule,
 }
 
+/// What screening hits do (R3). A hit never approves: `lessee policy check` refuses
+/// `approve` and `approve_with_conditions` for `strong_hit` and `hit`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScreeningPolicy {
+    /// An open alert whose date of birth (or an identifier) matches as well as the name.
+    pub strong_hit: OutcomeRule,
+    /// Any other open alert.
+    pub hit: OutcomeRule,
+    /// No list imported, so screening was not possible. `None`: recorded, no effect (the
+    /// first list import re-screens every account).
+    pub not_screened: Option<OutcomeRule>,
+}
+
+impl Default for ScreeningPolicy {
+    fn default() -> Self {
+        ScreeningPolicy {
+            strong_hit: OutcomeRule { outcome: Outcome::Deny, conditions: Vec::new() },
+            hit: OutcomeRule { outcome: Outcome::ManualReview, conditions: Vec::new() },
+            not_screened: None,
+        }
+    }
+}
+
+impl ScreeningPolicy {
+    fn is_default(&self) -> bool {
+        *self == ScreeningPolicy::default()
+    }
+}
+
 /// What an exemption does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -228,6 +257,10 @@ pub struct Policy {
     pub(crate) payment_evidence_methods: Vec<PaymentMethod>,
     pub(crate) resellers: Option<ResellerPolicy>,
     pub(crate) exemptions: BTreeMap<String, Exemption>,
+    /// Left out of the policy's hash when it is the default, so that policies written before
+    /// screening keep their identity.
+    #[serde(skip_serializing_if = "ScreeningPolicy::is_default")]
+    pub(crate) screening: ScreeningPolicy,
     #[serde(skip)]
     pub(crate) sha256: String,
     #[serde(skip)]
@@ -289,6 +322,10 @@ impl Policy {
         &self.exemptions
     }
 
+    pub fn screening(&self) -> &ScreeningPolicy {
+        &self.screening
+    }
+
     /// The canonical form the hash is taken over: the compiled policy as JSON, fields in a
     /// fixed order and maps sorted.
     pub fn canonical_json(&self) -> String {
@@ -329,6 +366,7 @@ impl Policy {
             payment_evidence_methods: Vec::new(),
             resellers: None,
             exemptions: BTreeMap::new(),
+            screening: ScreeningPolicy::default(),
             sha256: String::new(),
             id: String::new(),
             high_risk: Vec::new(),
@@ -388,6 +426,17 @@ struct RawPolicy {
     resellers: Option<RawResellers>,
     #[serde(default)]
     exemptions: BTreeMap<String, Spanned<Exemption>>,
+    #[serde(default)]
+    screening: Option<RawScreening>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScreening {
+    strong_hit: RawOutcomeRule,
+    hit: RawOutcomeRule,
+    #[serde(default)]
+    not_screened: Option<RawOutcomeRule>,
 }
 
 #[derive(Deserialize)]
@@ -837,6 +886,31 @@ impl Checker<'_> {
             ),
         });
 
+        let screening = match &raw.screening {
+            None => ScreeningPolicy::default(),
+            Some(r) => {
+                let strong_hit =
+                    self.rule(&r.strong_hit.outcome, &r.strong_hit.conditions, "screening.strong_hit", &conditions);
+                let hit = self.rule(&r.hit.outcome, &r.hit.conditions, "screening.hit", &conditions);
+                for (rule, raw_rule, path) in
+                    [(&strong_hit, &r.strong_hit, "screening.strong_hit"), (&hit, &r.hit, "screening.hit")]
+                {
+                    if matches!(rule.outcome, Outcome::Approve | Outcome::ApproveWithConditions) {
+                        self.err(
+                            Some(raw_rule.outcome.span()),
+                            path,
+                            "a screening hit never approves: use manual_review or deny",
+                        );
+                    }
+                }
+                let not_screened = r
+                    .not_screened
+                    .as_ref()
+                    .map(|n| self.rule(&n.outcome, &n.conditions, "screening.not_screened", &conditions));
+                ScreeningPolicy { strong_hit, hit, not_screened }
+            }
+        };
+
         let mut exemptions = BTreeMap::new();
         for (id, e) in raw.exemptions {
             if !is_identifier(&id) {
@@ -866,6 +940,7 @@ impl Checker<'_> {
             payment_evidence_methods: methods,
             resellers,
             exemptions,
+            screening,
             sha256: String::new(),
             id: String::new(),
             high_risk: Vec::new(),
