@@ -96,6 +96,17 @@ impl Service {
         idempotency_key: Option<&str>,
     ) -> Result<Opened> {
         by.require(Permission::AccountsCreate)?;
+        self.open_account_authorized(by, ctx, app, idempotency_key).await
+    }
+
+    /// `open_account` for a caller authorized otherwise (a reseller opening its sub-lessees).
+    pub(crate) async fn open_account_authorized(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        app: Application,
+        idempotency_key: Option<&str>,
+    ) -> Result<Opened> {
         if let Some(k) = idempotency_key {
             check_idempotency_key(k)?;
         }
@@ -109,11 +120,23 @@ impl Service {
             request_hash: hex::encode(Sha256::digest(&canonical)),
         });
 
-        let (classification, decision) = self.decide_application(&app, now).await?;
         let mut random = [0u8; 10];
         rand::rng().fill_bytes(&mut random);
+        let id = AccountId::new(now, random);
+        // Screen the customer, beneficial owners and sub-lessees; hits become alerts the
+        // decision weighs (stored once the account is).
+        let screened = self.screen_application(id, &app).await?;
+        let screening = match &screened {
+            None => lessee_policy::Screening::NotPossible,
+            Some((loaded, alerts)) => lessee_policy::Screening::Screened {
+                lists: loaded.labels(),
+                hits: alerts.iter().map(crate::screening::hit_of).collect(),
+            },
+        };
+        let (classification, mut decision) = self.decide_with(&app, &[], screening, now).await?;
+        self.apply_measures(None, &app, lessee_measures::Stage::Opening, &mut decision).await?;
         let account = Account {
-            id: AccountId::new(now, random),
+            id,
             external_id: app.external_id.trim().to_owned(),
             account_type: app.account_type,
             opening_method: app.opening_method,
@@ -132,6 +155,11 @@ impl Service {
         let account = match created {
             Created::New(a) | Created::Replayed(a) => a,
         };
+        if !replayed && let Some((_, alerts)) = &screened {
+            // Not in the account's transaction: a crash in between leaves the decision citing
+            // alerts that are not stored; the next re-screen of the account raises them.
+            self.store.add_alerts(alerts).await?;
+        }
         if !replayed {
             metrics::counter!(
                 "lessee_accounts_opened_total",
@@ -150,22 +178,13 @@ impl Service {
         Ok(Opened { account, replayed })
     }
 
-    /// Classifies and decides a new application under the policy in force: email and phone
-    /// ownership are not started yet, and the policy says what that means per tier.
-    async fn decide_application(
-        &self,
-        app: &Application,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(lessee_domain::AccountClassification, Decision)> {
-        self.decide_with(app, &[], now).await
-    }
-
     /// Classifies and decides with the evidence states gathered so far (`("email",
     /// "confirmed")`, …).
     pub(crate) async fn decide_with(
         &self,
         app: &Application,
         states: &[(String, String)],
+        screening: lessee_policy::Screening,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(lessee_domain::AccountClassification, Decision)> {
         let signup_ip_country =
@@ -191,6 +210,7 @@ impl Service {
             email: state("email"),
             phone: state("phone"),
             id_vendor,
+            screening,
             ..Default::default()
         };
         let policy = self.policy().await?;
@@ -204,6 +224,17 @@ impl Service {
     /// new decision is recorded with the trigger `resubmission`. The `external_id` cannot change.
     pub async fn resubmit(&self, by: &Principal, ctx: &RequestContext, id: &str, app: Application) -> Result<Account> {
         by.require(Permission::AccountsCreate)?;
+        self.resubmit_authorized(by, ctx, id, app).await
+    }
+
+    /// `resubmit` for a caller authorized otherwise (a reseller updating its sub-lessees).
+    pub(crate) async fn resubmit_authorized(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        app: Application,
+    ) -> Result<Account> {
         let account_id = parse_account_id(id)?;
         let now = self.now();
         validate(&app, now).map_err(Error::validation)?;
@@ -222,7 +253,14 @@ impl Service {
         // Contact ownership confirmed earlier still counts (a changed address is not
         // re-verified here: the policy weighs the states as recorded).
         let states = self.store.evidence_states(account_id).await?;
-        let (classification, mut decision) = self.decide_with(&app, &states, now).await?;
+        // The customer's data changed: screen it again; new hits are stored as alerts before
+        // the decision that weighs them.
+        if let Some((_, alerts)) = self.screen_application(account_id, &app).await? {
+            self.store.add_alerts(&alerts).await?;
+        }
+        let screening = self.screening_evidence(account_id, None).await?;
+        let (classification, mut decision) = self.decide_with(&app, &states, screening, now).await?;
+        self.apply_measures(Some(account_id), &app, lessee_measures::Stage::Maintaining, &mut decision).await?;
         decision.trigger = Some("resubmission".into());
         let (ciphertext, indexes) = self.vault.reseal(account_id, &sealed.wrapped_key, &app)?;
         let account = Account {
@@ -263,11 +301,16 @@ impl Service {
         purpose: Purpose,
     ) -> Result<Application> {
         let account_id = parse_account_id(id)?;
-        self.authorize_read(by, ctx, purpose, "account.application.read", "account", &account_id.to_string()).await?;
-        let Some(sealed) = self.store.sealed_application(account_id).await? else {
-            return Err(Error::not_found("account"));
+        let target = account_id.to_string();
+        // The row is read and decrypted while the audit record commits; nothing is returned
+        // before it is durable.
+        let read = async {
+            let Some(sealed) = self.store.sealed_application(account_id).await? else {
+                return Err(Error::not_found("account"));
+            };
+            self.vault.unseal(account_id, &sealed)
         };
-        self.vault.unseal(account_id, &sealed)
+        self.authorized_read(by, ctx, purpose, ("account.application.read", "account", &target), read).await
     }
 
     /// Accounts whose customer, owners or sub-lessees have this email, phone or national id

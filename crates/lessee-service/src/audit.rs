@@ -186,6 +186,28 @@ impl Service {
         self.audit(by, ctx, purpose, action, target_kind, target_id, Allowed).await
     }
 
+    /// [`authorize_read`](Self::authorize_read) with the read itself (`read`) running while
+    /// the audit record commits: its result is returned only once the record is durable, and
+    /// not at all if the record could not be written (no audit, no data). A caller without the
+    /// purpose is refused before anything is read.
+    pub(crate) async fn authorized_read<T>(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        purpose: Purpose,
+        (action, target_kind, target_id): (&str, &str, &str),
+        read: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        by.require(crate::Permission::AccountsRead)?;
+        if !by.role.holds(purpose) {
+            // Audits the refusal and answers 403; nothing is read.
+            self.authorize_read(by, ctx, purpose, action, target_kind, target_id).await?;
+        }
+        let (audited, data) = tokio::join!(self.audit(by, ctx, purpose, action, target_kind, target_id, Allowed), read);
+        audited?;
+        data
+    }
+
     pub(crate) fn audit_event(
         &self,
         by: &Principal,

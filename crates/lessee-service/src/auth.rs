@@ -69,10 +69,11 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::ControlPlane => matches!(p, AccountsCreate | AccountsRead | EventsWrite),
-            Role::Analyst => matches!(p, AccountsRead | Review),
-            Role::Legal => matches!(p, AccountsRead | LegalHolds),
-            Role::Auditor => matches!(p, AccountsRead | AuditRead),
-            Role::Reseller | Role::Vendor => false,
+            Role::Analyst => matches!(p, AccountsRead | Review | Screen | MeasuresRead),
+            Role::Legal => matches!(p, AccountsRead | LegalHolds | MeasuresRead),
+            Role::Auditor => matches!(p, AccountsRead | AuditRead | MeasuresRead),
+            Role::Reseller => matches!(p, SubLessees),
+            Role::Vendor => false,
         }
     }
 }
@@ -150,6 +151,17 @@ pub enum Permission {
     PolicyWrite,
     /// Work the review queue.
     Review,
+    /// Screen names against the lists and disposition screening alerts.
+    Screen,
+    /// Import and update screening lists.
+    ListsWrite,
+    /// Add, extend and revoke special measures and exemptions; record the ADP description;
+    /// keep the reseller register (admin only: there is no compliance role yet).
+    MeasuresWrite,
+    /// Read measures, exemptions, their impact reports and the reseller register.
+    MeasuresRead,
+    /// A reseller token: register, update and list its own reseller account's sub-lessees.
+    SubLessees,
 }
 
 impl Permission {
@@ -163,6 +175,11 @@ impl Permission {
             Permission::LegalHolds => "legal_holds:manage",
             Permission::PolicyWrite => "policy:write",
             Permission::Review => "reviews:decide",
+            Permission::Screen => "screening:screen",
+            Permission::ListsWrite => "lists:write",
+            Permission::MeasuresWrite => "measures:write",
+            Permission::MeasuresRead => "measures:read",
+            Permission::SubLessees => "sub_lessees:manage",
         }
     }
 }

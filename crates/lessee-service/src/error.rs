@@ -24,12 +24,14 @@ pub enum ErrorCode {
     IdempotencyKeyMismatch,
     /// A concurrent change won (e.g. two policy versions installed at once).
     Conflict,
+    /// Screening was asked for but no list is imported.
+    NoLists,
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidBody,
         ErrorCode::UnknownField,
@@ -46,6 +48,7 @@ impl ErrorCode {
         ErrorCode::ExternalIdConflict,
         ErrorCode::IdempotencyKeyMismatch,
         ErrorCode::Conflict,
+        ErrorCode::NoLists,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -68,6 +71,7 @@ impl ErrorCode {
             ErrorCode::ExternalIdConflict => "external_id_conflict",
             ErrorCode::IdempotencyKeyMismatch => "idempotency_key_mismatch",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::NoLists => "no_lists",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

@@ -248,6 +248,7 @@ impl Service {
                 action: v.action,
                 sealed,
                 ip,
+                seq: 0,
             });
         }
         rejected.sort_by_key(|r| r.line);
@@ -299,6 +300,21 @@ impl Service {
         Ok(IngestReport { accepted: stored.len(), rejected })
     }
 
+    /// Runs the access-event compactor until it has nothing to merge (or 64 steps): each step
+    /// merges small segments into a larger sorted one, so queries visit few segments.
+    pub async fn compact_events(&self) -> Result<lessee_store::Compaction> {
+        let mut total = lessee_store::Compaction::default();
+        for _ in 0..64 {
+            let step = self.store.compact_events(self.config.event_segment_events).await?;
+            if step.merged == 0 {
+                break;
+            }
+            total.merged += step.merged;
+            total.events += step.events;
+        }
+        Ok(total)
+    }
+
     /// Ongoing verification: an account seen from a country it was never seen from, and that
     /// none of its classification evidence (address, citizenship, sign-up IP, owners) names,
     /// gets a review case ("access from a new jurisdiction").
@@ -315,27 +331,43 @@ impl Service {
         for (id, cc) in self.store.access_countries(&ids).await? {
             known.entry(id).or_default().insert(cc);
         }
+        let mut new: Vec<(AccountId, String)> = Vec::new();
         for (id, countries) in seen {
-            let new: Vec<String> =
-                countries.into_iter().filter(|c| !known.get(&id).is_some_and(|k| k.contains(c))).collect();
-            if new.is_empty() {
-                continue;
-            }
-            let Some(account) = self.store.account(id).await? else { continue };
+            new.extend(
+                countries.into_iter().filter(|c| !known.get(&id).is_some_and(|k| k.contains(c))).map(|c| (id, c)),
+            );
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        // Accounts with a case still open need no second one; the rest are read in one query.
+        let mut fresh: Vec<AccountId> = new.iter().map(|(id, _)| *id).collect::<HashSet<_>>().into_iter().collect();
+        let open: HashSet<AccountId> = self.store.open_review_accounts(&fresh).await?.into_iter().collect();
+        fresh.retain(|id| !open.contains(id));
+        let mut by_account: HashMap<AccountId, Vec<&str>> = HashMap::new();
+        for (id, c) in &new {
+            by_account.entry(*id).or_default().push(c);
+        }
+        for account in self.store.accounts(&fresh).await? {
             let mut home = HashSet::new();
             collect_countries(&serde_json::to_value(&account.classification).map_err(Error::internal)?, &mut home);
-            let foreign: Vec<&String> = new.iter().filter(|c| !home.contains(*c)).collect();
-            if !foreign.is_empty() {
-                let list: Vec<&str> = foreign.iter().map(|s| s.as_str()).collect();
-                let reason = format!("access from a new jurisdiction: {}", list.join(", "));
-                let monitor = Principal::local_operator();
-                let audit = self.audit_event(&monitor, ctx, Purpose::Review, "review.open", "account", &id.to_string());
-                if self.store.open_review(id, &reason, "monitor", self.now(), &audit).await? {
-                    tracing::info!(account_id = %id, "Access from a new jurisdiction: review opened.");
-                }
+            let mut foreign: Vec<&str> = by_account
+                .get(&account.id)
+                .map(|cs| cs.iter().copied().filter(|c| !home.contains(*c)).collect())
+                .unwrap_or_default();
+            if foreign.is_empty() {
+                continue;
             }
-            self.store.note_access_countries(id, &new, self.now()).await?;
+            foreign.sort_unstable();
+            let reason = format!("access from a new jurisdiction: {}", foreign.join(", "));
+            let monitor = Principal::local_operator();
+            let id = account.id;
+            let audit = self.audit_event(&monitor, ctx, Purpose::Review, "review.open", "account", &id.to_string());
+            if self.store.open_review(id, &reason, "monitor", self.now(), &audit).await? {
+                tracing::info!(account_id = %id, "Access from a new jurisdiction: review opened.");
+            }
         }
+        self.store.note_access_countries(&new, self.now()).await?;
         Ok(())
     }
 
@@ -383,7 +415,7 @@ impl Service {
         let mut accounts: Vec<String> =
             items.iter().map(|e| e.account_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         accounts.sort();
-        let next_cursor = if full { last.map(|e| cursor(e.at.timestamp_millis(), e.id)) } else { None };
+        let next_cursor = if full { last.map(|e| cursor(e.at.timestamp_millis(), e.seq)) } else { None };
         EventPage { items, accounts, next_cursor }
     }
 
@@ -403,13 +435,16 @@ impl Service {
         let account_id = crate::accounts::parse_account_id(id)?;
         let (from, to) = time_range(from, to, self.now())?;
         let after = after.map(decode_cursor).transpose()?;
-        self.authorize_read(by, ctx, purpose, "events.read", "account", &account_id.to_string()).await?;
         let limit = limit.clamp(1, 1000);
-        let rows = self.store.events(&EventQuery::Account(account_id), from, to, after, limit).await?;
-        let full = rows.len() == limit as usize;
-        let last = rows.last().cloned();
-        let items = self.open_events(rows, |_| true).await?;
-        Ok(Self::page(items, last.as_ref(), full))
+        let read = async {
+            let rows = self.store.events(&EventQuery::Account(account_id), from, to, after, limit).await?;
+            let full = rows.len() == limit as usize;
+            let last = rows.last().cloned();
+            let items = self.open_events(rows, |_| true).await?;
+            Ok(Self::page(items, last.as_ref(), full))
+        };
+        // Read while the audit record commits; returned only once it is durable.
+        self.authorized_read(by, ctx, purpose, ("events.read", "account", &account_id.to_string()), read).await
     }
 
     /// All events (and so accounts) seen from an address or CIDR range in a time range.
@@ -434,17 +469,22 @@ impl Service {
         let after = after.map(decode_cursor).transpose()?;
         // The query names an address: audit it by its keyed hash, never in the clear.
         let target = format!("{}", self.vault.prefix_index(plan.level, query.network, query.len));
-        self.authorize_read(by, ctx, purpose, "events.search_ip", "ip_prefix", &target).await?;
         let values: Vec<i64> =
             plan.prefixes.iter().map(|p| self.vault.prefix_index(plan.level, *p, plan.prefix_len)).collect();
         let limit = limit.clamp(1, 1000);
-        let rows =
-            self.store.events(&EventQuery::IpPrefixes { level: plan.level, values }, from, to, after, limit).await?;
-        let full = rows.len() == limit as usize;
-        let last = rows.last().cloned();
-        // Truncated indexes can collide and coarse levels over-select: keep exact matches only.
-        let items = self.open_events(rows, |addr| query.contains(addr)).await?;
-        Ok(Self::page(items, last.as_ref(), full))
+        let read = async {
+            let rows = self
+                .store
+                .events(&EventQuery::IpPrefixes { level: plan.level, values }, from, to, after, limit)
+                .await?;
+            let full = rows.len() == limit as usize;
+            let last = rows.last().cloned();
+            // Truncated indexes can collide and coarse levels over-select: keep exact matches only.
+            let items = self.open_events(rows, |addr| query.contains(addr)).await?;
+            Ok(Self::page(items, last.as_ref(), full))
+        };
+        // Read while the audit record commits; returned only once it is durable.
+        self.authorized_read(by, ctx, purpose, ("events.search_ip", "ip_prefix", &target), read).await
     }
 }
 

@@ -10,10 +10,15 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod geo;
+pub mod jobs;
+pub mod measures;
 pub mod outbox;
 pub mod policy;
+pub mod rescreen;
+pub mod resellers;
 pub mod retention;
 pub mod review;
+pub mod screening;
 pub mod vault;
 pub mod verification;
 
@@ -56,6 +61,9 @@ pub struct Config {
     pub reverify_days: i64,
     /// Email and phone confirmations lapse after this many days.
     pub contact_evidence_days: i64,
+    /// The access-event compactor stops merging segments at about this many events (larger
+    /// merges hold SQLite's one writer longer; fewer segments make queries cheaper).
+    pub event_segment_events: u64,
 }
 
 impl Default for Config {
@@ -65,6 +73,7 @@ impl Default for Config {
             retention_days: 730,
             reverify_days: 365,
             contact_evidence_days: 365,
+            event_segment_events: 1_000_000,
         }
     }
 }
@@ -83,6 +92,8 @@ pub struct Service {
     messaging: verification::Messaging,
     /// Secrets that sign identity-verification vendors' webhooks.
     vendor_secrets: verification::VendorSecrets,
+    /// The screener built from the current list versions, rebuilt when they change.
+    screening: std::sync::RwLock<Option<Arc<screening::Loaded>>>,
 }
 
 impl Service {
@@ -104,6 +115,7 @@ impl Service {
             policy: std::sync::RwLock::new(None),
             messaging: verification::Messaging::default(),
             vendor_secrets: verification::VendorSecrets::default(),
+            screening: std::sync::RwLock::new(None),
         }
     }
 

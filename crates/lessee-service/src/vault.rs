@@ -67,6 +67,12 @@ impl Vault {
         }
     }
 
+    /// A keyed hash (hex) of screened customer data: a false positive is remembered against it
+    /// without storing the data.
+    pub fn screening_hash(&self, data: &[u8]) -> String {
+        self.audit_key.hash("screening-subject", data).to_string()
+    }
+
     /// Seals an application under a new data key for this account, and computes its indexes.
     pub fn seal(&self, id: AccountId, app: &Application) -> Result<(SealedApplication, Vec<BlindEntry>)> {
         let owner = id.to_string();

@@ -243,7 +243,9 @@ impl Service {
             states.retain(|(k, _)| k != kind);
             states.push((kind.to_owned(), state.to_owned()));
         }
-        let (classification, mut decision) = self.decide_with(&app, &states, self.now()).await?;
+        let screening = self.screening_evidence(id, None).await?;
+        let (classification, mut decision) = self.decide_with(&app, &states, screening, self.now()).await?;
+        self.apply_measures(Some(id), &app, lessee_measures::Stage::Maintaining, &mut decision).await?;
         decision.trigger = Some(trigger.to_owned());
         Ok(Some(Account { classification, decision, ..current }))
     }

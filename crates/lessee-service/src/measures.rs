@@ -1,0 +1,1068 @@
+//! Special measures (EO 13984 § 2(d)), exemptions (§ 1(c)) and the ADP description, wired
+//! to the store and to decisions. The rules themselves live in `lessee-measures`; this module
+//! keeps the registry (every change audited, with an append-only history), applies the
+//! measures in force when an account is opened or decided again, and re-evaluates existing
+//! accounts when a measure or an exemption changes or a date passes (`reevaluate_measures`).
+//!
+//! Person measures match through `lessee-measures`' built-in `ExactMatcher` (identifiers, and
+//! folded names with the same date of birth; a name alone is a potential match sent to
+//! review). Fuzzy matching through the screening engine comes when the lists wiring merges.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use lessee_domain::{Account, AccountId, Application, Condition, Country, Decision, FieldError, Outcome};
+use lessee_measures::{
+    AdpDescription, AdpVersion, Evaluator, Exemption, Extension, JurisdictionTarget, Location, Measure, Revocation,
+    Stage, Status, StatusAt, Subject, Target, ValidationConfig, Verdict,
+};
+use lessee_store::{ImpactRecord, ImpactWrite, RegistryDoc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Service;
+use crate::audit::RequestContext;
+use crate::auth::{Permission, Principal, Purpose};
+use crate::error::{Error, ErrorCode, Result};
+
+const MEASURE: &str = "measure";
+const EXEMPTION: &str = "exemption";
+const ADP: &str = "adp";
+/// The job kind that re-evaluates existing accounts (`reevaluate_measures`); one pending at a
+/// time (key `all`): a run evaluates every measure that changed, so more would do nothing.
+pub const REEVALUATE_JOB: &str = "measures.reevaluate";
+/// Per measure: the (version, status, exemptions) it was last evaluated under.
+const EVALUATED: &str = "measure_evaluated";
+
+/// A measure as the registry holds it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MeasureView {
+    #[schema(value_type = Object)]
+    pub measure: Measure,
+    /// Incremented by every change (created = 1).
+    pub version: i64,
+    /// Status on the service's date and when it next changes.
+    #[schema(value_type = Object)]
+    pub status: StatusAt,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Accepted, but worth a look (e.g. the 180-day lead time when configured as a warning).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// One change in a registry entry's history.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub version: i64,
+    /// `created`, `extended`, `revoked`, `version_added`.
+    pub change: String,
+    pub changed_by: String,
+    pub changed_at: DateTime<Utc>,
+    /// The entry as it became.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+}
+
+/// A measure with its history.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MeasureDetail {
+    #[serde(flatten)]
+    pub view: MeasureView,
+    pub history: Vec<ChangeView>,
+}
+
+/// An exemption as the registry holds it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ExemptionView {
+    #[schema(value_type = Object)]
+    pub exemption: Exemption,
+    pub version: i64,
+    #[schema(value_type = Object)]
+    pub status: StatusAt,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The ADP description with its versions and the one current on the service's date.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AdpView {
+    #[schema(value_type = Object)]
+    pub description: AdpDescription,
+    #[schema(value_type = Option<Object>)]
+    pub current: Option<AdpVersion>,
+    pub history: Vec<ChangeView>,
+}
+
+/// A new ADP description version (`POST /v1/exemptions/adp`).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdpChange {
+    /// The program's name; required for the first version, otherwise kept.
+    #[serde(default)]
+    pub program: Option<String>,
+    /// `YYYY-MM-DD`: from when this version describes the program.
+    #[schema(value_type = String)]
+    pub effective: NaiveDate,
+    pub text: String,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// Extending a measure (`POST /v1/measures/{id}/extend`).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendRequest {
+    /// The new expiry, `YYYY-MM-DD`.
+    #[schema(value_type = String)]
+    pub until: NaiveDate,
+    /// The determination that extends it.
+    pub citation: String,
+}
+
+/// Revoking a measure or an exemption.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// The act that revokes it (citation or reason).
+    pub reason: String,
+    /// From when; the service's date when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub date: Option<NaiveDate>,
+}
+
+/// One account a measure reaches.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ImpactEntry {
+    pub account_id: String,
+    /// `upcoming` (found before the effective date: nothing changed yet), `applied` (the
+    /// outcome was given), `lifted` (the measure expired or was revoked).
+    pub state: String,
+    /// `block`, `close`, `review`, `conditions` or `clear` (exempted).
+    pub verdict: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_by: Option<String>,
+    pub measure_version: i64,
+    pub first_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The findings: link, basis, action, exemption and the reason citing the measure.
+    #[schema(value_type = Object)]
+    pub outcome: serde_json::Value,
+}
+
+/// The impact report of a measure.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ImpactView {
+    pub measure_id: String,
+    #[schema(value_type = Object)]
+    pub status: StatusAt,
+    /// When the accounts were last evaluated against this measure (absent: not yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluated_at: Option<DateTime<Utc>>,
+    pub counts: BTreeMap<String, u64>,
+    pub accounts: Vec<ImpactEntry>,
+}
+
+/// What one re-evaluation run did.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct ReevaluationReport {
+    /// Measures evaluated (their version, status or the exemptions changed since last time).
+    pub measures: u64,
+    /// Accounts read (their summaries).
+    pub scanned: u64,
+    /// Accounts whose application was decrypted to evaluate them.
+    pub decrypted: u64,
+    /// Accounts given a measure's outcome or lifted, recorded in the impact table.
+    pub recorded: u64,
+    /// Accounts whose decision changed.
+    pub decided: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct EvaluatedState {
+    version: i64,
+    status: Status,
+    exemptions: String,
+    at: DateTime<Utc>,
+}
+
+fn bad_body(detail: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidBody, detail)
+}
+
+fn random_id(prefix: &str) -> String {
+    let mut b = [0u8; 6];
+    rand::rng().fill_bytes(&mut b);
+    format!("{prefix}-{}", hex::encode(b))
+}
+
+/// A `lessee-measures` error as a field error of the problem body.
+fn field_error(e: &lessee_measures::Error) -> FieldError {
+    use lessee_measures::Error as E;
+    let (pointer, code) = match e {
+        E::InvalidId(_) => ("/id", "invalid_id"),
+        E::InvalidSubdivision(_) => ("/target/subdivision", "invalid_subdivision"),
+        E::UnknownRegion { .. } => ("/target/region", "unknown_region"),
+        E::PersonWithoutNameOrIdentifier => ("/target", "person_without_name_or_identifier"),
+        E::EmptyName { .. } => ("/target/name", "empty_name"),
+        E::IncompleteIdentifier { .. } => ("/target/identifiers", "incomplete_identifier"),
+        E::MissingCitation { .. } => ("/citation", "missing_citation"),
+        E::ScopeAppliesToNothing => ("/scope", "scope_applies_to_nothing"),
+        E::InvalidConditions { .. } => ("/effect/conditions", "invalid_conditions"),
+        E::EffectiveBeforeDetermination { .. } => ("/effective", "effective_before_determination"),
+        E::EffectiveTooSoon { .. } => ("/effective", "effective_too_soon"),
+        E::ExpeditedWithoutCitation => ("/expedited/citation", "missing_citation"),
+        E::EndNotAfterStart { .. } => ("/expiry", "end_not_after_start"),
+        E::ExtensionDoesNotExtend { .. } => ("/extensions", "extension_does_not_extend"),
+        E::ExtensionDate { .. } => ("/extensions", "extension_date"),
+        E::RevocationTooEarly { .. } => ("/revocation/date", "revocation_too_early"),
+        E::EffectiveBeforeGrant { .. } => ("/effective", "effective_before_grant"),
+        E::ExemptsFromNothing => ("/exempts_from", "exempts_from_nothing"),
+        E::InvalidRequirement(_) => ("/exempts_from/requirements", "invalid_requirement"),
+        E::AdpVersions(_) => ("/versions", "invalid_adp_version"),
+    };
+    FieldError { pointer: pointer.into(), code: code.into(), message: e.to_string() }
+}
+
+fn invalid(errors: &[lessee_measures::Error]) -> Error {
+    Error::validation(errors.iter().map(field_error).collect())
+}
+
+/// Reads a JSON object body, fills `id` (generated with `prefix`) and, when absent, `key` with
+/// `today`, then parses it strictly as `T`.
+fn complete<T: serde::de::DeserializeOwned>(
+    mut body: serde_json::Value,
+    prefix: &str,
+    key: &str,
+    today: NaiveDate,
+) -> Result<T> {
+    let obj = body.as_object_mut().ok_or_else(|| bad_body("the body must be a JSON object"))?;
+    if !obj.contains_key("id") {
+        obj.insert("id".into(), serde_json::Value::String(random_id(prefix)));
+    }
+    if !obj.contains_key(key) {
+        obj.insert(key.into(), serde_json::Value::String(today.to_string()));
+    }
+    serde_json::from_value(body).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("unknown field") { Error::new(ErrorCode::UnknownField, msg) } else { bad_body(msg) }
+    })
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(Error::internal)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(Error::internal)
+}
+
+fn severity(o: Outcome) -> u8 {
+    match o {
+        Outcome::Approve => 0,
+        Outcome::ApproveWithConditions => 1,
+        Outcome::ManualReview => 2,
+        Outcome::Deny => 3,
+    }
+}
+
+fn raise(decision: &mut Decision, to: Outcome) {
+    if severity(to) > severity(decision.outcome) {
+        decision.outcome = to;
+    }
+}
+
+fn is_measure_reason(code: &str) -> bool {
+    lessee_measures::codes::ALL.iter().any(|(c, _)| *c == code)
+}
+
+/// Gives a decision a measures evaluation's outcome: the findings' reasons (each citing its
+/// measure, and saying when an exemption applied), the conditions, and the outcome raised to
+/// what the verdict requires. Reasons of the same measures from an earlier evaluation are
+/// replaced, so applying twice changes nothing.
+pub(crate) fn give_outcome(decision: &mut Decision, outcome: &lessee_measures::Outcome, measures: &[Measure]) {
+    let ids: BTreeSet<String> = outcome.findings.iter().map(|f| f.measure.to_string()).collect();
+    let mentions = |text: &str| ids.iter().any(|id| text.contains(&format!("`{id}`")));
+    decision.reasons.retain(|r| !(is_measure_reason(&r.code) && mentions(&r.message)));
+    decision.conditions.retain(|c| !ids.iter().any(|id| c.imposed_by == format!("measure:{id}")));
+    for f in &outcome.findings {
+        decision.reasons.push(f.reason.clone());
+        let conditions = match &f.action {
+            lessee_measures::Action::Conditions { conditions } | lessee_measures::Action::Exempt { conditions } => {
+                conditions.as_slice()
+            }
+            _ => &[],
+        };
+        let citation = measures.iter().find(|m| m.id == f.measure).map(|m| m.citation.trim()).unwrap_or_default();
+        for code in conditions {
+            if decision.conditions.iter().any(|c| &c.id == code && c.imposed_by == format!("measure:{}", f.measure)) {
+                continue;
+            }
+            decision.conditions.push(Condition {
+                id: code.clone(),
+                description: format!("imposed by special measure `{}` ({citation})", f.measure),
+                params: BTreeMap::new(),
+                lifted_by: "measure_expired_or_revoked".into(),
+                imposed_by: format!("measure:{}", f.measure),
+                subject: f.link.to_string(),
+            });
+        }
+    }
+    match outcome.verdict {
+        Verdict::Block | Verdict::Close => raise(decision, Outcome::Deny),
+        Verdict::Review => raise(decision, Outcome::ManualReview),
+        Verdict::Conditions => raise(decision, Outcome::ApproveWithConditions),
+        Verdict::Clear => {}
+    }
+}
+
+/// What is known of an account for measures, beside its application.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Links {
+    /// Countries the account was accessed from (the jurisdiction watch notes them), and the
+    /// sign-up IP's country.
+    pub access_countries: Vec<String>,
+    /// Applications of sub-lessee accounts a reseller registered (their customers are the
+    /// reseller account's sub-lessees beside those in its own application).
+    pub sub_lessees: Vec<Application>,
+}
+
+fn subject_of(account: &str, app: &Application, links: &Links) -> Subject {
+    let mut subject = Subject::from_application(account, app);
+    for sub in &links.sub_lessees {
+        subject.sub_lessees.push(Subject::from_application("", sub).customer);
+    }
+    let mut seen = BTreeSet::new();
+    for c in &links.access_countries {
+        if let Ok(country) = Country::parse(c)
+            && seen.insert(country)
+        {
+            subject.access_locations.push(Location::country(country));
+        }
+    }
+    subject
+}
+
+/// The measure's id, version and status, and the exemptions in force, as one comparable state.
+fn exemptions_fingerprint(exemptions: &[(Exemption, i64)], day: NaiveDate) -> String {
+    exemptions
+        .iter()
+        .map(|(e, v)| format!("{}@{}:{}", e.id, v, e.status(day).status.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Service {
+    fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    fn validation_config(&self) -> ValidationConfig {
+        ValidationConfig::default()
+    }
+
+    async fn measure_docs(&self) -> Result<Vec<(Measure, RegistryDoc)>> {
+        let docs = self.store.registry_docs(MEASURE).await?;
+        docs.into_iter().map(|d| Ok((from_json::<Measure>(&d.body)?, d))).collect()
+    }
+
+    async fn exemption_docs(&self) -> Result<Vec<(Exemption, RegistryDoc)>> {
+        let docs = self.store.registry_docs(EXEMPTION).await?;
+        docs.into_iter().map(|d| Ok((from_json::<Exemption>(&d.body)?, d))).collect()
+    }
+
+    fn measure_view(&self, measure: Measure, doc: &RegistryDoc, warnings: Vec<String>) -> MeasureView {
+        let status = measure.status(self.today());
+        MeasureView {
+            measure,
+            version: doc.version,
+            status,
+            created_at: doc.created_at,
+            updated_at: doc.updated_at,
+            warnings,
+        }
+    }
+
+    async fn history(&self, kind: &str, id: &str) -> Result<Vec<ChangeView>> {
+        let changes = self.store.registry_changes(kind, id).await?;
+        changes
+            .into_iter()
+            .map(|c| {
+                Ok(ChangeView {
+                    version: c.version,
+                    change: c.change,
+                    changed_by: c.changed_by,
+                    changed_at: c.changed_at,
+                    body: from_json(&c.body)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a measure. The body is the measure's JSON (see `lessee-measures`); `id` is
+    /// generated and `determination` is the service's date when absent. Validated in full (the
+    /// 180-day rule included) before anything is written; the creation is audited and the
+    /// accounts are re-evaluated by the next `reevaluate_measures` run.
+    pub async fn add_measure(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        body: serde_json::Value,
+    ) -> Result<MeasureView> {
+        by.require(Permission::MeasuresWrite)?;
+        let measure: Measure = complete(body, "m", "determination", self.today())?;
+        if !measure.extensions.is_empty() || measure.revocation.is_some() {
+            return Err(bad_body("a new measure has no extensions or revocation; extend or revoke it afterwards"));
+        }
+        let warnings = measure.validate(&self.validation_config()).map_err(|e| invalid(&e))?;
+        let now = self.now();
+        let doc = RegistryDoc {
+            kind: MEASURE.into(),
+            id: measure.id.to_string(),
+            version: 1,
+            body: to_json(&measure)?,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self.audit_event(by, ctx, Purpose::Audit, "measure.create", MEASURE, &doc.id);
+        if !self.store.put_registry(&doc, None, "created", &by.token_id, &audit).await? {
+            return Err(Error::new(ErrorCode::Conflict, format!("a measure `{}` already exists", doc.id)));
+        }
+        tracing::info!(measure_id = %doc.id, by = %by.token_id, "Special measure added.");
+        self.enqueue_reevaluation().await;
+        Ok(self.measure_view(measure, &doc, warnings.iter().map(ToString::to_string).collect()))
+    }
+
+    pub async fn list_measures(&self, by: &Principal) -> Result<Vec<MeasureView>> {
+        by.require(Permission::MeasuresRead)?;
+        Ok(self.measure_docs().await?.into_iter().map(|(m, d)| self.measure_view(m, &d, Vec::new())).collect())
+    }
+
+    pub async fn measure(&self, by: &Principal, id: &str) -> Result<MeasureDetail> {
+        by.require(Permission::MeasuresRead)?;
+        let doc = self.store.registry_doc(MEASURE, id).await?.ok_or_else(|| Error::not_found("measure"))?;
+        let view = self.measure_view(from_json(&doc.body)?, &doc, Vec::new());
+        Ok(MeasureDetail { view, history: self.history(MEASURE, id).await? })
+    }
+
+    /// Changes a measure by compare-and-set on its version, validating the result.
+    async fn change_measure(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        change: &str,
+        apply: impl FnOnce(&mut Measure) -> Result<()>,
+    ) -> Result<MeasureView> {
+        by.require(Permission::MeasuresWrite)?;
+        let doc = self.store.registry_doc(MEASURE, id).await?.ok_or_else(|| Error::not_found("measure"))?;
+        let mut measure: Measure = from_json(&doc.body)?;
+        if measure.revocation.is_some() {
+            return Err(Error::new(ErrorCode::Conflict, format!("measure `{id}` is revoked")));
+        }
+        apply(&mut measure)?;
+        // Dates of an existing measure were checked when it was added; the lead time is not
+        // checked again.
+        let config = ValidationConfig { lead_time: lessee_measures::RuleLevel::Off, ..self.validation_config() };
+        measure.validate(&config).map_err(|e| invalid(&e))?;
+        let now = self.now();
+        let new = RegistryDoc { version: doc.version + 1, body: to_json(&measure)?, updated_at: now, ..doc.clone() };
+        let audit = self.audit_event(by, ctx, Purpose::Audit, &format!("measure.{change}"), MEASURE, id);
+        if !self.store.put_registry(&new, Some(doc.version), change, &by.token_id, &audit).await? {
+            return Err(Error::new(ErrorCode::Conflict, "the measure changed meanwhile; read it again and retry"));
+        }
+        tracing::info!(measure_id = %id, change, by = %by.token_id, "Special measure changed.");
+        self.enqueue_reevaluation().await;
+        Ok(self.measure_view(measure, &new, Vec::new()))
+    }
+
+    pub async fn extend_measure(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        req: ExtendRequest,
+    ) -> Result<MeasureView> {
+        let date = self.today();
+        self.change_measure(by, ctx, id, "extended", |m| {
+            m.extensions.push(Extension { new_expiry: req.until, citation: req.citation, date });
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn revoke_measure(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        req: RevokeRequest,
+    ) -> Result<MeasureView> {
+        let date = req.date.unwrap_or_else(|| self.today());
+        self.change_measure(by, ctx, id, "revoked", |m| {
+            m.revocation = Some(Revocation { date, citation: req.reason });
+            Ok(())
+        })
+        .await
+    }
+
+    fn exemption_view(&self, exemption: Exemption, doc: &RegistryDoc) -> ExemptionView {
+        let status = exemption.status(self.today());
+        ExemptionView {
+            exemption,
+            version: doc.version,
+            status,
+            created_at: doc.created_at,
+            updated_at: doc.updated_at,
+        }
+    }
+
+    /// Records an exemption granted by Commerce (`id` generated, `granted` the service's date
+    /// when absent).
+    pub async fn add_exemption(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        body: serde_json::Value,
+    ) -> Result<ExemptionView> {
+        by.require(Permission::MeasuresWrite)?;
+        let exemption: Exemption = complete(body, "x", "granted", self.today())?;
+        if exemption.revocation.is_some() {
+            return Err(bad_body("a new exemption has no revocation; revoke it afterwards"));
+        }
+        exemption.validate().map_err(|e| invalid(&e))?;
+        let now = self.now();
+        let doc = RegistryDoc {
+            kind: EXEMPTION.into(),
+            id: exemption.id.to_string(),
+            version: 1,
+            body: to_json(&exemption)?,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self.audit_event(by, ctx, Purpose::Audit, "exemption.create", EXEMPTION, &doc.id);
+        if !self.store.put_registry(&doc, None, "created", &by.token_id, &audit).await? {
+            return Err(Error::new(ErrorCode::Conflict, format!("an exemption `{}` already exists", doc.id)));
+        }
+        tracing::info!(exemption_id = %doc.id, by = %by.token_id, "Exemption recorded.");
+        self.enqueue_reevaluation().await;
+        Ok(self.exemption_view(exemption, &doc))
+    }
+
+    pub async fn list_exemptions(&self, by: &Principal) -> Result<Vec<ExemptionView>> {
+        by.require(Permission::MeasuresRead)?;
+        Ok(self.exemption_docs().await?.into_iter().map(|(e, d)| self.exemption_view(e, &d)).collect())
+    }
+
+    pub async fn revoke_exemption(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        req: RevokeRequest,
+    ) -> Result<ExemptionView> {
+        by.require(Permission::MeasuresWrite)?;
+        let doc = self.store.registry_doc(EXEMPTION, id).await?.ok_or_else(|| Error::not_found("exemption"))?;
+        let mut exemption: Exemption = from_json(&doc.body)?;
+        if exemption.revocation.is_some() {
+            return Err(Error::new(ErrorCode::Conflict, format!("exemption `{id}` is revoked")));
+        }
+        exemption.revocation =
+            Some(Revocation { date: req.date.unwrap_or_else(|| self.today()), citation: req.reason });
+        exemption.validate().map_err(|e| invalid(&e))?;
+        let now = self.now();
+        let new = RegistryDoc { version: doc.version + 1, body: to_json(&exemption)?, updated_at: now, ..doc.clone() };
+        let audit = self.audit_event(by, ctx, Purpose::Audit, "exemption.revoke", EXEMPTION, id);
+        if !self.store.put_registry(&new, Some(doc.version), "revoked", &by.token_id, &audit).await? {
+            return Err(Error::new(ErrorCode::Conflict, "the exemption changed meanwhile; read it again and retry"));
+        }
+        self.enqueue_reevaluation().await;
+        Ok(self.exemption_view(exemption, &new))
+    }
+
+    /// Records a new version of the ADP description (the first one names the program).
+    pub async fn record_adp(&self, by: &Principal, ctx: &RequestContext, change: AdpChange) -> Result<AdpView> {
+        by.require(Permission::MeasuresWrite)?;
+        let current = self.store.registry_doc(ADP, ADP).await?;
+        let version = AdpVersion { effective: change.effective, text: change.text, reference: change.reference };
+        let mut description = match &current {
+            Some(doc) => from_json::<AdpDescription>(&doc.body)?,
+            None => {
+                let program = change.program.clone().filter(|p| !p.trim().is_empty()).ok_or_else(|| {
+                    Error::validation(vec![FieldError {
+                        pointer: "/program".into(),
+                        code: "missing_program".into(),
+                        message: "the first ADP description names the program".into(),
+                    }])
+                })?;
+                AdpDescription { program, versions: Vec::new() }
+            }
+        };
+        if let Some(p) = change.program.filter(|p| !p.trim().is_empty()) {
+            description.program = p;
+        }
+        description.push(version).map_err(|e| invalid(&[e]))?;
+        let now = self.now();
+        let doc = RegistryDoc {
+            kind: ADP.into(),
+            id: ADP.into(),
+            version: current.as_ref().map_or(1, |d| d.version + 1),
+            body: to_json(&description)?,
+            created_at: current.as_ref().map_or(now, |d| d.created_at),
+            updated_at: now,
+        };
+        let audit = self.audit_event(by, ctx, Purpose::Audit, "adp.version_add", ADP, ADP);
+        if !self
+            .store
+            .put_registry(&doc, current.as_ref().map(|d| d.version), "version_added", &by.token_id, &audit)
+            .await?
+        {
+            return Err(Error::new(ErrorCode::Conflict, "the ADP description changed meanwhile; retry"));
+        }
+        let current = description.current(self.today()).cloned();
+        Ok(AdpView { description, current, history: self.history(ADP, ADP).await? })
+    }
+
+    pub async fn adp(&self, by: &Principal) -> Result<AdpView> {
+        by.require(Permission::MeasuresRead)?;
+        let doc = self.store.registry_doc(ADP, ADP).await?.ok_or_else(|| Error::not_found("ADP description"))?;
+        let description: AdpDescription = from_json(&doc.body)?;
+        let current = description.current(self.today()).cloned();
+        Ok(AdpView { description, current, history: self.history(ADP, ADP).await? })
+    }
+
+    /// The accounts a measure reaches, as recorded by the re-evaluations (before its
+    /// effective date as `upcoming`, then `applied`, then `lifted`).
+    pub async fn measure_impact(&self, by: &Principal, ctx: &RequestContext, id: &str) -> Result<ImpactView> {
+        by.require(Permission::MeasuresRead)?;
+        let doc = self.store.registry_doc(MEASURE, id).await?.ok_or_else(|| Error::not_found("measure"))?;
+        let measure: Measure = from_json(&doc.body)?;
+        self.audit(by, ctx, Purpose::Audit, "measure.impact.read", MEASURE, id, crate::audit::Allowed).await?;
+        let evaluated = self.store.registry_doc(EVALUATED, id).await?;
+        let rows = self.store.measure_impacts(id).await?;
+        let mut counts = BTreeMap::new();
+        let mut accounts = Vec::with_capacity(rows.len());
+        for r in rows {
+            *counts.entry(format!("{}:{}", r.state, r.verdict)).or_insert(0) += 1;
+            accounts.push(ImpactEntry {
+                account_id: r.account_id.to_string(),
+                state: r.state,
+                verdict: r.verdict,
+                close_by: r.close_by,
+                measure_version: r.measure_version,
+                first_at: r.first_at,
+                updated_at: r.updated_at,
+                outcome: from_json(&r.outcome)?,
+            });
+        }
+        Ok(ImpactView {
+            measure_id: id.to_owned(),
+            status: measure.status(self.today()),
+            evaluated_at: evaluated.map(|d| d.updated_at),
+            counts,
+            accounts,
+        })
+    }
+
+    /// The sign-up IP's country and the access countries noted for an account.
+    /// `access`: the account's noted access countries when the caller read them already (a
+    /// re-evaluation reads them a page at a time).
+    pub(crate) async fn measure_links(
+        &self,
+        id: Option<AccountId>,
+        app: &Application,
+        access: Option<Vec<String>>,
+    ) -> Result<Links> {
+        let mut links = Links::default();
+        if let Some(c) =
+            app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip))
+        {
+            links.access_countries.push(c.to_string());
+        }
+        if let Some(id) = id {
+            match access {
+                Some(a) => links.access_countries.extend(a),
+                None => {
+                    links.access_countries.extend(self.store.access_countries(&[id]).await?.into_iter().map(|(_, c)| c))
+                }
+            }
+            // Only a reseller's account has registered sub-lessees.
+            let reseller =
+                app.account_type == lessee_domain::application::AccountType::Reseller || app.reseller.is_some();
+            let subs = if reseller { self.store.sub_lessees_of(id).await? } else { Vec::new() };
+            for sub in subs {
+                if let Some(sealed) = self.store.sealed_application(sub).await? {
+                    links.sub_lessees.push(self.vault.unseal(sub, &sealed)?);
+                }
+            }
+        }
+        Ok(links)
+    }
+
+    /// The hook of openings and re-decisions: the measures in force on the service's date,
+    /// with the exemptions in force, given to `decision`. `id` is the account when it exists
+    /// (its access countries and registered sub-lessees count); `stage` is opening for a new
+    /// account, maintaining for an existing one.
+    pub(crate) async fn apply_measures(
+        &self,
+        id: Option<AccountId>,
+        app: &Application,
+        stage: Stage,
+        decision: &mut Decision,
+    ) -> Result<()> {
+        let measures: Vec<Measure> = self.measure_docs().await?.into_iter().map(|(m, _)| m).collect();
+        if measures.is_empty() {
+            return Ok(());
+        }
+        let exemptions: Vec<Exemption> = self.exemption_docs().await?.into_iter().map(|(e, _)| e).collect();
+        let links = self.measure_links(id, app, None).await?;
+        let subject = subject_of(&id.map(|i| i.to_string()).unwrap_or_default(), app, &links);
+        let outcome = Evaluator::default().evaluate(&measures, &exemptions, &subject, self.today(), stage);
+        if !outcome.is_clear() {
+            give_outcome(decision, &outcome, &measures);
+        }
+        Ok(())
+    }
+
+    /// The earliest date after the service's date on which a measure or an exemption changes
+    /// status: when `serve` should run `reevaluate_measures` next (it also runs it after every
+    /// change through the API).
+    pub async fn measures_next_change(&self) -> Result<Option<NaiveDate>> {
+        let today = self.today();
+        let m = self.measure_docs().await?.into_iter().filter_map(|(m, _)| m.status(today).next_change);
+        let e = self.exemption_docs().await?.into_iter().filter_map(|(e, _)| e.status(today).next_change);
+        Ok(m.chain(e).min())
+    }
+
+    /// Enqueues a `measures.reevaluate` job after a change. Not in the change's transaction,
+    /// on purpose: if this enqueue is lost (a crash between the two), `serve`'s scheduler
+    /// (`measures_due`) sees the measure's version differ from the one last evaluated and
+    /// enqueues it again, so a failure here is logged and not returned.
+    async fn enqueue_reevaluation(&self) {
+        let job = lessee_store::NewJob {
+            kind: REEVALUATE_JOB.into(),
+            key: Some("all".into()),
+            payload: serde_json::json!({}),
+            run_at: self.now(),
+        };
+        if let Err(e) = self.store.enqueue_jobs(&[job]).await {
+            tracing::error!(error = %e, "Could not enqueue the re-evaluation; the scheduler will.");
+        }
+    }
+
+    /// Whether some measure's version, status (a date passed) or the exemptions differ from
+    /// what it was last evaluated under: `serve`'s scheduler enqueues a re-evaluation then.
+    pub async fn measures_due(&self) -> Result<bool> {
+        let today = self.today();
+        let exemptions: Vec<(Exemption, i64)> =
+            self.exemption_docs().await?.into_iter().map(|(e, d)| (e, d.version)).collect();
+        let fingerprint = exemptions_fingerprint(&exemptions, today);
+        for (measure, doc) in self.measure_docs().await? {
+            let status = measure.status(today).status;
+            let last = self.store.registry_doc(EVALUATED, &doc.id).await?;
+            let last = last.as_ref().map(|d| from_json::<EvaluatedState>(&d.body)).transpose()?;
+            if !last.is_some_and(|s| s.version == doc.version && s.status == status && s.exemptions == fingerprint) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The scheduler's tick: enqueues a re-evaluation when one is due.
+    pub async fn schedule_measures(&self) -> Result<bool> {
+        if self.measures_due().await? {
+            self.enqueue_reevaluation().await;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// `reevaluate_measures` on request (admin): authorized and audited.
+    pub async fn reevaluate_measures_for(&self, by: &Principal, ctx: &RequestContext) -> Result<ReevaluationReport> {
+        by.require(Permission::MeasuresWrite)?;
+        self.audit(by, ctx, Purpose::Audit, "measures.reevaluate", MEASURE, "*", crate::audit::Allowed).await?;
+        self.reevaluate_measures().await
+    }
+
+    /// Re-evaluates existing accounts against every measure whose version, status (a date
+    /// passed) or exemptions changed since its last evaluation, and records the outcome per
+    /// account. Idempotent: a second run with nothing changed does nothing, and a run
+    /// interrupted midway is done again in full by the next one (impacts are upserts and a
+    /// decision is only appended when the account's outcome for the measure changes).
+    pub async fn reevaluate_measures(&self) -> Result<ReevaluationReport> {
+        let today = self.today();
+        let exemptions: Vec<(Exemption, i64)> =
+            self.exemption_docs().await?.into_iter().map(|(e, d)| (e, d.version)).collect();
+        let fingerprint = exemptions_fingerprint(&exemptions, today);
+        let mut report = ReevaluationReport::default();
+        for (measure, doc) in self.measure_docs().await? {
+            let status = measure.status(today).status;
+            let last = self.store.registry_doc(EVALUATED, &doc.id).await?;
+            let last_state = last.as_ref().map(|d| from_json::<EvaluatedState>(&d.body)).transpose()?;
+            if last_state
+                .as_ref()
+                .is_some_and(|s| s.version == doc.version && s.status == status && s.exemptions == fingerprint)
+            {
+                continue;
+            }
+            let exemptions: Vec<Exemption> = exemptions.iter().map(|(e, _)| e.clone()).collect();
+            self.reevaluate_one(&measure, doc.version, &exemptions, &mut report).await?;
+            report.measures += 1;
+            let now = self.now();
+            let state = EvaluatedState { version: doc.version, status, exemptions: fingerprint.clone(), at: now };
+            let new = RegistryDoc {
+                kind: EVALUATED.into(),
+                id: doc.id.clone(),
+                version: last.as_ref().map_or(1, |d| d.version + 1),
+                body: to_json(&state)?,
+                created_at: last.as_ref().map_or(now, |d| d.created_at),
+                updated_at: now,
+            };
+            let audit = self.audit_event(
+                &crate::Principal::local_operator(),
+                &RequestContext::local(),
+                Purpose::Audit,
+                "measure.reevaluate",
+                MEASURE,
+                &doc.id,
+            );
+            // A concurrent run recorded it first: its evaluation stands.
+            let _ = self
+                .store
+                .put_registry(&new, last.as_ref().map(|d| d.version), status.as_str(), "reevaluation", &audit)
+                .await?;
+        }
+        if report.measures > 0 {
+            tracing::info!(
+                measures = report.measures,
+                scanned = report.scanned,
+                decrypted = report.decrypted,
+                recorded = report.recorded,
+                decided = report.decided,
+                "Accounts re-evaluated against changed special measures."
+            );
+        }
+        Ok(report)
+    }
+
+    /// One measure against the stored accounts. Candidates are found from what is stored
+    /// unencrypted: the countries of the classification evidence (customer, beneficial owners,
+    /// sub-lessees) and the access countries noted by the jurisdiction watch; only candidates
+    /// (and accounts with a recorded impact, and resellers with registered sub-lessees) are
+    /// decrypted. A person measure has no such shortcut: every application is decrypted.
+    async fn reevaluate_one(
+        &self,
+        measure: &Measure,
+        version: i64,
+        exemptions: &[Exemption],
+        report: &mut ReevaluationReport,
+    ) -> Result<()> {
+        let today = self.today();
+        let status = measure.status(today);
+        let previous: HashMap<AccountId, ImpactRecord> =
+            self.store.measure_impacts(measure.id.as_str()).await?.into_iter().map(|r| (r.account_id, r)).collect();
+        let countries = candidate_countries(measure);
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list_accounts(&lessee_store::AccountFilter::default(), &lessee_store::Page { after, limit: 500 })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            report.scanned += page.len() as u64;
+            let ids: Vec<AccountId> = page.iter().map(|a| a.id).collect();
+            let mut access: HashMap<AccountId, Vec<String>> = HashMap::new();
+            for (id, c) in self.store.access_countries(&ids).await? {
+                access.entry(id).or_default().push(c);
+            }
+            let mut writes = Vec::new();
+            for account in page {
+                let candidate = match &countries {
+                    None => true,
+                    Some(set) => {
+                        previous.contains_key(&account.id)
+                            || evidence_countries(&account).any(|c| set.contains(&c))
+                            || access.get(&account.id).is_some_and(|v| v.iter().any(|c| set.contains(c.as_str())))
+                            || account.account_type == lessee_domain::application::AccountType::Reseller
+                    }
+                };
+                if !candidate {
+                    continue;
+                }
+                let prev = previous.get(&account.id);
+                let access = access.remove(&account.id).unwrap_or_default();
+                if let Some(w) =
+                    self.evaluate_existing(measure, version, exemptions, &status, account, access, prev, report).await?
+                {
+                    writes.push(w);
+                }
+            }
+            report.recorded += writes.len() as u64;
+            report.decided += writes.iter().filter(|w| w.decision.is_some()).count() as u64;
+            self.store.record_impacts(&writes).await?;
+        }
+        Ok(())
+    }
+
+    /// One account against one measure: the impact to record (and the account's new decision)
+    /// when something changed since the last evaluation, else `None`.
+    #[allow(clippy::too_many_arguments)] // the measure's context, the account and the run's counters
+    async fn evaluate_existing(
+        &self,
+        measure: &Measure,
+        version: i64,
+        exemptions: &[Exemption],
+        status: &StatusAt,
+        account: Account,
+        access: Vec<String>,
+        previous: Option<&ImpactRecord>,
+        report: &mut ReevaluationReport,
+    ) -> Result<Option<ImpactWrite>> {
+        let id = account.id;
+        let today = self.today();
+        let now = self.now();
+        let (state, at) = match status.status {
+            Status::Pending => ("upcoming", measure.effective),
+            Status::InEffect => ("applied", today),
+            Status::Expired | Status::Revoked => ("lifted", today),
+        };
+        let outcome = if state == "lifted" {
+            None
+        } else {
+            // Destroyed under retention, or never sealed: nothing to evaluate.
+            let Some(sealed) = self.store.sealed_application(id).await? else { return Ok(None) };
+            let app = self.vault.unseal(id, &sealed)?;
+            report.decrypted += 1;
+            let links = self.measure_links(Some(id), &app, Some(access)).await?;
+            let subject = subject_of(&id.to_string(), &app, &links);
+            let outcome = Evaluator::default().evaluate(
+                std::slice::from_ref(measure),
+                exemptions,
+                &subject,
+                at,
+                Stage::Maintaining,
+            );
+            Some(outcome).filter(|o| !o.is_clear())
+        };
+        let audit = |action: &str| {
+            self.audit_event(
+                &crate::Principal::local_operator(),
+                &RequestContext::local(),
+                Purpose::Verification,
+                action,
+                "account",
+                &id.to_string(),
+            )
+        };
+        let Some(outcome) = outcome else {
+            // Not (or no longer) reached: lift what was applied, once.
+            let Some(prev) = previous.filter(|p| p.state != "lifted") else { return Ok(None) };
+            let decision = if prev.state == "applied" {
+                self.redecide(id, None, &format!("measure_lifted:{}", measure.id)).await?
+            } else {
+                None
+            };
+            let impact =
+                ImpactRecord { measure_version: version, state: "lifted".into(), updated_at: now, ..prev.clone() };
+            return Ok(Some(ImpactWrite { impact, decision, audit: audit("measure.lift") }));
+        };
+        let verdict = verdict_str(outcome.verdict).to_owned();
+        let outcome_json = to_json(&outcome)?;
+        if previous.is_some_and(|p| {
+            p.state == state && p.measure_version == version && p.verdict == verdict && p.outcome == outcome_json
+        }) {
+            return Ok(None);
+        }
+        let softer = previous.is_some_and(|p| p.state == "applied" && verdict_rank(&p.verdict) > outcome.verdict);
+        let decision = if state == "applied" && softer {
+            // Less than before (an exemption, a narrower scope): the outcome given earlier is not
+            // undone by adding reasons, so the account is decided again from its evidence, with
+            // every measure in force.
+            self.redecide(id, None, &format!("measure:{}", measure.id)).await?
+        } else if state == "applied" {
+            let mut decision = account.decision.clone();
+            give_outcome(&mut decision, &outcome, std::slice::from_ref(measure));
+            (decision != account.decision).then(|| {
+                decision.decided_at = now;
+                decision.trigger = Some(format!("measure:{}", measure.id));
+                Account { decision, ..account }
+            })
+        } else {
+            None
+        };
+        let impact = ImpactRecord {
+            measure_id: measure.id.to_string(),
+            account_id: id,
+            measure_version: version,
+            state: state.into(),
+            verdict,
+            close_by: outcome.close_by.map(|d| d.to_string()),
+            outcome: outcome_json,
+            first_at: previous.map_or(now, |p| p.first_at),
+            updated_at: now,
+        };
+        Ok(Some(ImpactWrite { impact, decision, audit: audit(&format!("measure.{state}")) }))
+    }
+}
+
+fn verdict_rank(s: &str) -> Verdict {
+    match s {
+        "block" => Verdict::Block,
+        "close" => Verdict::Close,
+        "review" => Verdict::Review,
+        "conditions" => Verdict::Conditions,
+        _ => Verdict::Clear,
+    }
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Clear => "clear",
+        Verdict::Conditions => "conditions",
+        Verdict::Review => "review",
+        Verdict::Close => "close",
+        Verdict::Block => "block",
+    }
+}
+
+/// The countries whose evidence makes an account a candidate for a jurisdiction measure
+/// (`None`: every account, for a person measure). A Crimean address written as Russia resolves
+/// to Ukraine's subdivisions, so Ukrainian targets also take accounts with Russian evidence.
+fn candidate_countries(measure: &Measure) -> Option<BTreeSet<String>> {
+    let Target::Jurisdiction(j) = &measure.target else { return None };
+    let mut set = BTreeSet::new();
+    match j {
+        JurisdictionTarget::Country(c) => {
+            set.insert(c.to_string());
+        }
+        JurisdictionTarget::Subdivision(s) => {
+            set.insert(s.country().to_string());
+        }
+        JurisdictionTarget::Region(id) => {
+            for s in
+                lessee_measures::regions::region(id).map(lessee_measures::regions::subdivisions).unwrap_or_default()
+            {
+                set.insert(s.country().to_string());
+            }
+        }
+    }
+    if set.contains("UA") {
+        set.insert("RU".into());
+    }
+    Some(set)
+}
+
+fn evidence_countries(account: &Account) -> impl Iterator<Item = String> + '_ {
+    let c = &account.classification;
+    c.basis
+        .evidence
+        .iter()
+        .chain(c.beneficial_owners.iter().flat_map(|b| b.basis.evidence.iter()))
+        .chain(c.sub_lessees.iter().flat_map(|s| s.basis.evidence.iter()))
+        .chain(c.conflicts.iter().flat_map(|x| x.evidence.iter()))
+        .map(|e| e.country.to_string())
+}

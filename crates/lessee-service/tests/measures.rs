@@ -1,0 +1,251 @@
+//! Special measures with a clock the test moves, on SQLite and PostgreSQL: a measure effective
+//! in the future changes nothing until its date, then applies at opening and to existing
+//! accounts; an expired measure stops applying and what it did is lifted; an exemption for
+//! trial accounts changes the decisions it should and no other.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+use lessee_domain::{Application, Outcome};
+use lessee_service::{AuditKeys, Clock, Config, EmbeddedGeoIp, Principal, RequestContext, Service, Vault};
+use lessee_store::{PoolConfig, SqlStore, Store};
+use serde_json::json;
+
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn fixture(name: &str) -> Application {
+    let p =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../../shared/data/applications/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// The German passport fixture, moved to Russia, as a new applicant.
+fn russian(external_id: &str, account_type: &str) -> Application {
+    let mut v = serde_json::to_value(fixture("individual_foreign_passport")).unwrap();
+    v["external_id"] = json!(external_id);
+    v["account_type"] = json!(account_type);
+    v["customer"]["citizenships"] = json!(["RU"]);
+    v["customer"]["address"]["country"] = json!("RU");
+    serde_json::from_value(v).unwrap()
+}
+
+fn codes(d: &lessee_domain::Decision) -> Vec<&str> {
+    d.reasons.iter().map(|r| r.code.as_str()).collect()
+}
+
+async fn run(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = if postgres {
+        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
+        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
+    } else {
+        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
+    };
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let vault =
+        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
+    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
+    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
+    let svc =
+        Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    let op = Principal::local_operator();
+    let ctx = RequestContext::local();
+
+    let reseller = svc.open_account(&op, &ctx, fixture("reseller_with_sublessees"), None).await.unwrap().account;
+    let german = svc.open_account(&op, &ctx, fixture("individual_foreign_passport"), None).await.unwrap().account;
+    let trial_ru = svc.open_account(&op, &ctx, russian("ru-trial-1", "trial"), None).await.unwrap().account;
+    let before = |a: &lessee_domain::Account| a.decision.outcome;
+    let (reseller_before, trial_before) = (before(&reseller), before(&trial_ru));
+    assert_ne!(reseller_before, Outcome::Deny);
+
+    // Determined today, effective in 200 days (the 180-day lead time is kept).
+    let m = svc
+        .add_measure(
+            &op,
+            &ctx,
+            json!({"id": "m-ru", "kind": "jurisdiction", "target": {"country": "RU"}, "effect": {"type": "prohibit"},
+                   "scope": ["opening", "maintaining", "reseller_accounts"], "citation": "91 FR 1234",
+                   "effective": "2027-06-19"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(m.status.status.as_str(), "pending");
+    assert_eq!(svc.measures_next_change().await.unwrap().map(|d| d.to_string()).as_deref(), Some("2027-06-19"));
+    // Found before its date, but nothing changes yet.
+    let r = svc.reevaluate_measures().await.unwrap();
+    assert_eq!((r.measures, r.decided), (1, 0), "{r:?}");
+    let impact = svc.measure_impact(&op, &ctx, "m-ru").await.unwrap();
+    let mut upcoming: Vec<(String, String)> =
+        impact.accounts.iter().map(|a| (a.account_id.clone(), a.state.clone())).collect();
+    upcoming.sort();
+    let mut expected =
+        vec![(reseller.id.to_string(), "upcoming".to_owned()), (trial_ru.id.to_string(), "upcoming".to_owned())];
+    expected.sort();
+    assert_eq!(upcoming, expected);
+    assert_eq!(svc.account(&op, &reseller.id.to_string()).await.unwrap().decision.outcome, reseller_before);
+    let early = svc.open_account(&op, &ctx, russian("ru-early", "standard"), None).await.unwrap().account;
+    assert!(!codes(&early.decision).contains(&"measure_blocks_opening"), "{:?}", early.decision);
+    // Nothing changed: a second run does nothing.
+    assert_eq!(svc.reevaluate_measures().await.unwrap().measures, 0);
+
+    // The effective date: openings are refused and existing accounts get a closing deadline.
+    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2027, 6, 19, 9, 0, 0).unwrap();
+    let denied = svc.open_account(&op, &ctx, russian("ru-late", "standard"), None).await.unwrap().account;
+    assert_eq!(denied.decision.outcome, Outcome::Deny);
+    let reason = denied.decision.reasons.iter().find(|r| r.code == "measure_blocks_opening").unwrap();
+    assert!(reason.message.contains("`m-ru`") && reason.message.contains("91 FR 1234"), "{}", reason.message);
+    // The date passed: the scheduler's check enqueues a re-evaluation (one pending job: the one
+    // the creation enqueued absorbs it) and a job worker runs it.
+    assert!(svc.schedule_measures().await.unwrap());
+    let run = svc.run_jobs_until_empty("worker-1").await.unwrap();
+    assert_eq!((run.completed, run.dead), (1, 0), "{run:?}");
+    assert!(!svc.schedule_measures().await.unwrap(), "nothing due after the run");
+    let reseller_now = svc.account(&op, &reseller.id.to_string()).await.unwrap().decision;
+    assert_eq!(reseller_now.outcome, Outcome::Deny);
+    assert_eq!(reseller_now.trigger.as_deref(), Some("measure:m-ru"));
+    let impact = svc.measure_impact(&op, &ctx, "m-ru").await.unwrap();
+    let r_impact = impact.accounts.iter().find(|a| a.account_id == reseller.id.to_string()).unwrap();
+    assert_eq!((r_impact.state.as_str(), r_impact.verdict.as_str()), ("applied", "close"));
+    assert_eq!(r_impact.close_by.as_deref(), Some("2027-07-19"));
+    assert_eq!(r_impact.outcome["findings"][0]["link"], "sub_lessee:1");
+    assert!(impact.accounts.iter().all(|a| a.account_id != german.id.to_string()));
+    // The German account is untouched.
+    assert_eq!(svc.decisions(&op, &german.id.to_string()).await.unwrap().len(), 1);
+
+    // An exemption for trial accounts: the trial account is relieved, the others are not.
+    svc.add_exemption(
+        &op,
+        &ctx,
+        json!({"id": "x-trial", "scope": {"type": "account_type", "account_type": "trial"}, "reference": "ADP-2027-1",
+               "effective": "2027-06-19", "exempts_from": {"type": "listed", "measures": ["m-ru"]}}),
+    )
+    .await
+    .unwrap();
+    let trial_new = svc.open_account(&op, &ctx, russian("ru-trial-2", "trial"), None).await.unwrap().account;
+    assert_ne!(trial_new.decision.outcome, Outcome::Deny, "{:?}", trial_new.decision);
+    let exempted = trial_new.decision.reasons.iter().find(|r| r.code == "measure_exempted").unwrap();
+    assert!(exempted.message.contains("x-trial") && exempted.message.contains("ADP-2027-1"), "{}", exempted.message);
+    let standard_new = svc.open_account(&op, &ctx, russian("ru-standard-2", "standard"), None).await.unwrap().account;
+    assert_eq!(standard_new.decision.outcome, Outcome::Deny);
+    svc.reevaluate_measures().await.unwrap();
+    let trial_now = svc.account(&op, &trial_ru.id.to_string()).await.unwrap().decision;
+    assert_eq!(trial_now.outcome, trial_before, "{trial_now:?}");
+    assert!(codes(&trial_now).contains(&"measure_exempted"));
+    assert_eq!(svc.account(&op, &reseller.id.to_string()).await.unwrap().decision.outcome, Outcome::Deny);
+
+    // 365 days after the effective date the measure has expired: it stops applying and the
+    // reseller is decided again without it.
+    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2028, 6, 18, 9, 0, 0).unwrap();
+    assert_eq!(svc.measure(&op, "m-ru").await.unwrap().view.status.status.as_str(), "expired");
+    let after = svc.open_account(&op, &ctx, russian("ru-after", "standard"), None).await.unwrap().account;
+    assert!(!codes(&after.decision).iter().any(|c| c.starts_with("measure_")), "{:?}", after.decision);
+    assert_eq!(svc.run_jobs_until_empty("worker-2").await.unwrap().completed, 1);
+    let reseller_end = svc.account(&op, &reseller.id.to_string()).await.unwrap().decision;
+    assert_eq!(reseller_end.trigger.as_deref(), Some("measure_lifted:m-ru"));
+    assert!(!codes(&reseller_end).iter().any(|c| c.starts_with("measure_")), "{reseller_end:?}");
+    let impact = svc.measure_impact(&op, &ctx, "m-ru").await.unwrap();
+    let r_impact = impact.accounts.iter().find(|a| a.account_id == reseller.id.to_string()).unwrap();
+    assert_eq!(r_impact.state, "lifted");
+    // The history: created only (the expiry is a date, not a change).
+    assert_eq!(svc.measure(&op, "m-ru").await.unwrap().history.len(), 1);
+}
+
+/// A non-compliant foreign reseller: reminders by job on days 7 to 28, the deadline recorded as
+/// passed on day 30 when no outcome came, then the outcome.
+async fn reseller_deadline(postgres: bool) {
+    use lessee_service::resellers::{
+        Attestation, CipBasis, NonComplianceRequest, OutcomeRequest, ResellerLocation, ResellerRegistration,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = if postgres {
+        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
+        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
+    } else {
+        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
+    };
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let vault =
+        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
+    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
+    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
+    let svc =
+        Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    let (op, ctx) = (Principal::local_operator(), RequestContext::local());
+    let id =
+        svc.open_account(&op, &ctx, fixture("reseller_with_sublessees"), None).await.unwrap().account.id.to_string();
+    let reg = ResellerRegistration {
+        location: ResellerLocation::Foreign,
+        cip_basis: CipBasis::AdoptsProviderCip,
+        agreement_signed: Some("2026-10-01".parse().unwrap()),
+    };
+    assert_eq!(svc.register_reseller(&op, &ctx, &id, reg).await.unwrap().status, "compliant");
+    let a = Attestation { date: "2026-12-01".parse().unwrap(), reference: "ATT-2026".into() };
+    let v = svc.attest_reseller(&op, &ctx, &id, a).await.unwrap();
+    assert_eq!(v.next_attestation_due.to_string(), "2027-12-01");
+    let v = svc
+        .mark_reseller_non_compliant(&op, &ctx, &id, NonComplianceRequest { reason: "no CIP records".into() })
+        .await
+        .unwrap();
+    assert_eq!(v.status, "non_compliant");
+    assert_eq!(v.reseller.non_compliance.as_ref().unwrap().terminate_by.to_string(), "2026-12-31");
+    // Nothing is due before day 7.
+    assert_eq!(svc.run_jobs_until_empty("w").await.unwrap().completed, 0);
+    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2026, 12, 8, 13, 0, 0).unwrap();
+    assert_eq!(svc.run_jobs_until_empty("w").await.unwrap().completed, 1);
+    let nc = svc.reseller(&op, &id).await.unwrap().reseller.non_compliance.unwrap();
+    assert_eq!((nc.reminders.clone(), nc.outcome.clone()), (vec![7], None));
+    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2026, 12, 31, 13, 0, 0).unwrap();
+    assert_eq!(svc.run_jobs_until_empty("w").await.unwrap().completed, 4);
+    let v = svc.reseller(&op, &id).await.unwrap();
+    let nc = v.reseller.non_compliance.clone().unwrap();
+    assert_eq!(nc.reminders, vec![7, 14, 21, 28, 30]);
+    assert_eq!(v.status, "deadline_passed");
+    let v = svc.record_reseller_outcome(&op, &ctx, &id, OutcomeRequest { outcome: "terminated".into() }).await.unwrap();
+    assert_eq!(v.status, "terminated");
+    // The history keeps every step.
+    let changes = store.registry_changes("reseller", &id).await.unwrap();
+    let kinds: Vec<&str> = changes.iter().map(|c| c.change.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "registered",
+            "attested",
+            "non_compliant",
+            "reminder",
+            "reminder",
+            "reminder",
+            "reminder",
+            "reminder",
+            "outcome"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reseller_deadline_on_sqlite() {
+    reseller_deadline(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reseller_deadline_on_postgres() {
+    reseller_deadline(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measures_over_time_on_sqlite() {
+    run(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measures_over_time_on_postgres() {
+    run(true).await;
+}
