@@ -5,7 +5,9 @@
 pub mod extract;
 pub mod openapi;
 pub mod problem;
+pub mod screening;
 pub mod v1;
+pub mod v1_measures;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -88,6 +90,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{id}/verifications/{channel}/confirm", axum::routing::post(v1::confirm_verification))
         .route("/v1/webhooks/vendors/{vendor}", axum::routing::post(v1::vendor_webhook))
         .route("/v1/reviews", get(v1::list_reviews))
+        .route("/v1/lists", get(screening::list_versions))
+        .route("/v1/screen", axum::routing::post(screening::screen))
+        .route("/v1/accounts/{id}/alerts", get(screening::account_alerts))
+        .route("/v1/alerts", get(screening::list_alerts))
+        .route("/v1/alerts/{id}/disposition", axum::routing::post(screening::dispose_alert))
         .route("/v1/accounts/{id}/reviews", axum::routing::post(v1::open_review))
         .route("/v1/reviews/{id}/claim", axum::routing::post(v1::claim_review))
         .route("/v1/reviews/{id}/decision", axum::routing::post(v1::decide_review))
@@ -110,7 +117,8 @@ pub fn router(state: AppState) -> Router {
                 .post(v1::ingest_events)
                 .layer(DefaultBodyLimit::max(state.config.max_batch_bytes.max(state.config.max_body_bytes))),
         )
-        .route("/v1/accounts/{id}/access-events", get(v1::account_events));
+        .route("/v1/accounts/{id}/access-events", get(v1::account_events))
+        .merge(v1_measures::routes());
     Router::new()
         .merge(v1)
         .route("/openapi.json", get(openapi::serve))

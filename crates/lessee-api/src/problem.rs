@@ -26,6 +26,7 @@ pub fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
         ErrorCode::ValidationFailed => (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed"),
         ErrorCode::IdempotencyKeyMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key reused"),
         ErrorCode::Conflict => (StatusCode::CONFLICT, "Conflict"),
+        ErrorCode::NoLists => (StatusCode::CONFLICT, "No screening list imported"),
         ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
         ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     }

@@ -16,6 +16,8 @@ use lessee_store::{PoolConfig, SqlStore, Store};
 use serde_json::Value;
 
 mod decisions;
+mod measures;
+mod rescreen;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
@@ -34,6 +36,13 @@ pub enum BenchCmd {
     /// Decide the fixture mix with the engine alone (one core) and open accounts through the
     /// API, each under the default policy beside an empty policy, in the same run.
     Decisions(decisions::DecisionsArgs),
+    /// Re-evaluate stored accounts against a new jurisdiction measure, beside a plain scan of
+    /// the same rows in the same run.
+    Measures(measures::MeasuresArgs),
+    /// Import the shared lists, store N synthetic customers as sealed accounts, then time a full
+    /// re-screen (beside a decrypting scan with no screening) and the `rescreen.list` job after
+    /// a new OFAC version with 100 entries edited (beside the full re-screen).
+    Rescreen(rescreen::RescreenArgs),
 }
 
 #[derive(Args)]
@@ -62,6 +71,8 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<()> {
         BenchCmd::IpQuery(args) => ip_query(args).await,
         BenchCmd::Reads(args) => reads(args).await,
         BenchCmd::Decisions(args) => decisions::run(args).await,
+        BenchCmd::Measures(args) => measures::run(args).await,
+        BenchCmd::Rescreen(args) => rescreen::run(args).await,
     }
 }
 
@@ -638,6 +649,7 @@ fn seal_events(
                                 action: e.action.to_owned(),
                                 sealed,
                                 ip,
+                                seq: 0,
                             })
                         })
                         .collect()
@@ -681,6 +693,22 @@ pub struct EventsArgs {
     common: Common,
 }
 
+/// The access-event compactor as `serve` runs it (every second), for the duration of a run.
+fn spawn_compactor(store: Arc<SqlStore>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let max = lessee_service::Config::default().event_segment_events;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            while let Ok(c) = store.compact_events(max).await {
+                if c.merged == 0 {
+                    break;
+                }
+            }
+        }
+    })
+}
+
 async fn events(args: &EventsArgs) -> anyhow::Result<()> {
     let fixtures = load_fixtures(&args.common.fixtures)?;
     let batch = args.batch.clamp(1, lessee_service::events::MAX_BATCH);
@@ -708,6 +736,7 @@ async fn events(args: &EventsArgs) -> anyhow::Result<()> {
         let rows = Arc::new(seal_events(&keys.vault, &accounts, &dks, &evs, 7)?);
         let s = bed.store.clone();
         let vault = keys.vault.clone();
+        let compactor = spawn_compactor(bed.store.clone());
         let base = drive(batches, args.concurrency, move |i| {
             let s = s.clone();
             let rows = rows.clone();
@@ -720,6 +749,8 @@ async fn events(args: &EventsArgs) -> anyhow::Result<()> {
             }
         })
         .await;
+        compactor.abort();
+        let base_segments = bed.store.event_segments().await?;
         bed.close(&args.common.postgres_admin_url).await?;
 
         // The product: NDJSON batches through the HTTP API into a fresh database holding the
@@ -742,6 +773,7 @@ async fn events(args: &EventsArgs) -> anyhow::Result<()> {
         let service = keys.service(bed.store.clone())?;
         let token = token(&service, Role::ControlPlane).await?;
         let (addr, server) = start_server(service, None).await?;
+        let compactor = spawn_compactor(bed.store.clone());
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
         let url = format!("http://{addr}/v1/access-events");
         let api = drive(batches, args.concurrency, move |i| {
@@ -752,7 +784,12 @@ async fn events(args: &EventsArgs) -> anyhow::Result<()> {
         })
         .await;
         server.abort();
+        compactor.abort();
+        let api_segments = bed.store.event_segments().await?;
         bed.close(&args.common.postgres_admin_url).await?;
+        println!(
+            "{backend}: segments left after the run (compactor running throughout): baseline {base_segments}, HTTP {api_segments}"
+        );
 
         let row = |mode: &str, f: &Figures, ratio: f64| {
             println!(
@@ -893,6 +930,15 @@ async fn load_events(
         "  loaded {written} events in {:.1} s ({:.0}/s)",
         started.elapsed().as_secs_f64(),
         written as f64 / started.elapsed().as_secs_f64()
+    );
+    // Steady state: what `serve`'s compactor leaves behind.
+    let started = Instant::now();
+    let max = lessee_service::Config::default().event_segment_events;
+    while store.compact_events(max).await?.merged > 0 {}
+    eprintln!(
+        "  compacted into {} segments in {:.1} s",
+        store.event_segments().await?,
+        started.elapsed().as_secs_f64()
     );
     Ok(strays)
 }

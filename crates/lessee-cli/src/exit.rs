@@ -5,7 +5,7 @@
 //! | 0 | success |
 //! | 1 | internal error |
 //! | 2 | usage error (bad arguments) |
-//! | 3 | not found |
+//! | 3 | not found (also: no screening list imported) |
 //! | 4 | invalid input (malformed JSON, unknown fields, invalid values) |
 //! | 5 | conflict (external id taken, idempotency key reused) |
 //! | 6 | not authorized |
@@ -39,7 +39,7 @@ pub fn code_of(code: ErrorCode) -> u8 {
         | ErrorCode::InvalidPurpose => DATA,
         ErrorCode::InvalidQuery | ErrorCode::MethodNotAllowed => USAGE,
         ErrorCode::Unauthenticated | ErrorCode::Forbidden => DENIED,
-        ErrorCode::NotFound => NOT_FOUND,
+        ErrorCode::NotFound | ErrorCode::NoLists => NOT_FOUND,
         ErrorCode::ExternalIdConflict | ErrorCode::IdempotencyKeyMismatch | ErrorCode::Conflict => CONFLICT,
         ErrorCode::Unavailable => UNAVAILABLE,
         ErrorCode::Internal => INTERNAL,

@@ -3,6 +3,8 @@
 
 mod bench;
 mod exit;
+mod measures_cmd;
+mod screening_cmd;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -67,6 +69,9 @@ enum Command {
     /// Retention.
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// The background job queue (re-screening, re-evaluation, reminders).
+    #[command(subcommand)]
+    Jobs(JobsCmd),
     /// Ongoing verification.
     #[command(subcommand)]
     Verification(VerificationCmd),
@@ -85,9 +90,23 @@ enum Command {
     /// The verification policy (the written CIP): check, test, install, show, history.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Special measures (EO 13984 § 2(d)): add, list, show, extend, revoke, impact.
+    #[command(subcommand)]
+    Measures(measures_cmd::MeasuresCmd),
+    /// Exemptions (EO 13984 § 1(c)) and the ADP description.
+    #[command(subcommand)]
+    Exemptions(measures_cmd::ExemptionsCmd),
     /// Measure performance against a baseline in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Screening lists: import, update, show, diff.
+    #[command(subcommand)]
+    Lists(screening_cmd::ListsCmd),
+    /// Screen a name (or a CSV batch) against the imported lists.
+    Screen(screening_cmd::ScreenArgs),
+    /// Screening alerts: list, dispose.
+    #[command(subcommand)]
+    Alerts(screening_cmd::AlertsCmd),
 }
 
 #[derive(Args)]
@@ -348,6 +367,20 @@ enum RetentionCmd {
 }
 
 #[derive(Subcommand)]
+enum JobsCmd {
+    /// Run due jobs in this process (beside or instead of `serve`'s worker); prints the totals.
+    Run {
+        /// Keep claiming until no job is due (otherwise one claim of up to --limit jobs).
+        #[arg(long)]
+        until_empty: bool,
+        #[arg(long, default_value_t = 64)]
+        limit: u32,
+    },
+    /// Jobs by kind and state (pending, running, done, dead).
+    Status,
+}
+
+#[derive(Subcommand)]
 enum VerificationCmd {
     /// Lapse old email/phone confirmations and decide again every account whose decision is
     /// older than --reverify-days; prints the report.
@@ -578,6 +611,10 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
                 if let Err(e) = bg.refresh_policy().await {
                     tracing::error!(error = %e, "Could not refresh the policy.");
                 }
+                // And the screener, when another process imported a list version.
+                if let Err(e) = bg.refresh_screener().await {
+                    tracing::error!(error = %e, "Could not refresh the screener.");
+                }
             }
             if last_retention.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(6 * 3600)) {
                 last_retention = Some(std::time::Instant::now());
@@ -607,6 +644,38 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             }
         }
     });
+    // A worker of the job queue. Other processes (`lessee jobs run`, more `serve`s) may run
+    // workers on the same database; the queue's leases keep them apart.
+    let jbg = service.clone();
+    let jobs = tokio::spawn(async move {
+        let worker = worker_id();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut last_prune: Option<std::time::Instant> = None;
+        loop {
+            tick.tick().await;
+            if let Err(e) = jbg.run_jobs_until_empty(&worker).await {
+                tracing::error!(error = %e, "The job worker could not claim jobs.");
+            }
+            if last_prune.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(3600)) {
+                last_prune = Some(std::time::Instant::now());
+                if let Err(e) = jbg.prune_jobs(7).await {
+                    tracing::error!(error = %e, "Could not prune finished jobs.");
+                }
+            }
+        }
+    });
+    // The access-event compactor: its own task, so a long merge never delays the sequencer.
+    let cbg = service.clone();
+    let compactor = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = cbg.compact_events().await {
+                tracing::error!(error = %e, "Access-event compaction failed.");
+            }
+        }
+    });
+    let measures_scheduler = tokio::spawn(measures_cmd::schedule(service.clone()));
     let state = AppState::new(
         service.clone(),
         ApiConfig { max_body_bytes: args.max_body_bytes, max_batch_bytes: args.max_batch_bytes },
@@ -621,6 +690,9 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     let _ = std::io::stdout().flush();
     lessee_api::serve(listener, state, shutdown_signal()).await.map_err(Failure::io)?;
     checkpoints.abort();
+    compactor.abort();
+    measures_scheduler.abort();
+    jobs.abort();
     // A last checkpoint so the log's tail is anchored.
     if let Err(e) = service.checkpoint().await {
         tracing::error!(error = %e, "Could not sign the final audit checkpoint.");
@@ -788,6 +860,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let (_, service) = open_service(&cli).await?;
             print_json(&service.run_reverification(&operator, &RequestContext::local()).await?)
         }
+        Command::Jobs(JobsCmd::Run { until_empty, limit }) => {
+            let (_, service) = open_service(&cli).await?;
+            let worker = worker_id();
+            let run = if *until_empty {
+                service.run_jobs_until_empty(&worker).await?
+            } else {
+                service.run_jobs(&worker, *limit).await?
+            };
+            print_json(&run)
+        }
+        Command::Jobs(JobsCmd::Status) => {
+            let (_, service) = open_service(&cli).await?;
+            print_json(&service.job_counts().await?)
+        }
         Command::Retention(RetentionCmd::Run) => {
             let (_, service) = open_service(&cli).await?;
             print_json(&service.run_retention(&operator, &RequestContext::local()).await?)
@@ -817,7 +903,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Export(args) => export_command(&cli, args).await,
         Command::Policy(cmd) => policy_command(&cli, cmd).await,
+        Command::Lists(cmd) => screening_cmd::lists(&open_service(&cli).await?.1, cmd).await,
+        Command::Screen(args) => screening_cmd::screen(&open_service(&cli).await?.1, args).await,
+        Command::Alerts(cmd) => screening_cmd::alerts(&open_service(&cli).await?.1, cmd).await,
         Command::Mrz(MrzCmd::Check { reference, batch }) => mrz_check(reference.as_deref(), *batch),
+        Command::Measures(cmd) => {
+            let (_, service) = open_service(&cli).await?;
+            measures_cmd::measures(Arc::new(service), cmd).await
+        }
+        Command::Exemptions(cmd) => {
+            let (_, service) = open_service(&cli).await?;
+            measures_cmd::exemptions(Arc::new(service), cmd).await
+        }
         Command::Bench(cmd) => bench::run(cmd).await.map_err(|e| Failure::new(exit::INTERNAL, format!("{e:#}"))),
     }
 }
@@ -1131,4 +1228,12 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// This process's name on the job queue: host, process id and its start time (a restarted
+/// process with a recycled pid is another worker).
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{host}:{}:{}", std::process::id(), started.as_nanos())
 }

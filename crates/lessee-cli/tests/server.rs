@@ -241,6 +241,9 @@ async fn fixtures_open_and_survive_restart(postgres: bool) {
         assert_eq!(r.body["decision"]["outcome"], outcome, "{name}");
         let codes: Vec<&str> =
             r.body["decision"]["reasons"].as_array().unwrap().iter().map(|x| x["code"].as_str().unwrap()).collect();
+        // No list is imported here: screening was not possible, recorded last, no effect.
+        let mut reasons = reasons.to_vec();
+        reasons.push("screening_not_possible");
         assert_eq!(codes, reasons, "{name}");
         let policy = r.body["decision"]["policy_version"].as_str().unwrap();
         assert!(policy.starts_with("default@1+sha256:"), "decided under the installed default: {policy}");
@@ -2058,4 +2061,375 @@ async fn keys_rotate_without_losing_data(postgres: bool) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["customer"]["legal_name"], "Northgate Analytics Ltd");
     server.stop(false).await;
+}
+
+/// Special measures, exemptions (issue 7) through the real server.
+mod measures {
+    use super::*;
+
+    fn russian(external_id: &str, account_type: &str) -> Value {
+        let mut v: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures_dir().join("individual_foreign_passport.json")).unwrap(),
+        )
+        .unwrap();
+        v["external_id"] = json!(external_id);
+        v["account_type"] = json!(account_type);
+        v["customer"]["citizenships"] = json!(["RU"]);
+        v["customer"]["address"]["country"] = json!("RU");
+        v
+    }
+
+    async fn post(server: &Server, token: &str, path: &str, body: Value) -> Resp {
+        server.req("POST", path, Some(token), Some(serde_json::to_vec(&body).unwrap()), &[]).await
+    }
+
+    fn reason_codes(account: &Value) -> Vec<String> {
+        account["decision"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn ru_measure_denies_and_flags_existing_accounts(postgres: bool) {
+        let db = Db::new(postgres).await;
+        let admin = db.token("admin").await;
+        let cp = db.token("control_plane").await;
+        let analyst = db.token("analyst").await;
+        let server = db.serve().await;
+        let mut ids = std::collections::BTreeMap::new();
+        for (_, app) in fixtures() {
+            let r = server.open(&cp, &app, None).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            ids.insert(app["external_id"].as_str().unwrap().to_owned(), r.body["id"].as_str().unwrap().to_owned());
+        }
+        let events = std::fs::read_to_string(fixtures_dir().join("access_events.ndjson")).unwrap();
+        let r = server
+            .http
+            .post(format!("{}/v1/access-events", server.base))
+            .bearer_auth(&cp)
+            .header("content-type", "application/x-ndjson")
+            .body(events)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+        let today = chrono::Utc::now().date_naive().to_string();
+        let measure = json!({"id": "m-ru", "kind": "jurisdiction", "target": {"country": "RU"},
+            "effect": {"type": "prohibit"}, "scope": ["opening", "maintaining", "reseller_accounts", "on_behalf_of"],
+            "citation": "91 FR 1234", "effective": today, "expedited": {"citation": "EO 13984 § 2(d)(iv)"}});
+
+        // Bad input: problems, nothing written.
+        let r = post(&server, &analyst, "/v1/measures", measure.clone()).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let mut unknown = measure.clone();
+        unknown["target"] = json!({"country": "XX"});
+        let r = post(&server, &admin, "/v1/measures", unknown).await;
+        assert_eq!((r.status, r.ctype.as_str()), (400, "application/problem+json"), "{}", r.body);
+        let mut early = measure.clone();
+        early["determination"] = json!("2030-01-01");
+        let r = post(&server, &admin, "/v1/measures", early).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.body["errors"][0]["code"], "effective_before_determination", "{}", r.body);
+        let mut no_lead = measure.clone();
+        no_lead.as_object_mut().unwrap().remove("expedited");
+        let r = post(&server, &admin, "/v1/measures", no_lead).await;
+        assert_eq!(r.body["errors"][0]["code"], "effective_too_soon", "{}", r.body);
+        let mut stray = measure.clone();
+        stray["colour"] = json!("red");
+        assert_eq!(post(&server, &admin, "/v1/measures", stray).await.status, 400);
+        assert_eq!(server.get(&analyst, "/v1/measures").await.body, json!([]));
+
+        // The measure: created, listed, readable by analysts.
+        let r = post(&server, &admin, "/v1/measures", measure.clone()).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["status"]["status"], "in_effect");
+        assert_eq!(post(&server, &admin, "/v1/measures", measure.clone()).await.status, 409);
+        let r = server.get(&analyst, "/v1/measures/m-ru").await;
+        assert_eq!(r.body["history"][0]["change"], "created", "{}", r.body);
+
+        // A new RU applicant is denied with a reason citing the measure.
+        let r = server.open(&cp, &russian("ru-new", "standard"), None).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["decision"]["outcome"], "deny", "{}", r.body);
+        let reason = r.body["decision"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == "measure_blocks_opening")
+            .unwrap()
+            .clone();
+        let msg = reason["message"].as_str().unwrap();
+        assert!(msg.contains("`m-ru`") && msg.contains("91 FR 1234"), "{msg}");
+        // Others are not.
+        let mut us = fixtures().into_iter().find(|(n, _)| n == "individual_us_person").unwrap().1;
+        us["external_id"] = json!("us-new");
+        let r = server.open(&cp, &us, None).await;
+        assert_eq!(r.body["decision"]["outcome"], "approve", "{}", r.body);
+
+        // Existing accounts linked to Russia are flagged and given a closing deadline.
+        let r = server.req("POST", "/v1/measures/reevaluate", Some(&admin), None, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let impact = server.get(&analyst, "/v1/measures/m-ru/impact").await;
+        assert_eq!(impact.status, 200, "{}", impact.body);
+        let flagged: std::collections::BTreeMap<String, Value> = impact.body["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["account_id"].as_str().unwrap().to_owned(), a.clone()))
+            .collect();
+        // The reseller whose sub-lessee is Russian, the Russian customer, the account accessed
+        // from Russia, the one that signed up from a Russian IP address.
+        for ext in ["acct-3001", "acct-1004", "acct-2001", "acct-1006"] {
+            let id = &ids[ext];
+            let a = flagged.get(id).unwrap_or_else(|| panic!("{ext} not flagged: {}", impact.body));
+            assert_eq!((a["state"].as_str(), a["verdict"].as_str()), (Some("applied"), Some("close")), "{a}");
+            let account = server.get(&analyst, &format!("/v1/accounts/{id}")).await.body;
+            assert_eq!(account["decision"]["outcome"], "deny", "{ext}: {account}");
+            assert_eq!(account["decision"]["trigger"], "measure:m-ru");
+            assert!(reason_codes(&account).contains(&"measure_requires_closure".to_owned()));
+        }
+        let reseller = &flagged[&ids["acct-3001"]];
+        assert_eq!(reseller["outcome"]["findings"][0]["link"], "sub_lessee:1", "{reseller}");
+        for ext in ["acct-1001", "acct-1002", "acct-1003", "acct-1005"] {
+            assert!(!flagged.contains_key(&ids[ext]), "{ext} flagged: {}", impact.body);
+        }
+        let (code, out, err) = db.cli(&["measures", "impact", "m-ru"]).await;
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["accounts"], impact.body["accounts"]);
+
+        // An exemption for trial accounts changes the trial decision and no other.
+        let x = json!({"id": "x-trial", "scope": {"type": "account_type", "account_type": "trial"},
+            "reference": "ADP-2026-7", "effective": today, "exempts_from": {"type": "listed", "measures": ["m-ru"]}});
+        assert_eq!(post(&server, &analyst, "/v1/exemptions", x.clone()).await.status, 403);
+        let r = post(&server, &admin, "/v1/exemptions", x).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let trial = server.open(&cp, &russian("ru-trial", "trial"), None).await.body;
+        assert_ne!(trial["decision"]["outcome"], "deny", "{trial}");
+        assert!(reason_codes(&trial).contains(&"measure_exempted".to_owned()), "{trial}");
+        let standard = server.open(&cp, &russian("ru-standard", "standard"), None).await.body;
+        assert_eq!(standard["decision"]["outcome"], "deny", "{standard}");
+        let r = server.req("POST", "/v1/measures/reevaluate", Some(&admin), None, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let trial_existing = server.get(&analyst, &format!("/v1/accounts/{}", ids["acct-1006"])).await.body;
+        assert_ne!(trial_existing["decision"]["outcome"], "deny", "{trial_existing}");
+        assert!(reason_codes(&trial_existing).contains(&"measure_exempted".to_owned()));
+        let standard_existing = server.get(&analyst, &format!("/v1/accounts/{}", ids["acct-1004"])).await.body;
+        assert_eq!(standard_existing["decision"]["outcome"], "deny");
+
+        // An expired measure (determined and lapsed in the past) stops applying.
+        let old = json!({"id": "m-sg-old", "kind": "jurisdiction", "target": {"country": "SG"},
+            "effect": {"type": "prohibit"}, "scope": ["opening", "maintaining", "reseller_accounts"],
+            "citation": "90 FR 1", "determination": "2025-01-01", "effective": "2025-07-01", "expiry": "2026-07-01"});
+        let r = post(&server, &admin, "/v1/measures", old).await;
+        assert_eq!((r.status, r.body["status"]["status"].as_str()), (201, Some("expired")), "{}", r.body);
+        let mut sg = fixtures().into_iter().find(|(n, _)| n == "reseller_with_sublessees").unwrap().1;
+        sg["external_id"] = json!("sg-new");
+        sg["sub_lessees"] = json!([]);
+        let r = server.open(&cp, &sg, None).await;
+        assert!(!reason_codes(&r.body).iter().any(|c| c.starts_with("measure_")), "{}", r.body);
+
+        // Revoked: the flagged accounts are decided again without it.
+        let r = post(&server, &admin, "/v1/measures/m-ru/revoke", json!({"reason": "91 FR 9999"})).await;
+        assert_eq!((r.status, r.body["status"]["status"].as_str()), (200, Some("revoked")), "{}", r.body);
+        assert_eq!(post(&server, &admin, "/v1/measures/m-ru/revoke", json!({"reason": "again"})).await.status, 409);
+        let r = server.req("POST", "/v1/measures/reevaluate", Some(&admin), None, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let account = server.get(&analyst, &format!("/v1/accounts/{}", ids["acct-3001"])).await.body;
+        assert_eq!(account["decision"]["trigger"], "measure_lifted:m-ru", "{account}");
+        assert_ne!(account["decision"]["outcome"], "deny");
+        let history = server.get(&analyst, "/v1/measures/m-ru").await.body;
+        let changes: Vec<&str> =
+            history["history"].as_array().unwrap().iter().map(|c| c["change"].as_str().unwrap()).collect();
+        assert_eq!(changes, vec!["created", "revoked"]);
+        let lifted = server.get(&analyst, "/v1/measures/m-ru/impact").await.body;
+        assert!(lifted["accounts"].as_array().unwrap().iter().all(|a| a["state"] == "lifted"), "{lifted}");
+        server.stop(false).await;
+    }
+
+    async fn reseller_register(postgres: bool) {
+        let db = Db::new(postgres).await;
+        let admin = db.token("admin").await;
+        let cp = db.token("control_plane").await;
+        let analyst = db.token("analyst").await;
+        let server = db.serve().await;
+        let mut ids = std::collections::BTreeMap::new();
+        for (_, app) in fixtures() {
+            let r = server.open(&cp, &app, None).await;
+            ids.insert(app["external_id"].as_str().unwrap().to_owned(), r.body["id"].as_str().unwrap().to_owned());
+        }
+        let reseller = &ids["acct-3001"];
+        let put = |id: &str, body: Value, token: &str| {
+            let path = format!("/v1/resellers/{id}");
+            let token = token.to_owned();
+            let server = &server;
+            async move { server.req("PUT", &path, Some(&token), Some(serde_json::to_vec(&body).unwrap()), &[]).await }
+        };
+        let reg = json!({"location": "foreign", "cip_basis": "adopts_provider_cip", "agreement_signed": "2026-10-01"});
+        assert_eq!(put(reseller, reg.clone(), &analyst).await.status, 403);
+        // Only a reseller account is registered; adopting the CIP needs the agreement's date.
+        let r = put(&ids["acct-1001"], reg.clone(), &admin).await;
+        assert_eq!((r.status, r.body["errors"][0]["code"].as_str()), (422, Some("not_a_reseller_account")));
+        let r = put(reseller, json!({"location": "foreign", "cip_basis": "adopts_provider_cip"}), &admin).await;
+        assert_eq!(r.body["errors"][0]["code"], "agreement_required", "{}", r.body);
+        assert_eq!(put(reseller, json!({"location": "mars", "cip_basis": "own_cip"}), &admin).await.status, 400);
+        let r = put(reseller, reg, &admin).await;
+        assert_eq!((r.status, r.body["status"].as_str()), (200, Some("compliant")), "{}", r.body);
+        // Its own CIP instead: missing until filed, then versioned.
+        let r = put(reseller, json!({"location": "foreign", "cip_basis": "own_cip"}), &admin).await;
+        assert_eq!(r.body["status"], "cip_missing", "{}", r.body);
+        for text in ["CIP v1", "CIP v2"] {
+            let r =
+                post(&server, &admin, &format!("/v1/resellers/{reseller}/cip-documents"), json!({"text": text})).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let r = server.get(&analyst, &format!("/v1/resellers/{reseller}")).await;
+        assert_eq!(r.body["status"], "compliant");
+        assert_eq!(r.body["cip_documents"][1]["version"], 2);
+        // Non-compliance: a 30-day deadline; a report attached by digest.
+        let path = format!("/v1/resellers/{reseller}/non-compliance");
+        let r = post(&server, &admin, &path, json!({"reason": "refused to produce CIP records"})).await;
+        assert_eq!((r.status, r.body["status"].as_str()), (200, Some("non_compliant")), "{}", r.body);
+        let due = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+        assert_eq!(r.body["non_compliance"]["terminate_by"], json!(due));
+        assert_eq!(post(&server, &admin, &path, json!({"reason": "again"})).await.status, 409);
+        let rpath = format!("/v1/resellers/{reseller}/reports");
+        assert_eq!(post(&server, &admin, &rpath, json!({"reference": "SAR-1", "sha256": "zz"})).await.status, 422);
+        let digest = "ab".repeat(32);
+        let r = post(&server, &admin, &rpath, json!({"reference": "SAR-1", "sha256": digest})).await;
+        assert_eq!(r.body["reports"][0]["reference"], "SAR-1", "{}", r.body);
+        let (code, out, err) = db.cli(&["jobs", "status"]).await;
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("resellers.reminder"), "{out}");
+        let r =
+            post(&server, &admin, &format!("/v1/resellers/{reseller}/outcome"), json!({"outcome": "terminated"})).await;
+        assert_eq!(r.body["status"], "terminated", "{}", r.body);
+        let list = server.get(&analyst, "/v1/resellers").await;
+        assert_eq!(list.body.as_array().unwrap().len(), 1);
+        assert_eq!(server.get(&analyst, &format!("/v1/resellers/{}", ids["acct-1001"])).await.status, 404);
+        server.stop(false).await;
+    }
+
+    /// Two resellers, each with a bound token: each registers, updates and lists its own
+    /// sub-lessees; every route tried with the other reseller's ids answers 403 or 404, and no
+    /// other route of the API answers a reseller token with data.
+    async fn resellers_see_only_their_own_sub_lessees(postgres: bool) {
+        let db = Db::new(postgres).await;
+        let admin = db.token("admin").await;
+        let cp = db.token("control_plane").await;
+        let server = db.serve().await;
+        let base = fixtures().into_iter().find(|(n, _)| n == "reseller_with_sublessees").unwrap().1;
+        let mut resellers = Vec::new();
+        for ext in ["res-a", "res-b"] {
+            let mut app = base.clone();
+            app["external_id"] = json!(ext);
+            let id = server.open(&cp, &app, None).await.body["id"].as_str().unwrap().to_owned();
+            let reg =
+                json!({"location": "foreign", "cip_basis": "adopts_provider_cip", "agreement_signed": "2026-10-01"});
+            let r = server
+                .req("PUT", &format!("/v1/resellers/{id}"), Some(&admin), Some(serde_json::to_vec(&reg).unwrap()), &[])
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let r = post(&server, &admin, &format!("/v1/resellers/{id}/tokens"), json!({"name": ext})).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            resellers.push((id, r.body["token"].as_str().unwrap().to_owned()));
+        }
+        let (a, ta) = resellers[0].clone();
+        let (b, tb) = resellers[1].clone();
+        // A registers a Russian sub-lessee: decided like a customer (measures would apply).
+        let sub = russian("a-sub-1", "standard");
+        let r = post(&server, &ta, &format!("/v1/resellers/{a}/sub-lessees"), sub.clone()).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["classification"]["status"], "foreign_person");
+        let a_sub = r.body["id"].as_str().unwrap().to_owned();
+        let r = post(&server, &tb, &format!("/v1/resellers/{b}/sub-lessees"), russian("b-sub-1", "standard")).await;
+        let b_sub = r.body["id"].as_str().unwrap().to_owned();
+        let list = server.get(&ta, &format!("/v1/resellers/{a}/sub-lessees")).await;
+        let ids: Vec<&str> = list.body.as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, vec![a_sub.as_str()]);
+        let mut updated = sub.clone();
+        updated["customer"]["address"]["country"] = json!("DE");
+        updated["customer"]["citizenships"] = json!(["DE"]);
+        let r = server
+            .req(
+                "PUT",
+                &format!("/v1/resellers/{a}/sub-lessees/{a_sub}"),
+                Some(&ta),
+                Some(serde_json::to_vec(&updated).unwrap()),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["decision"]["trigger"], "resubmission");
+        assert_eq!(server.get(&ta, &format!("/v1/resellers/{a}/sub-lessees/{a_sub}")).await.status, 200);
+
+        // A's token against B's ids, and against B's sub-lessee under A's id: not found.
+        let body = serde_json::to_vec(&russian("x-1", "standard")).unwrap();
+        let cross: Vec<(&str, String, Option<Vec<u8>>)> = vec![
+            ("GET", format!("/v1/resellers/{b}/sub-lessees"), None),
+            ("POST", format!("/v1/resellers/{b}/sub-lessees"), Some(body.clone())),
+            ("GET", format!("/v1/resellers/{b}/sub-lessees/{b_sub}"), None),
+            ("PUT", format!("/v1/resellers/{b}/sub-lessees/{b_sub}"), Some(body.clone())),
+            ("GET", format!("/v1/resellers/{a}/sub-lessees/{b_sub}"), None),
+            ("PUT", format!("/v1/resellers/{a}/sub-lessees/{b_sub}"), Some(body.clone())),
+        ];
+        for (method, path, body) in cross {
+            let r = server.req(method, &path, Some(&ta), body, &[]).await;
+            assert_eq!(r.status, 404, "{method} {path}: {}", r.body);
+        }
+        // Every other route refuses a reseller token (403), whatever the ids, with bodies that
+        // would be accepted from a role allowed to call them.
+        let app = russian("x-2", "standard");
+        let measure = json!({"kind": "jurisdiction", "target": {"country": "RU"}, "effect": {"type": "prohibit"},
+            "scope": ["opening"], "citation": "c", "effective": "2030-01-01"});
+        let reg = json!({"location": "foreign", "cip_basis": "own_cip"});
+        let others: Vec<(&str, String, Option<Value>)> = vec![
+            ("GET", "/v1/accounts".into(), None),
+            ("POST", "/v1/accounts".into(), Some(app.clone())),
+            ("GET", format!("/v1/accounts/{b_sub}"), None),
+            ("GET", format!("/v1/accounts/{b_sub}/decisions"), None),
+            ("GET", format!("/v1/accounts/{b_sub}/application"), None),
+            ("PUT", format!("/v1/accounts/{b_sub}/application"), Some(app.clone())),
+            ("GET", format!("/v1/accounts/{a_sub}"), None),
+            ("GET", format!("/v1/resellers/{a}"), None),
+            ("GET", format!("/v1/resellers/{b}"), None),
+            ("PUT", format!("/v1/resellers/{b}"), Some(reg)),
+            ("GET", "/v1/resellers".into(), None),
+            ("POST", format!("/v1/resellers/{b}/non-compliance"), Some(json!({"reason": "x"}))),
+            ("POST", format!("/v1/resellers/{b}/outcome"), Some(json!({"outcome": "terminated"}))),
+            ("POST", format!("/v1/resellers/{b}/attestations"), Some(json!({"date": "2026-01-01", "reference": "r"}))),
+            ("POST", format!("/v1/resellers/{b}/cip-documents"), Some(json!({"text": "t"}))),
+            ("POST", format!("/v1/resellers/{b}/reports"), Some(json!({"reference": "r", "sha256": "ab".repeat(32)}))),
+            ("POST", format!("/v1/resellers/{b}/tokens"), Some(json!({"name": "n"}))),
+            ("POST", format!("/v1/resellers/{a}/tokens"), Some(json!({"name": "n"}))),
+            ("GET", "/v1/measures".into(), None),
+            ("POST", "/v1/measures".into(), Some(measure)),
+            ("GET", "/v1/exemptions".into(), None),
+            ("GET", "/v1/reviews".into(), None),
+            ("GET", "/v1/legal-holds".into(), None),
+            (
+                "POST",
+                "/v1/accounts/search".into(),
+                Some(json!({"kind": "email", "value": "ops@harbor-robotics.example"})),
+            ),
+        ];
+        for (method, path, body) in others {
+            let body = body.map(|b| serde_json::to_vec(&b).unwrap());
+            let extra: &[(&str, &str)] = &[("lessee-purpose", "verification")];
+            let r = server.req(method, &path, Some(&ta), body, extra).await;
+            assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+            assert_eq!(r.ctype, "application/problem+json", "{method} {path}");
+        }
+        // B's own view is untouched.
+        let list = server.get(&tb, &format!("/v1/resellers/{b}/sub-lessees")).await;
+        assert_eq!(list.body.as_array().unwrap().len(), 1);
+        server.stop(false).await;
+    }
+
+    on_both_backends!(
+        ru_measure_denies_and_flags_existing_accounts,
+        reseller_register,
+        resellers_see_only_their_own_sub_lessees
+    );
 }
