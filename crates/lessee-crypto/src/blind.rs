@@ -35,16 +35,20 @@ pub enum IndexPurpose {
     IpAddress,
     /// Payment fingerprint or network token (never a card number): trimmed, case kept.
     PaymentFingerprint,
+    /// A retrieval key of a customer name for re-screening (`lessee_screening::keys`): 16 hex
+    /// digits of a 64-bit hash, lowercased. Never a name.
+    ScreeningKey,
 }
 
 impl IndexPurpose {
     /// Every purpose.
-    pub const ALL: [IndexPurpose; 5] = [
+    pub const ALL: [IndexPurpose; 6] = [
         IndexPurpose::Email,
         IndexPurpose::Phone,
         IndexPurpose::NationalId,
         IndexPurpose::IpAddress,
         IndexPurpose::PaymentFingerprint,
+        IndexPurpose::ScreeningKey,
     ];
 
     /// The purpose's stable name, part of its key derivation: never change one.
@@ -56,6 +60,7 @@ impl IndexPurpose {
             IndexPurpose::NationalId => "national_id",
             IndexPurpose::IpAddress => "ip_address",
             IndexPurpose::PaymentFingerprint => "payment_fingerprint",
+            IndexPurpose::ScreeningKey => "screening_key",
         }
     }
 }
@@ -108,6 +113,13 @@ pub fn normalize(purpose: IndexPurpose, raw: &str) -> Result<String, NormalizeEr
                 return Err(refuse("contains spaces or control characters"));
             }
             Ok(trimmed.to_string())
+        }
+        IndexPurpose::ScreeningKey => {
+            let out = trimmed.to_ascii_lowercase();
+            if !out.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(refuse("not hex digits"));
+            }
+            Ok(out)
         }
     }
 }

@@ -60,6 +60,8 @@ const TABLE: &[(IndexPurpose, &str, Result<&str, &str>)] = &[
     (PaymentFingerprint, "4111111111111111", Ok("4111111111111111")),
     (PaymentFingerprint, "ab cd", Err("contains spaces or control characters")),
     (PaymentFingerprint, "", Err("empty")),
+    (IndexPurpose::ScreeningKey, "00FF12ab", Ok("00ff12ab")),
+    (IndexPurpose::ScreeningKey, "smith", Err("not hex digits")),
 ];
 
 #[test]

@@ -44,12 +44,12 @@ impl Hasher for FastHasher {
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
-const KEY_EDIT: u8 = b'E';
-const KEY_SKELETON: u8 = b'S';
-const KEY_VOWELS: u8 = b'V';
+pub(crate) const KEY_EDIT: u8 = b'E';
+pub(crate) const KEY_SKELETON: u8 = b'S';
+pub(crate) const KEY_VOWELS: u8 = b'V';
 
 /// FNV-1a over a key kind and bytes.
-fn key_hash(kind: u8, bytes: impl Iterator<Item = u8>) -> u64 {
+pub(crate) fn key_hash(kind: u8, bytes: impl Iterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in std::iter::once(kind).chain(bytes) {
         h ^= u64::from(b);
@@ -303,7 +303,7 @@ fn is_vowel_byte(b: u8) -> bool {
 }
 
 /// The vowel pattern of a short token (`ali` -> `_l_`), a retrieval key for [`one_vowel_apart`].
-fn vowel_pattern(folded: &str) -> impl Iterator<Item = u8> + '_ {
+pub(crate) fn vowel_pattern(folded: &str) -> impl Iterator<Item = u8> + '_ {
     folded.bytes().map(|b| if is_vowel_byte(b) { b'_' } else { b })
 }
 

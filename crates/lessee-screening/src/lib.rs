@@ -20,6 +20,7 @@
 mod config;
 pub mod eval;
 mod index;
+pub mod keys;
 pub mod normalize;
 mod rescreen;
 mod screener;

@@ -118,3 +118,63 @@ fn rescreening_against_the_real_lists_agrees_with_screening() {
     ids.sort_unstable();
     assert_eq!(ids, ["a", "c"]);
 }
+
+/// The keys stored beside accounts find every customer the in-memory customer index finds
+/// near a list entry (so re-screening after a list change can decrypt only those), on the
+/// evaluation set's customers (OFAC names changed every way the set changes them, and
+/// ordinary names) against the OFAC entries they came from and others.
+#[test]
+fn stored_keys_find_what_the_customer_index_finds() {
+    use lessee_screening::eval::{self, EvalConfig};
+    use lessee_screening::keys;
+    use std::collections::HashSet;
+
+    let screener = common::screener();
+    let entries = &common::ofac().entries;
+    let set = eval::generate(entries, screener, &EvalConfig { seed: 3, positives: 1000, negatives: 1000 });
+    let customers: Vec<Customer> =
+        set.queries.iter().map(|q| Customer::new(format!("q-{}", q.id), q.name.clone())).collect();
+    let stored: Vec<HashSet<u64>> = customers
+        .iter()
+        .map(|c| {
+            let mut k = Vec::new();
+            keys::stored_keys(&c.name, &mut k);
+            k.into_iter().collect()
+        })
+        .collect();
+    let index = CustomerIndex::build(customers, screener);
+    // The entries the positives came from, and every 40th entry besides.
+    let mut chosen: Vec<&Entry> = Vec::new();
+    for q in &set.queries {
+        if let Some(e) = q.expected.as_ref().and_then(|x| entries.iter().find(|e| e.entity_id == x.entity_id))
+            && chosen.len() < 400
+            && !chosen.iter().any(|c| c.entity_id == e.entity_id)
+        {
+            chosen.push(e);
+        }
+    }
+    chosen.extend(entries.iter().step_by(40));
+    let mut probe = Vec::new();
+    for e in &chosen {
+        for name in std::iter::once(&e.name).chain(e.aliases.iter().map(|a| &a.name)) {
+            keys::probe_keys(name, &mut probe);
+        }
+    }
+    keys::finish(&mut probe);
+    let probe: HashSet<u64> = probe.into_iter().collect();
+    let by_keys: HashSet<usize> =
+        stored.iter().enumerate().filter(|(_, k)| !k.is_disjoint(&probe)).map(|(i, _)| i).collect();
+    let near = screener.customers_near(&index, &chosen);
+    assert!(near.len() > 400, "the set should bring many customers near: {}", near.len());
+    let missed: Vec<usize> = near.iter().copied().filter(|i| !by_keys.contains(i)).collect();
+    eprintln!("near {}, found by keys {}", near.len(), by_keys.len());
+    assert!(
+        missed.is_empty(),
+        "{} of {} near customers not found by keys: {:?}",
+        missed.len(),
+        near.len(),
+        &missed[..missed.len().min(10)]
+    );
+    // The keys narrow the set: not every customer is a candidate.
+    assert!(by_keys.len() < 2000, "{} of 2000 customers", by_keys.len());
+}

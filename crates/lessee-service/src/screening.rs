@@ -984,14 +984,17 @@ impl Service {
         self.rescreen_list(previous.as_ref(), &version).await.map(|_| ())
     }
 
-    /// Re-screens every stored account against what changed between two versions of a list:
+    /// Re-screens the stored accounts against what changed between two versions of a list:
     /// new and changed entries are looked up in an index over the customers' names
     /// ([`lessee_screening::CustomerIndex`]), so only the customers they come close to are
     /// scored. New hits become alerts (deduplicated against live alerts and decided false
     /// positives) and the accounts concerned are decided again. Returns the alerts raised.
     ///
-    /// The customers' names are read by decrypting each sealed application (there is no
-    /// plaintext name column): one unseal per account per import.
+    /// The customers' names are sealed, so the index is built from the accounts that share a
+    /// screening key ([`lessee_screening::keys`], blinded and stored at opening) with the
+    /// changed entries: only those are decrypted. Until every stored account is known to have
+    /// keys of the running scheme (a database from before them, or a new scheme), every account
+    /// is decrypted once instead, and the missing keys are written on the way.
     pub async fn rescreen_list(&self, previous: Option<&ListVersion>, version: &ListVersion) -> Result<usize> {
         let Some(loaded) = self.screener().await? else { return Ok(0) };
         let old = match previous {
@@ -1005,27 +1008,58 @@ impl Service {
         }
         let mut customers = Vec::new();
         let mut hashes: HashMap<String, String> = HashMap::new();
-        let mut after = None;
-        loop {
-            let page = self.store.customer_keys(after, 2000).await?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(*last);
-            for (id, app) in self.unsealed_page(page.into_iter().map(|(id, _)| id).collect()).await? {
-                for subject in subjects(&app) {
-                    let key = format!("{id}|{}", subject.label);
-                    hashes.insert(key.clone(), self.vault.screening_hash(&subject_material(&subject.query)));
-                    let q = subject.query;
-                    customers.push(lessee_screening::Customer {
-                        id: key,
-                        name: q.name,
-                        party: q.party,
-                        date_of_birth: q.date_of_birth,
-                        country: q.country,
-                        identifiers: q.identifiers,
-                    });
+        let scheme = i64::from(lessee_screening::keys::SCHEME);
+        let keyed = self.store.screening_key_scheme().await? == Some(scheme);
+        let mut collect = |id: AccountId, app: &Application| {
+            for subject in subjects(app) {
+                let key = format!("{id}|{}", subject.label);
+                hashes.insert(key.clone(), self.vault.screening_hash(&subject_material(&subject.query)));
+                let q = subject.query;
+                customers.push(lessee_screening::Customer {
+                    id: key,
+                    name: q.name,
+                    party: q.party,
+                    date_of_birth: q.date_of_birth,
+                    country: q.country,
+                    identifiers: q.identifiers,
+                });
+            }
+        };
+        let (decrypted, candidates) = if keyed {
+            let entries: Vec<Entry> =
+                diff.added.iter().cloned().chain(diff.changed.iter().map(|c| c.new.clone())).collect();
+            let vault = self.vault.clone();
+            let probes =
+                tokio::task::spawn_blocking(move || probe_keys(&vault, &entries)).await.map_err(Error::internal)?;
+            let ids = self.store.accounts_by_screening_keys(&probes).await?;
+            let candidates = ids.len();
+            let mut decrypted = 0;
+            for page in ids.chunks(2000) {
+                for (id, app) in self.unsealed_page(page.to_vec()).await? {
+                    decrypted += 1;
+                    collect(id, &app);
                 }
             }
-        }
+            (decrypted, candidates)
+        } else {
+            let mut decrypted = 0;
+            let mut after = None;
+            loop {
+                let page = self.store.customer_keys(after, 2000).await?;
+                let Some((last, _)) = page.last() else { break };
+                after = Some(*last);
+                let mut backfill = Vec::new();
+                for (id, app) in self.unsealed_page(page.into_iter().map(|(id, _)| id).collect()).await? {
+                    decrypted += 1;
+                    backfill.push((id, self.vault.screening_keys(&app)));
+                    collect(id, &app);
+                }
+                self.store.add_screening_keys(&backfill).await?;
+            }
+            // Accounts opened meanwhile were keyed at opening: every account has keys now.
+            self.store.set_screening_key_scheme(scheme).await?;
+            (decrypted, decrypted)
+        };
         let screener = loaded.screener.clone();
         let list = version.list.clone();
         let affected = tokio::task::spawn_blocking(move || {
@@ -1056,9 +1090,40 @@ impl Service {
             }
         }
         tracing::info!(
-            list = %version.list, version = version.version, affected = affected.len(),
-            alerts = added.len(), accounts = accounts.len(), "Accounts re-screened after a list import."
+            list = %version.list, version = version.version, keyed, candidates, decrypted,
+            affected = affected.len(), alerts = added.len(), accounts = accounts.len(),
+            "Accounts re-screened after a list import."
         );
         Ok(added.len())
     }
+}
+
+/// The blinded screening keys that find the stored customers near `entries` (their names,
+/// aliases and identifier numbers), computed on every core.
+fn probe_keys(vault: &crate::vault::Vault, entries: &[Entry]) -> Vec<i64> {
+    use lessee_screening::keys;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = entries.len().div_ceil(threads).max(1);
+    let mut out: Vec<i64> = std::thread::scope(|s| {
+        let handles: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut raw = Vec::new();
+                    for e in part {
+                        for name in std::iter::once(&e.name).chain(e.aliases.iter().map(|a| &a.name)) {
+                            keys::probe_keys(name, &mut raw);
+                        }
+                        raw.extend(e.identifiers.iter().filter_map(|i| keys::identifier_key(&i.number)));
+                    }
+                    keys::finish(&mut raw);
+                    raw.into_iter().map(|k| vault.screening_key(k)).collect::<Vec<i64>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    out.sort_unstable();
+    out.dedup();
+    out
 }

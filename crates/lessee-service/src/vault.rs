@@ -9,7 +9,7 @@ use lessee_audit::{AuditHashKey, KeyedHash};
 use lessee_crypto::{BlindIndexer, DataKey, Envelope, FieldRef, IndexPurpose, Keyring, WrappedDataKey};
 use lessee_domain::application::Customer;
 use lessee_domain::{AccountId, Application};
-use lessee_store::{BlindEntry, SealedApplication};
+use lessee_store::{BlindEntry, SCREENING_KEY_PURPOSE, SealedApplication};
 
 use crate::error::{Error, Result};
 
@@ -24,6 +24,7 @@ pub struct Vault {
     phone: BlindIndexer,
     national_id: BlindIndexer,
     ip: BlindIndexer,
+    screening: BlindIndexer,
     audit_key: AuditHashKey,
     otp_key: lessee_notify::OtpKey,
 }
@@ -48,6 +49,7 @@ impl Vault {
             phone: envelope.blind_indexer(IndexPurpose::Phone).map_err(crypto)?,
             national_id: envelope.blind_indexer(IndexPurpose::NationalId).map_err(crypto)?,
             ip: envelope.blind_indexer(IndexPurpose::IpAddress).map_err(crypto)?,
+            screening: envelope.blind_indexer(IndexPurpose::ScreeningKey).map_err(crypto)?,
             audit_key: AuditHashKey::from_bytes(*audit_bytes.expose()),
             otp_key: lessee_notify::OtpKey::from_bytes(*otp_bytes.expose()),
             envelope,
@@ -185,6 +187,39 @@ impl Vault {
         if let Some(ip) = app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()) {
             Self::push(&mut out, &self.ip, "customer", Some(&ip.to_string()));
         }
+        out.extend(self.screening_keys(app).into_iter().map(|k| BlindEntry {
+            purpose: SCREENING_KEY_PURPOSE.to_owned(),
+            value: k.to_string(),
+            subject: String::new(),
+        }));
+        out
+    }
+
+    /// A retrieval key of a name ([`lessee_screening::keys`]) blinded for storage: the first 8
+    /// bytes of its HMAC under the screening-key purpose. Collisions only add candidates.
+    pub fn screening_key(&self, key: u64) -> i64 {
+        let b = self.screening.index_normalized(format!("{key:016x}").as_bytes());
+        let mut eight = [0u8; 8];
+        for (slot, v) in eight.iter_mut().zip(b.as_bytes().iter()) {
+            *slot = *v;
+        }
+        i64::from_be_bytes(eight)
+    }
+
+    /// The blinded screening keys of every subject of an application (customer, beneficial
+    /// owners, sub-lessees): their names' retrieval keys and identifier numbers.
+    pub fn screening_keys(&self, app: &Application) -> Vec<i64> {
+        let mut raw = Vec::new();
+        for subject in crate::screening::subjects(app) {
+            lessee_screening::keys::stored_keys(&subject.query.name, &mut raw);
+            raw.extend(
+                subject.query.identifiers.iter().filter_map(|i| lessee_screening::keys::identifier_key(&i.number)),
+            );
+        }
+        lessee_screening::keys::finish(&mut raw);
+        let mut out: Vec<i64> = raw.into_iter().map(|k| self.screening_key(k)).collect();
+        out.sort_unstable();
+        out.dedup();
         out
     }
 

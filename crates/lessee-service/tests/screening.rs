@@ -120,8 +120,12 @@ async fn run(postgres: bool) {
     assert!(svc.account_alerts(&op, &us.id.to_string()).await.unwrap().is_empty());
     let v1 = b"id,name,type,aliases,date_of_birth,country,identifiers\nC-1,ACME TRADING LLC,entity,,,AE,\n";
     svc.import_list(&op, &ctx, parse_list(Some("custom"), v1).unwrap(), Some("internal"), "file:v1.csv").await.unwrap();
+    assert_eq!(store.screening_key_scheme().await.unwrap(), None);
     svc.run_jobs_until_empty("test-worker").await.unwrap();
     assert!(svc.account_alerts(&op, &us.id.to_string()).await.unwrap().is_empty());
+    // The first re-screen read every account and keyed them all: the next ones look up only
+    // the accounts whose stored screening keys meet the changed entries.
+    assert_eq!(store.screening_key_scheme().await.unwrap(), Some(i64::from(lessee_screening::keys::SCHEME)));
     let v2 = b"id,name,type,aliases,date_of_birth,country,identifiers\nC-1,ACME TRADING LLC,entity,,,AE,\nC-2,\"OKAFOR, Rachel\",individual,,1991-06-30,US,\n";
     let report = svc
         .import_list(&op, &ctx, parse_list(Some("custom"), v2).unwrap(), Some("internal"), "file:v2.csv")

@@ -240,23 +240,10 @@ async fn write_batch(store: &SqlStore, jobs: &[CreateJob]) -> Result<Vec<Plan>> 
             q.execute(&mut *tx).await?;
         }
 
-        let idx: Vec<(&CreateJob, &BlindEntry)> =
-            chunk.iter().flat_map(|j| j.indexes.iter().map(move |b| (*j, b))).collect();
-        for part in idx.chunks(200) {
-            let sql = format!(
-                "INSERT INTO blind_indexes (purpose, value, account_id, subject) VALUES {} ON CONFLICT DO NOTHING",
-                marks(part.len(), 4)
-            );
-            let mut q = sqlx::query(&sql);
-            for (j, b) in part {
-                q = q
-                    .bind(b.purpose.clone())
-                    .bind(b.value.clone())
-                    .bind(j.account.id.to_string())
-                    .bind(b.subject.clone());
-            }
-            q.execute(&mut *tx).await?;
-        }
+        let ids: Vec<String> = chunk.iter().map(|j| j.account.id.to_string()).collect();
+        let idx: Vec<(&str, &BlindEntry)> =
+            chunk.iter().zip(&ids).flat_map(|(j, id)| j.indexes.iter().map(move |b| (id.as_str(), b))).collect();
+        crate::sql::insert_index_rows(&mut tx, &idx).await?;
     }
     tx.commit().await?;
     Ok(plans)

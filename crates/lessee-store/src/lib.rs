@@ -83,6 +83,10 @@ impl std::fmt::Debug for SealedApplication {
     }
 }
 
+/// The [`BlindEntry::purpose`] of a screening key: the value is a keyed 64-bit hash in decimal,
+/// stored compactly in its own table (`screening_keys`) rather than as a blind index row.
+pub const SCREENING_KEY_PURPOSE: &str = "screening_key";
+
 /// One keyed blind index of a value, for lookups by equality.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlindEntry {

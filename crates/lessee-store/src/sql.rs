@@ -522,7 +522,19 @@ where
 }
 
 async fn insert_indexes(tx: &mut Transaction<'static, Any>, account_id: &str, indexes: &[BlindEntry]) -> Result<()> {
-    for chunk in indexes.chunks(200) {
+    let rows: Vec<(&str, &BlindEntry)> = indexes.iter().map(|b| (account_id, b)).collect();
+    insert_index_rows(tx, &rows).await
+}
+
+/// An account id and one of its blind indexes.
+pub(crate) type IndexRow<'a> = (&'a str, &'a BlindEntry);
+
+/// Writes blind indexes of accounts: screening keys ([`crate::SCREENING_KEY_PURPOSE`]) to their
+/// compact table, every other purpose to `blind_indexes`.
+pub(crate) async fn insert_index_rows(tx: &mut Transaction<'static, Any>, rows: &[IndexRow<'_>]) -> Result<()> {
+    let (keys, blind): (Vec<&IndexRow<'_>>, Vec<&IndexRow<'_>>) =
+        rows.iter().partition(|(_, b)| b.purpose == crate::SCREENING_KEY_PURPOSE);
+    for chunk in blind.chunks(200) {
         let marks: Vec<String> = (0..chunk.len())
             .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
             .collect();
@@ -531,11 +543,38 @@ async fn insert_indexes(tx: &mut Transaction<'static, Any>, account_id: &str, in
             marks.join(", ")
         );
         let mut q = sqlx::query(&sql);
-        for b in chunk {
-            q = q.bind(&b.purpose).bind(&b.value).bind(account_id).bind(&b.subject);
+        for (account_id, b) in chunk {
+            q = q.bind(&b.purpose).bind(&b.value).bind(*account_id).bind(&b.subject);
         }
         q.execute(&mut **tx).await?;
     }
+    let mut parsed = Vec::with_capacity(keys.len());
+    for (account_id, b) in keys {
+        let key: i64 = b.value.parse().map_err(|_| StoreError::Corrupt("a screening key is not a number".into()))?;
+        parsed.push((*account_id, key));
+    }
+    insert_screening_keys(tx, &parsed).await
+}
+
+/// Adds screening keys (kept beside any already there).
+pub(crate) async fn insert_screening_keys(tx: &mut Transaction<'static, Any>, rows: &[(&str, i64)]) -> Result<()> {
+    for chunk in rows.chunks(400) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
+        let sql =
+            format!("INSERT INTO screening_keys (key, account_id) VALUES {} ON CONFLICT DO NOTHING", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for (account_id, key) in chunk {
+            q = q.bind(*key).bind(*account_id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Removes an account's blind indexes and screening keys.
+async fn delete_indexes(tx: &mut Transaction<'static, Any>, account_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM blind_indexes WHERE account_id = $1").bind(account_id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM screening_keys WHERE account_id = $1").bind(account_id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -1382,7 +1421,7 @@ impl Store for SqlStore {
         let id = id.to_string();
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM customer_keys WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM blind_indexes WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
+        delete_indexes(&mut tx, &id).await?;
         sqlx::query("UPDATE accounts SET sealed = NULL, application = '', destroyed_at = $1 WHERE id = $2")
             .bind(millis(at))
             .bind(&id)
@@ -1505,7 +1544,7 @@ impl Store for SqlStore {
             tx.rollback().await?;
             return Err(StoreError::NotFound);
         }
-        sqlx::query("DELETE FROM blind_indexes WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
+        delete_indexes(&mut tx, &id).await?;
         insert_indexes(&mut tx, &id, indexes).await?;
         let seq = record_decision_tx(&mut tx, self.backend, account).await?;
         enqueue_audit_tx(&mut tx, audit).await?;

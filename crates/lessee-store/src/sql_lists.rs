@@ -126,6 +126,15 @@ pub trait ScreeningStore: Send + Sync {
     /// Applies a disposition if the alert is still in `d.from`, with its audit event and the
     /// account's new decision (if any) in the same transaction. False: someone else moved it.
     async fn dispose_alert(&self, d: &Disposition<'_>, decision: Option<&Account>, audit: &AuditEvent) -> Result<bool>;
+
+    /// Accounts holding any of these screening keys ([`crate::SCREENING_KEY_PURPOSE`]), in id
+    /// order, each once.
+    async fn accounts_by_screening_keys(&self, keys: &[i64]) -> Result<Vec<AccountId>>;
+    /// Adds screening keys of accounts (beside any already stored; a backfill).
+    async fn add_screening_keys(&self, rows: &[(AccountId, Vec<i64>)]) -> Result<()>;
+    /// The key scheme every stored account is known to have keys of, if any.
+    async fn screening_key_scheme(&self) -> Result<Option<i64>>;
+    async fn set_screening_key_scheme(&self, scheme: i64) -> Result<()>;
 }
 
 const VERSION_COLUMNS: &str = "id, list, version, format, imported_at, imported_by, source, sha256, entry_count";
@@ -133,6 +142,8 @@ const ALERT_COLUMNS: &str = "id, account_id, subject, list, entity_id, list_vers
      explanation, entry_hash, subject_hash, status, created_at, updated_at, disposed_by, disposition_reason";
 /// Rows per multi-row INSERT of list entries (3 parameters each).
 const ENTRY_CHUNK: usize = 200;
+/// Keys per lookup of accounts by screening keys (one parameter each).
+const SCREENING_KEY_CHUNK: usize = 900;
 
 fn version_from_row(r: &AnyRow) -> Result<ListVersion> {
     Ok(ListVersion {
@@ -174,6 +185,48 @@ fn alert_from_row(r: &AnyRow) -> Result<AlertRecord> {
 
 #[async_trait]
 impl ScreeningStore for SqlStore {
+    async fn accounts_by_screening_keys(&self, keys: &[i64]) -> Result<Vec<AccountId>> {
+        let mut out: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        for chunk in keys.chunks(SCREENING_KEY_CHUNK) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT DISTINCT account_id FROM screening_keys WHERE key IN ({})", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            for r in q.fetch_all(&self.read).await? {
+                out.insert(r.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(out.iter().filter_map(|s| AccountId::parse(s)).collect())
+    }
+
+    async fn add_screening_keys(&self, rows: &[(AccountId, Vec<i64>)]) -> Result<()> {
+        let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
+        let flat: Vec<(&str, i64)> =
+            rows.iter().zip(&ids).flat_map(|((_, keys), id)| keys.iter().map(move |k| (id.as_str(), *k))).collect();
+        let mut tx = self.write.begin().await?;
+        crate::sql::insert_screening_keys(&mut tx, &flat).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn screening_key_scheme(&self) -> Result<Option<i64>> {
+        let row =
+            sqlx::query("SELECT scheme FROM screening_key_scheme WHERE id = 1").fetch_optional(&self.read).await?;
+        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
+    }
+
+    async fn set_screening_key_scheme(&self, scheme: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO screening_key_scheme (id, scheme) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET scheme = excluded.scheme",
+        )
+        .bind(scheme)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     async fn add_list_version(
         &self,
         v: &NewListVersion,

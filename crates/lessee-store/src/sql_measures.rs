@@ -165,7 +165,12 @@ impl MeasureStore for SqlStore {
                  ON CONFLICT (measure_id, account_id) DO UPDATE SET measure_version = excluded.measure_version, \
                  state = excluded.state, verdict = excluded.verdict, \
                  close_by = COALESCE(measure_impacts.close_by, excluded.close_by), \
-                 outcome = excluded.outcome, updated_at = excluded.updated_at",
+                 outcome = excluded.outcome, updated_at = excluded.updated_at \
+                 WHERE measure_impacts.measure_version IS DISTINCT FROM excluded.measure_version \
+                 OR measure_impacts.state IS DISTINCT FROM excluded.state \
+                 OR measure_impacts.verdict IS DISTINCT FROM excluded.verdict \
+                 OR measure_impacts.outcome IS DISTINCT FROM excluded.outcome \
+                 OR (measure_impacts.close_by IS NULL AND excluded.close_by IS NOT NULL)",
             )
             .bind(&i.measure_id)
             .bind(i.account_id.to_string())

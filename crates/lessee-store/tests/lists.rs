@@ -173,4 +173,45 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(list_versions_are_numbered_and_whole, alerts_dedupe_and_dispose);
+/// Screening keys: written with an account's indexes into their own table, found by any key,
+/// replaced on resubmission, removed on destruction; the scheme marker; a backfill adds.
+async fn screening_keys_follow_the_account(s: Arc<SqlStore>) {
+    use lessee_store::{BlindEntry, SCREENING_KEY_PURPOSE};
+    let key =
+        |k: i64| BlindEntry { purpose: SCREENING_KEY_PURPOSE.into(), value: k.to_string(), subject: String::new() };
+    let email = BlindEntry { purpose: "email".into(), value: "ab12".into(), subject: "customer".into() };
+    let (acc, app) = account();
+    let sealed = SealedApplication { ciphertext: serde_json::to_vec(&app).unwrap(), wrapped_key: vec![7; 74] };
+    s.create_account(&acc, &sealed, &[key(-5), key(42), key(i64::MAX), email.clone()], &event("account.open"), None)
+        .await
+        .unwrap();
+    assert_eq!(s.accounts_by_screening_keys(&[1, 42]).await.unwrap(), [acc.id]);
+    assert_eq!(s.accounts_by_screening_keys(&[-5, i64::MAX, 42]).await.unwrap(), [acc.id]);
+    assert!(s.accounts_by_screening_keys(&[1, 2, 3]).await.unwrap().is_empty());
+    assert!(s.accounts_by_screening_keys(&[]).await.unwrap().is_empty());
+    // Not blind-index rows; the other indexes are kept as before.
+    assert!(s.accounts_by_blind_index(SCREENING_KEY_PURPOSE, "42").await.unwrap().is_empty());
+    assert_eq!(s.accounts_by_blind_index("email", "ab12").await.unwrap(), [acc.id]);
+    // Many keys in one lookup (several statements).
+    let many: Vec<i64> = (1000..6000).chain([42]).collect();
+    assert_eq!(s.accounts_by_screening_keys(&many).await.unwrap(), [acc.id]);
+
+    // A resubmission replaces them.
+    s.replace_application(&acc, b"new", &[key(7)], &event("account.resubmit")).await.unwrap();
+    assert!(s.accounts_by_screening_keys(&[42]).await.unwrap().is_empty());
+    assert_eq!(s.accounts_by_screening_keys(&[7]).await.unwrap(), [acc.id]);
+    // A backfill adds beside them.
+    s.add_screening_keys(&[(acc.id, vec![8, 7])]).await.unwrap();
+    assert_eq!(s.accounts_by_screening_keys(&[8]).await.unwrap(), [acc.id]);
+
+    assert_eq!(s.screening_key_scheme().await.unwrap(), None);
+    s.set_screening_key_scheme(1).await.unwrap();
+    s.set_screening_key_scheme(2).await.unwrap();
+    assert_eq!(s.screening_key_scheme().await.unwrap(), Some(2));
+
+    // Destroyed with the account's data.
+    s.destroy_account(acc.id, Utc::now(), &event("account.destroy")).await.unwrap();
+    assert!(s.accounts_by_screening_keys(&[7, 8]).await.unwrap().is_empty());
+}
+
+on_both_backends!(list_versions_are_numbered_and_whole, alerts_dedupe_and_dispose, screening_keys_follow_the_account);

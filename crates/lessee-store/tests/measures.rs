@@ -180,7 +180,19 @@ async fn impacts_keep_first_deadline_and_decide(s: Arc<SqlStore>) {
     let ra = rows.iter().find(|r| r.account_id == a.id).unwrap();
     assert_eq!(ra.close_by.as_deref(), Some("2026-12-31"));
     assert_eq!(ra.first_at, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap());
-    assert_eq!(ra.updated_at, Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).single().unwrap());
+    // Nothing else changed, so nothing is written (a concurrent run finding the same outcome
+    // leaves the row as it was).
+    assert_eq!(ra.updated_at, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap());
+    // A changed outcome is written, the first deadline still kept.
+    let mut changed = impact(a.id, "applied", Some("2027-03-01"), 6);
+    changed.outcome = r#"{"findings":[]}"#.into();
+    s.record_impacts(&[ImpactWrite { impact: changed, decision: None, audit: event("measure.apply", "a") }])
+        .await
+        .unwrap();
+    let ra = s.account_impacts(a.id).await.unwrap().remove(0);
+    assert_eq!(ra.close_by.as_deref(), Some("2026-12-31"));
+    assert_eq!(ra.outcome, r#"{"findings":[]}"#);
+    assert_eq!(ra.updated_at, Utc.with_ymd_and_hms(2026, 12, 6, 0, 0, 0).single().unwrap());
     assert_eq!(s.account_impacts(b.id).await.unwrap()[0].state, "upcoming");
     assert!(s.measure_impacts("m2").await.unwrap().is_empty());
     // A decision for a missing account fails the whole batch: nothing partial.
