@@ -204,9 +204,20 @@ struct Row {
 }
 
 fn prepared_rows(fixtures: &[Value], n: usize, prefix: &str, vault: &Vault) -> anyhow::Result<Vec<Row>> {
+    prepared_range(fixtures, 0..n, prefix, vault)
+}
+
+/// Rows `range` of the fixture mix (row `i` is fixture `i % len`, external id `{prefix}-{i}`):
+/// ranges of one prefix can be prepared on several threads and stored together.
+fn prepared_range(
+    fixtures: &[Value],
+    range: std::ops::Range<usize>,
+    prefix: &str,
+    vault: &Vault,
+) -> anyhow::Result<Vec<Row>> {
     let cfg = ClassificationConfig::default();
     let now = Utc::now();
-    (0..n)
+    range
         .map(|i| {
             let v =
                 with_external_id(fixtures.get(i % fixtures.len()).unwrap_or(&Value::Null), &format!("{prefix}-{i}"));
@@ -245,6 +256,22 @@ fn prepared_rows(fixtures: &[Value], n: usize, prefix: &str, vault: &Vault) -> a
             Ok(Row { account: acc, sealed, indexes, audit })
         })
         .collect()
+}
+
+/// Rows written at once by [`store_rows`]: one transaction each.
+const BULK_ROWS: usize = 5_000;
+
+/// Writes prepared rows as new accounts through the store's bulk path
+/// ([`SqlStore::create_accounts_bulk`]: the rows `create_account` writes, many per transaction).
+async fn store_rows(store: &SqlStore, rows: Vec<Row>) -> anyhow::Result<()> {
+    let rows: Vec<lessee_store::NewAccount> = rows
+        .into_iter()
+        .map(|r| lessee_store::NewAccount { account: r.account, sealed: r.sealed, indexes: r.indexes, audit: r.audit })
+        .collect();
+    for chunk in rows.chunks(BULK_ROWS) {
+        store.create_accounts_bulk(chunk).await.context("cannot store the accounts")?;
+    }
+    Ok(())
 }
 
 async fn open(args: &OpenArgs) -> anyhow::Result<()> {

@@ -865,51 +865,144 @@ impl Service {
         let previous: HashMap<AccountId, ImpactRecord> =
             self.store.measure_impacts(measure.id.as_str()).await?.into_iter().map(|r| (r.account_id, r)).collect();
         let countries = candidate_countries(measure);
+        // Applications are decrypted unless the measure is lifted (nothing to evaluate then).
+        let decrypt = !matches!(status.status, Status::Expired | Status::Revoked);
         let mut after = None;
+        // One page's writes run while the next page is read and evaluated (different accounts;
+        // evaluating reads nothing the writes change). At most one in flight.
+        let mut in_flight: Option<tokio::task::JoinHandle<lessee_store::Result<()>>> = None;
         loop {
             let page = self
-                .store
-                .list_accounts(&lessee_store::AccountFilter::default(), &lessee_store::Page { after, limit: 500 })
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            report.scanned += page.len() as u64;
-            let ids: Vec<AccountId> = page.iter().map(|a| a.id).collect();
-            let mut access: HashMap<AccountId, Vec<String>> = HashMap::new();
-            for (id, c) in self.store.access_countries(&ids).await? {
-                access.entry(id).or_default().push(c);
-            }
-            let mut writes = Vec::new();
-            for account in page {
-                let candidate = match &countries {
-                    None => true,
-                    Some(set) => {
-                        previous.contains_key(&account.id)
-                            || evidence_countries(&account).any(|c| set.contains(&c))
-                            || access.get(&account.id).is_some_and(|v| v.iter().any(|c| set.contains(c.as_str())))
-                            || account.account_type == lessee_domain::application::AccountType::Reseller
+                .reevaluate_page(
+                    measure,
+                    version,
+                    exemptions,
+                    &status,
+                    &previous,
+                    countries.as_ref(),
+                    decrypt,
+                    after,
+                    report,
+                )
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    if let Some(h) = in_flight.take() {
+                        let _ = h.await;
                     }
-                };
-                if !candidate {
-                    continue;
+                    return Err(e);
                 }
-                let prev = previous.get(&account.id);
-                let access = access.remove(&account.id).unwrap_or_default();
-                if let Some(w) =
-                    self.evaluate_existing(measure, version, exemptions, &status, account, access, prev, report).await?
-                {
-                    writes.push(w);
-                }
+            };
+            if let Some(h) = in_flight.take() {
+                h.await.map_err(Error::internal)??;
             }
-            report.recorded += writes.len() as u64;
-            report.decided += writes.iter().filter(|w| w.decision.is_some()).count() as u64;
-            self.store.record_impacts(&writes).await?;
+            let Some((last, writes)) = page else { break };
+            after = Some(last);
+            if !writes.is_empty() {
+                let store = self.store.clone();
+                in_flight = Some(tokio::spawn(async move { store.record_impacts(&writes).await }));
+            }
         }
         Ok(())
     }
 
+    /// One page of accounts after `after` against one measure: the page's last id and the
+    /// writes to record, or `None` at the end. Candidates' applications are read in one
+    /// statement and decrypted on every core.
+    #[allow(clippy::too_many_arguments)] // the measure's context, the page and the run's counters
+    async fn reevaluate_page(
+        &self,
+        measure: &Measure,
+        version: i64,
+        exemptions: &[Exemption],
+        status: &StatusAt,
+        previous: &HashMap<AccountId, ImpactRecord>,
+        countries: Option<&BTreeSet<String>>,
+        decrypt: bool,
+        after: Option<AccountId>,
+        report: &mut ReevaluationReport,
+    ) -> Result<Option<(AccountId, Vec<ImpactWrite>)>> {
+        let page = self
+            .store
+            .list_accounts(&lessee_store::AccountFilter::default(), &lessee_store::Page { after, limit: 500 })
+            .await?;
+        let Some(last) = page.last().map(|a| a.id) else { return Ok(None) };
+        report.scanned += page.len() as u64;
+        let ids: Vec<AccountId> = page.iter().map(|a| a.id).collect();
+        let mut access: HashMap<AccountId, Vec<String>> = HashMap::new();
+        for (id, c) in self.store.access_countries(&ids).await? {
+            access.entry(id).or_default().push(c);
+        }
+        let candidates: Vec<Account> = page
+            .into_iter()
+            .filter(|account| match countries {
+                None => true,
+                Some(set) => {
+                    previous.contains_key(&account.id)
+                        || evidence_countries(account).any(|c| set.contains(&c))
+                        || access.get(&account.id).is_some_and(|v| v.iter().any(|c| set.contains(c.as_str())))
+                        || account.account_type == lessee_domain::application::AccountType::Reseller
+                }
+            })
+            .collect();
+        let mut apps = if decrypt && !candidates.is_empty() {
+            let ids: Vec<AccountId> = candidates.iter().map(|a| a.id).collect();
+            self.open_applications(&ids).await?
+        } else {
+            HashMap::new()
+        };
+        report.decrypted += apps.len() as u64;
+        let mut writes = Vec::new();
+        for account in candidates {
+            let prev = previous.get(&account.id);
+            let access = access.remove(&account.id).unwrap_or_default();
+            let app = apps.remove(&account.id);
+            if let Some(w) =
+                self.evaluate_existing(measure, version, exemptions, status, account, app, access, prev).await?
+            {
+                writes.push(w);
+            }
+        }
+        report.recorded += writes.len() as u64;
+        report.decided += writes.iter().filter(|w| w.decision.is_some()).count() as u64;
+        Ok(Some((last, writes)))
+    }
+
+    /// The applications of `ids` that have one (destroyed under retention, or never sealed:
+    /// absent), read in one statement and decrypted on every core.
+    async fn open_applications(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, Application>> {
+        let sealed = self.store.sealed_applications(ids).await?;
+        let vault = self.vault.clone();
+        tokio::task::spawn_blocking(move || {
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let size = sealed.len().div_ceil(threads).max(1);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = sealed
+                    .chunks(size)
+                    .map(|part| {
+                        let vault = &vault;
+                        s.spawn(move || {
+                            part.iter()
+                                .map(|(id, x)| vault.unseal(*id, x).map(|a| (*id, a)))
+                                .collect::<Result<Vec<_>>>()
+                        })
+                    })
+                    .collect();
+                let mut out = HashMap::with_capacity(sealed.len());
+                for h in handles {
+                    out.extend(h.join().map_err(|_| Error::internal("an unsealing thread panicked"))??);
+                }
+                Ok(out)
+            })
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+
     /// One account against one measure: the impact to record (and the account's new decision)
-    /// when something changed since the last evaluation, else `None`.
+    /// when something changed since the last evaluation, else `None`. `app`: the account's
+    /// decrypted application (`None` when it has none, or when the measure is lifted).
     #[allow(clippy::too_many_arguments)] // the measure's context, the account and the run's counters
     async fn evaluate_existing(
         &self,
@@ -918,9 +1011,9 @@ impl Service {
         exemptions: &[Exemption],
         status: &StatusAt,
         account: Account,
+        app: Option<Application>,
         access: Vec<String>,
         previous: Option<&ImpactRecord>,
-        report: &mut ReevaluationReport,
     ) -> Result<Option<ImpactWrite>> {
         let id = account.id;
         let today = self.today();
@@ -934,9 +1027,7 @@ impl Service {
             None
         } else {
             // Destroyed under retention, or never sealed: nothing to evaluate.
-            let Some(sealed) = self.store.sealed_application(id).await? else { return Ok(None) };
-            let app = self.vault.unseal(id, &sealed)?;
-            report.decrypted += 1;
+            let Some(app) = app else { return Ok(None) };
             let links = self.measure_links(Some(id), &app, Some(access)).await?;
             let subject = subject_of(&id.to_string(), &app, &links);
             let outcome = Evaluator::default().evaluate(

@@ -17,6 +17,7 @@
 
 mod audit_batch;
 mod batch;
+mod bulk;
 pub mod measures;
 mod sql;
 mod sql_jobs;
@@ -30,6 +31,7 @@ use chrono::{DateTime, Utc};
 use lessee_audit::{AuditEvent, Hash, LogEntry, NodeId};
 use lessee_domain::{Account, AccountId, Decision};
 
+pub use bulk::NewAccount;
 pub use measures::{ImpactRecord, ImpactWrite, MeasureStore, RegistryChange, RegistryDoc};
 pub use sql::{Backend, PoolConfig, SqlStore};
 pub use sql_lists::{AlertRecord, Disposition, ListVersion, NewListVersion, ScreeningStore, StoredEntry};
@@ -327,6 +329,17 @@ pub trait Store: ScreeningStore + MeasureStore + Send + Sync + 'static {
     async fn decisions(&self, id: AccountId) -> Result<Vec<Decision>>;
     /// The stored application, sealed.
     async fn sealed_application(&self, id: AccountId) -> Result<Option<SealedApplication>>;
+    /// The sealed applications of `ids` that have one (destroyed or never sealed: absent), in
+    /// no particular order. One statement per few hundred ids where the backend allows it.
+    async fn sealed_applications(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, SealedApplication)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(s) = self.sealed_application(*id).await? {
+                out.push((*id, s));
+            }
+        }
+        Ok(out)
+    }
     /// Accounts with a blind index of this purpose and value.
     async fn accounts_by_blind_index(&self, purpose: &str, value: &str) -> Result<Vec<AccountId>>;
     /// Rows still holding a plaintext application, up to `limit`.

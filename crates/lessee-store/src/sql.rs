@@ -521,7 +521,11 @@ where
         .collect()
 }
 
-async fn insert_indexes(tx: &mut Transaction<'static, Any>, account_id: &str, indexes: &[BlindEntry]) -> Result<()> {
+pub(crate) async fn insert_indexes(
+    tx: &mut Transaction<'static, Any>,
+    account_id: &str,
+    indexes: &[BlindEntry],
+) -> Result<()> {
     let rows: Vec<(&str, &BlindEntry)> = indexes.iter().map(|b| (account_id, b)).collect();
     insert_index_rows(tx, &rows).await
 }
@@ -600,7 +604,7 @@ impl SqlStore {
     /// `count` placeholders in parentheses for parameters `first + 1 ..= first + count`: `$N` on
     /// PostgreSQL; anonymous `?` on SQLite, whose lookup of a numbered parameter's name walks
     /// a list (quadratic over the thousands of parameters of a multi-row statement).
-    fn placeholders(&self, first: usize, count: usize) -> String {
+    pub(crate) fn placeholders(&self, first: usize, count: usize) -> String {
         let marks: Vec<String> = (first + 1..=first + count)
             .map(|n| if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${n}") })
             .collect();
@@ -1018,6 +1022,34 @@ impl Store for SqlStore {
             })
         })
         .transpose()
+    }
+
+    async fn sealed_applications(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, SealedApplication)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT a.id, a.sealed, k.wrapped FROM accounts a JOIN customer_keys k ON k.account_id = a.id \
+                 WHERE a.id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                let id: String = r.try_get(0)?;
+                let id = AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("bad account id {id}")))?;
+                out.push((
+                    id,
+                    SealedApplication {
+                        ciphertext: r.try_get::<Option<Vec<u8>>, _>(1)?.unwrap_or_default(),
+                        wrapped_key: r.try_get(2)?,
+                    },
+                ));
+            }
+        }
+        Ok(out)
     }
 
     async fn accounts_by_blind_index(&self, purpose: &str, value: &str) -> Result<Vec<AccountId>> {

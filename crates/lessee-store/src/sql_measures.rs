@@ -1,14 +1,16 @@
 //! [`MeasureStore`] on SQLite and PostgreSQL (same SQL on both).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lessee_audit::AuditEvent;
 use lessee_domain::AccountId;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::measures::{ImpactRecord, ImpactWrite, MeasureStore, RegistryChange, RegistryDoc};
-use crate::sql::{enqueue_audit_tx, from_millis, millis, record_decision_tx};
+use crate::sql::{Backend, enqueue_audit_tx, from_millis, millis, open_review_tx, record_decision_tx};
 use crate::{Result, SqlStore, StoreError};
 
 fn doc_from_row(r: &AnyRow) -> Result<RegistryDoc> {
@@ -156,37 +158,26 @@ impl MeasureStore for SqlStore {
         if writes.is_empty() {
             return Ok(());
         }
+        // One impact and at most one decision per account in a call (a re-evaluation page):
+        // multi-row statements. Otherwise (an account twice) row by row, in order, as each
+        // write builds on the one before.
+        let mut impacts = std::collections::HashSet::new();
+        let mut decided = std::collections::HashSet::new();
+        let distinct = writes.iter().all(|w| {
+            impacts.insert((w.impact.measure_id.as_str(), w.impact.account_id))
+                && w.decision.as_ref().is_none_or(|a| decided.insert(a.id))
+        });
         let mut tx = self.write.begin().await?;
-        for w in writes {
-            let i = &w.impact;
-            sqlx::query(
-                "INSERT INTO measure_impacts (measure_id, account_id, measure_version, state, verdict, close_by, \
-                 outcome, first_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (measure_id, account_id) DO UPDATE SET measure_version = excluded.measure_version, \
-                 state = excluded.state, verdict = excluded.verdict, \
-                 close_by = COALESCE(measure_impacts.close_by, excluded.close_by), \
-                 outcome = excluded.outcome, updated_at = excluded.updated_at \
-                 WHERE measure_impacts.measure_version IS DISTINCT FROM excluded.measure_version \
-                 OR measure_impacts.state IS DISTINCT FROM excluded.state \
-                 OR measure_impacts.verdict IS DISTINCT FROM excluded.verdict \
-                 OR measure_impacts.outcome IS DISTINCT FROM excluded.outcome \
-                 OR (measure_impacts.close_by IS NULL AND excluded.close_by IS NOT NULL)",
-            )
-            .bind(&i.measure_id)
-            .bind(i.account_id.to_string())
-            .bind(i.measure_version)
-            .bind(&i.state)
-            .bind(&i.verdict)
-            .bind(&i.close_by)
-            .bind(&i.outcome)
-            .bind(millis(i.first_at))
-            .bind(millis(i.updated_at))
-            .execute(&mut *tx)
-            .await?;
-            if let Some(account) = &w.decision {
-                record_decision_tx(&mut tx, self.backend, account).await?;
+        if distinct {
+            self.record_impacts_batched(&mut tx, writes).await?;
+        } else {
+            for w in writes {
+                upsert_impacts(self, &mut tx, std::slice::from_ref(&w.impact)).await?;
+                if let Some(account) = &w.decision {
+                    record_decision_tx(&mut tx, self.backend, account).await?;
+                }
+                enqueue_audit_tx(&mut tx, &w.audit).await?;
             }
-            enqueue_audit_tx(&mut tx, &w.audit).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -241,4 +232,133 @@ impl MeasureStore for SqlStore {
                 .await?;
         rows.iter().map(|r| account_id(&r.try_get::<String, _>(0)?)).collect()
     }
+}
+
+/// Rows per multi-row statement of `record_impacts` (9 parameters each).
+const IMPACT_ROWS: usize = 200;
+
+/// Inserts or updates impacts (the first `close_by` is kept) with multi-row statements. The
+/// (measure, account) pairs must be distinct.
+async fn upsert_impacts(store: &SqlStore, tx: &mut Transaction<'static, Any>, impacts: &[ImpactRecord]) -> Result<()> {
+    for chunk in impacts.chunks(IMPACT_ROWS) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| store.placeholders(i * 9, 9)).collect();
+        let sql = format!(
+            "INSERT INTO measure_impacts (measure_id, account_id, measure_version, state, verdict, close_by, \
+             outcome, first_at, updated_at) VALUES {} \
+             ON CONFLICT (measure_id, account_id) DO UPDATE SET measure_version = excluded.measure_version, \
+             state = excluded.state, verdict = excluded.verdict, \
+             close_by = COALESCE(measure_impacts.close_by, excluded.close_by), \
+             outcome = excluded.outcome, updated_at = excluded.updated_at \
+             WHERE measure_impacts.measure_version IS DISTINCT FROM excluded.measure_version \
+             OR measure_impacts.state IS DISTINCT FROM excluded.state \
+             OR measure_impacts.verdict IS DISTINCT FROM excluded.verdict \
+             OR measure_impacts.outcome IS DISTINCT FROM excluded.outcome \
+             OR (measure_impacts.close_by IS NULL AND excluded.close_by IS NOT NULL)",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for i in chunk {
+            q = q
+                .bind(i.measure_id.clone())
+                .bind(i.account_id.to_string())
+                .bind(i.measure_version)
+                .bind(i.state.clone())
+                .bind(i.verdict.clone())
+                .bind(i.close_by.clone())
+                .bind(i.outcome.clone())
+                .bind(millis(i.first_at))
+                .bind(millis(i.updated_at));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    /// `record_impacts` for distinct accounts: the same rows as `record_decision_tx` and
+    /// `enqueue_audit_tx` write one by one, with a few statements per page.
+    async fn record_impacts_batched(&self, tx: &mut Transaction<'static, Any>, writes: &[ImpactWrite]) -> Result<()> {
+        let impacts: Vec<ImpactRecord> = writes.iter().map(|w| w.impact.clone()).collect();
+        upsert_impacts(self, tx, &impacts).await?;
+
+        let decided: Vec<&lessee_domain::Account> = writes.iter().filter_map(|w| w.decision.as_ref()).collect();
+        for chunk in decided.chunks(IMPACT_ROWS) {
+            let ids: Vec<String> = chunk.iter().map(|a| a.id.to_string()).collect();
+            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let list = marks.join(", ");
+            // Serialize re-decisions of these accounts (SQLite's single writer does it already);
+            // in id order, so that two batches cannot deadlock.
+            let lock = if self.backend == Backend::Postgres {
+                format!("SELECT id FROM accounts WHERE id IN ({list}) ORDER BY id FOR UPDATE")
+            } else {
+                format!("SELECT id FROM accounts WHERE id IN ({list})")
+            };
+            let mut q = sqlx::query(&lock);
+            for id in &ids {
+                q = q.bind(id.clone());
+            }
+            if q.fetch_all(&mut **tx).await?.len() != ids.len() {
+                return Err(StoreError::NotFound);
+            }
+            let sql = format!(
+                "SELECT account_id, COALESCE(MAX(seq), 0) + 1 FROM decisions WHERE account_id IN ({list}) \
+                 GROUP BY account_id"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in &ids {
+                q = q.bind(id.clone());
+            }
+            let mut next: HashMap<String, i64> = HashMap::new();
+            for r in q.fetch_all(&mut **tx).await? {
+                next.insert(r.try_get(0)?, r.try_get(1)?);
+            }
+            let marks: Vec<String> = (0..chunk.len()).map(|i| self.placeholders(i * 6, 6)).collect();
+            let sql = format!(
+                "INSERT INTO decisions (account_id, seq, outcome, policy_version, decided_at, body) VALUES {}",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (a, id) in chunk.iter().zip(&ids) {
+                q = q
+                    .bind(id.clone())
+                    .bind(next.get(id).copied().unwrap_or(1))
+                    .bind(a.decision.outcome.as_str())
+                    .bind(a.decision.policy_version.clone())
+                    .bind(millis(a.decision.decided_at))
+                    .bind(to_json(&a.decision)?);
+            }
+            q.execute(&mut **tx).await?;
+            for (a, id) in chunk.iter().zip(&ids) {
+                sqlx::query(
+                    "UPDATE accounts SET summary = $1, outcome = $2, classification_status = $3, updated_at = $4 \
+                     WHERE id = $5",
+                )
+                .bind(to_json(a)?)
+                .bind(a.decision.outcome.as_str())
+                .bind(a.classification.status.as_str())
+                .bind(millis(a.decision.decided_at))
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+                if a.decision.outcome == lessee_domain::Outcome::ManualReview {
+                    open_review_tx(tx, id, "manual_review", "engine", millis(a.decision.decided_at)).await?;
+                }
+            }
+        }
+
+        for chunk in writes.chunks(IMPACT_ROWS) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| self.placeholders(i * 2, 2)).collect();
+            let sql = format!("INSERT INTO audit_pending (event, created_at) VALUES {}", marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for w in chunk {
+                q = q.bind(to_json(&w.audit)?).bind(millis(w.audit.time));
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

@@ -16,11 +16,11 @@ use lessee_domain::{Account, AccountId, Application, classify, interim_decision}
 use lessee_lists::{Alias, AliasQuality, EntityType, Entry, ListFile};
 use lessee_service::screening::parse_list_files;
 use lessee_service::{Principal, RequestContext, Service, Vault};
-use lessee_store::{ScreeningStore, Store};
+use lessee_store::ScreeningStore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Bed, Keys, Rng, Row, cores, drive, load_fixtures};
+use super::{Bed, Keys, Rng, Row, cores, load_fixtures};
 
 #[derive(Args)]
 pub struct RescreenArgs {
@@ -426,23 +426,7 @@ async fn load_customers(
             })
         })
         .await??;
-        let rows = Arc::new(rows);
-        let (s, r) = (store.clone(), rows.clone());
-        let f = drive(rows.len(), 16, move |i| {
-            let (s, r) = (s.clone(), r.clone());
-            async move {
-                match r.get(i) {
-                    Some(row) => {
-                        s.create_account(&row.account, &row.sealed, &row.indexes, &row.audit, None).await.is_ok()
-                    }
-                    None => false,
-                }
-            }
-        })
-        .await;
-        if f.errors > 0 {
-            bail!("{} accounts could not be stored", f.errors);
-        }
+        super::store_rows(store, rows).await?;
         start = end;
         if start % 100_000 == 0 || start == n {
             eprintln!("  stored {start} customers ({:.0}/s)", start as f64 / started.elapsed().as_secs_f64());
