@@ -1030,7 +1030,7 @@ impl Service {
                 diff.added.iter().cloned().chain(diff.changed.iter().map(|c| c.new.clone())).collect();
             let vault = self.vault.clone();
             let probes =
-                tokio::task::spawn_blocking(move || probe_keys(&vault, &entries)).await.map_err(Error::internal)?;
+                tokio::task::spawn_blocking(move || probe_keys(&vault, &entries)).await.map_err(Error::internal)??;
             let ids = self.store.accounts_by_screening_keys(&probes).await?;
             let candidates = ids.len();
             let mut decrypted = 0;
@@ -1100,7 +1100,9 @@ impl Service {
 
 /// The blinded screening keys that find the stored customers near `entries` (their names,
 /// aliases and identifier numbers), computed on every core.
-fn probe_keys(vault: &crate::vault::Vault, entries: &[Entry]) -> Vec<i64> {
+/// A thread that panicked fails the whole computation: a lost part would silently skip
+/// customers.
+fn probe_keys(vault: &crate::vault::Vault, entries: &[Entry]) -> Result<Vec<i64>> {
     use lessee_screening::keys;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = entries.len().div_ceil(threads).max(1);
@@ -1121,9 +1123,13 @@ fn probe_keys(vault: &crate::vault::Vault, entries: &[Entry]) -> Vec<i64> {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| Error::internal("a screening-key thread panicked"))?);
+        }
+        Ok::<_, Error>(all)
+    })?;
     out.sort_unstable();
     out.dedup();
-    out
+    Ok(out)
 }
