@@ -555,20 +555,28 @@ pub(crate) async fn insert_index_rows(tx: &mut Transaction<'static, Any>, rows: 
     let mut parsed = Vec::with_capacity(keys.len());
     for (account_id, b) in keys {
         let key: i64 = b.value.parse().map_err(|_| StoreError::Corrupt("a screening key is not a number".into()))?;
-        parsed.push((*account_id, key));
+        // The subject's ordinal (empty: the customer).
+        let subject: i64 = match b.subject.as_str() {
+            "" => 0,
+            s => s.parse().map_err(|_| StoreError::Corrupt("a screening key's subject is not an ordinal".into()))?,
+        };
+        parsed.push((*account_id, subject, key));
     }
     insert_screening_keys(tx, &parsed).await
 }
 
 /// Adds screening keys (kept beside any already there).
-pub(crate) async fn insert_screening_keys(tx: &mut Transaction<'static, Any>, rows: &[(&str, i64)]) -> Result<()> {
-    for chunk in rows.chunks(400) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
-        let sql =
-            format!("INSERT INTO screening_keys (key, account_id) VALUES {} ON CONFLICT DO NOTHING", marks.join(", "));
+pub(crate) async fn insert_screening_keys(tx: &mut Transaction<'static, Any>, rows: &[(&str, i64, i64)]) -> Result<()> {
+    for chunk in rows.chunks(300) {
+        let marks: Vec<String> =
+            (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+        let sql = format!(
+            "INSERT INTO screening_keys (key, account_id, subject) VALUES {} ON CONFLICT DO NOTHING",
+            marks.join(", ")
+        );
         let mut q = sqlx::query(&sql);
-        for (account_id, key) in chunk {
-            q = q.bind(*key).bind(*account_id);
+        for (account_id, subject, key) in chunk {
+            q = q.bind(*key).bind(*account_id).bind(*subject);
         }
         q.execute(&mut **tx).await?;
     }

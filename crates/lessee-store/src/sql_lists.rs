@@ -130,8 +130,12 @@ pub trait ScreeningStore: Send + Sync {
     /// Accounts holding any of these screening keys ([`crate::SCREENING_KEY_PURPOSE`]), in id
     /// order, each once.
     async fn accounts_by_screening_keys(&self, keys: &[i64]) -> Result<Vec<AccountId>>;
-    /// Adds screening keys of accounts (beside any already stored; a backfill).
-    async fn add_screening_keys(&self, rows: &[(AccountId, Vec<i64>)]) -> Result<()>;
+    /// Every (account, subject ordinal, key) stored among `keys`, so the caller can tell which
+    /// keys each subject of an account holds (any order).
+    async fn screening_key_hits(&self, keys: &[i64]) -> Result<Vec<(AccountId, i64, i64)>>;
+    /// Adds screening keys of accounts as (subject ordinal, key) (beside any already stored; a
+    /// backfill).
+    async fn add_screening_keys(&self, rows: &[(AccountId, Vec<(i64, i64)>)]) -> Result<()>;
     /// The key scheme every stored account is known to have keys of, if any.
     async fn screening_key_scheme(&self) -> Result<Option<i64>>;
     async fn set_screening_key_scheme(&self, scheme: i64) -> Result<()>;
@@ -142,8 +146,8 @@ const ALERT_COLUMNS: &str = "id, account_id, subject, list, entity_id, list_vers
      explanation, entry_hash, subject_hash, status, created_at, updated_at, disposed_by, disposition_reason";
 /// Rows per multi-row INSERT of list entries (3 parameters each).
 const ENTRY_CHUNK: usize = 200;
-/// Keys per lookup of accounts by screening keys (one parameter each).
-const SCREENING_KEY_CHUNK: usize = 900;
+/// Keys per lookup of accounts by screening keys (inlined integer literals).
+const SCREENING_KEY_CHUNK: usize = 5000;
 
 fn version_from_row(r: &AnyRow) -> Result<ListVersion> {
     Ok(ListVersion {
@@ -188,23 +192,39 @@ impl ScreeningStore for SqlStore {
     async fn accounts_by_screening_keys(&self, keys: &[i64]) -> Result<Vec<AccountId>> {
         let mut out: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         for chunk in keys.chunks(SCREENING_KEY_CHUNK) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT DISTINCT account_id FROM screening_keys WHERE key IN ({})", marks.join(", "));
-            let mut q = sqlx::query(&sql);
-            for k in chunk {
-                q = q.bind(*k);
-            }
-            for r in q.fetch_all(&self.read).await? {
+            // The keys are integers written by this code, not text from outside: inlined as
+            // literals, which spares SQLite's parameter lookup (quadratic in the count).
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let sql = format!("SELECT DISTINCT account_id FROM screening_keys WHERE key IN ({})", list.join(","));
+            for r in sqlx::query(&sql).persistent(false).fetch_all(&self.read).await? {
                 out.insert(r.try_get::<String, _>(0)?);
             }
         }
         Ok(out.iter().filter_map(|s| AccountId::parse(s)).collect())
     }
 
-    async fn add_screening_keys(&self, rows: &[(AccountId, Vec<i64>)]) -> Result<()> {
+    async fn screening_key_hits(&self, keys: &[i64]) -> Result<Vec<(AccountId, i64, i64)>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(SCREENING_KEY_CHUNK) {
+            // Integers written by this code, inlined (see `accounts_by_screening_keys`).
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let sql = format!("SELECT account_id, subject, key FROM screening_keys WHERE key IN ({})", list.join(","));
+            for r in sqlx::query(&sql).persistent(false).fetch_all(&self.read).await? {
+                let id: String = r.try_get(0)?;
+                let id = AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("bad account id {id}")))?;
+                out.push((id, r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(2)?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn add_screening_keys(&self, rows: &[(AccountId, Vec<(i64, i64)>)]) -> Result<()> {
         let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
-        let flat: Vec<(&str, i64)> =
-            rows.iter().zip(&ids).flat_map(|((_, keys), id)| keys.iter().map(move |k| (id.as_str(), *k))).collect();
+        let flat: Vec<(&str, i64, i64)> = rows
+            .iter()
+            .zip(&ids)
+            .flat_map(|((_, keys), id)| keys.iter().map(move |(subject, k)| (id.as_str(), *subject, *k)))
+            .collect();
         let mut tx = self.write.begin().await?;
         crate::sql::insert_screening_keys(&mut tx, &flat).await?;
         tx.commit().await?;

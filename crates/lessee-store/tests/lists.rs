@@ -179,12 +179,30 @@ async fn screening_keys_follow_the_account(s: Arc<SqlStore>) {
     use lessee_store::{BlindEntry, SCREENING_KEY_PURPOSE};
     let key =
         |k: i64| BlindEntry { purpose: SCREENING_KEY_PURPOSE.into(), value: k.to_string(), subject: String::new() };
+    let owner_key =
+        |k: i64| BlindEntry { purpose: SCREENING_KEY_PURPOSE.into(), value: k.to_string(), subject: "2".into() };
     let email = BlindEntry { purpose: "email".into(), value: "ab12".into(), subject: "customer".into() };
     let (acc, app) = account();
     let sealed = SealedApplication { ciphertext: serde_json::to_vec(&app).unwrap(), wrapped_key: vec![7; 74] };
-    s.create_account(&acc, &sealed, &[key(-5), key(42), key(i64::MAX), email.clone()], &event("account.open"), None)
-        .await
-        .unwrap();
+    s.create_account(
+        &acc,
+        &sealed,
+        &[key(-5), key(42), key(i64::MAX), owner_key(42), owner_key(9), email.clone()],
+        &event("account.open"),
+        None,
+    )
+    .await
+    .unwrap();
+    // Hits tell the subject (the customer is 0) and the key.
+    let mut hits = s.screening_key_hits(&[42, 9, 1]).await.unwrap();
+    hits.sort_unstable();
+    assert_eq!(hits, [(acc.id, 0, 42), (acc.id, 2, 9), (acc.id, 2, 42)]);
+    let bad = BlindEntry { purpose: SCREENING_KEY_PURPOSE.into(), value: "3".into(), subject: "owner".into() };
+    let (mut other, _) = account();
+    other.id = AccountId::new(Utc::now(), [5; 10]);
+    other.external_id = "acct-other".into();
+    assert!(s.create_account(&other, &sealed, &[bad], &event("account.open"), None).await.is_err());
+    assert!(s.account(other.id).await.unwrap().is_none(), "nothing of a refused account is written");
     assert_eq!(s.accounts_by_screening_keys(&[1, 42]).await.unwrap(), [acc.id]);
     assert_eq!(s.accounts_by_screening_keys(&[-5, i64::MAX, 42]).await.unwrap(), [acc.id]);
     assert!(s.accounts_by_screening_keys(&[1, 2, 3]).await.unwrap().is_empty());
@@ -201,8 +219,11 @@ async fn screening_keys_follow_the_account(s: Arc<SqlStore>) {
     assert!(s.accounts_by_screening_keys(&[42]).await.unwrap().is_empty());
     assert_eq!(s.accounts_by_screening_keys(&[7]).await.unwrap(), [acc.id]);
     // A backfill adds beside them.
-    s.add_screening_keys(&[(acc.id, vec![8, 7])]).await.unwrap();
+    s.add_screening_keys(&[(acc.id, vec![(0, 8), (1, 7)])]).await.unwrap();
     assert_eq!(s.accounts_by_screening_keys(&[8]).await.unwrap(), [acc.id]);
+    let mut hits = s.screening_key_hits(&[7]).await.unwrap();
+    hits.sort_unstable();
+    assert_eq!(hits, [(acc.id, 0, 7), (acc.id, 1, 7)]);
 
     assert_eq!(s.screening_key_scheme().await.unwrap(), None);
     s.set_screening_key_scheme(1).await.unwrap();
@@ -212,6 +233,7 @@ async fn screening_keys_follow_the_account(s: Arc<SqlStore>) {
     // Destroyed with the account's data.
     s.destroy_account(acc.id, Utc::now(), &event("account.destroy")).await.unwrap();
     assert!(s.accounts_by_screening_keys(&[7, 8]).await.unwrap().is_empty());
+    assert!(s.screening_key_hits(&[7, 8, 9, 42]).await.unwrap().is_empty());
 }
 
 on_both_backends!(list_versions_are_numbered_and_whole, alerts_dedupe_and_dispose, screening_keys_follow_the_account);
