@@ -130,6 +130,18 @@ impl TokenWeights {
         TokenWeights { df, total }
     }
 
+    /// The romanization keys of name tokens whose weight is at most `max_weight` (the most
+    /// frequent in the lists), with that weight.
+    pub(crate) fn light_tokens(&self, max_weight: f32, config: &Config) -> Vec<(String, f32)> {
+        self.df
+            .keys()
+            .filter_map(|folded| {
+                let w = self.weight(folded, folded, TokenClass::Name, config);
+                (w <= max_weight).then(|| (folded.clone(), w))
+            })
+            .collect()
+    }
+
     /// Whether some indexed name has a token with this romanization key.
     pub(crate) fn contains(&self, folded: &str) -> bool {
         self.df.contains_key(folded)

@@ -113,12 +113,17 @@ pub struct Affected {
 /// worth screening again (dates of birth and countries can add to the score).
 const REVERSE_MARGIN: f64 = 0.05;
 
+/// The reverse-direction name score a customer needs to be screened again after a list change.
+pub(crate) fn reverse_floor(config: &crate::Config) -> f64 {
+    config.threshold - config.dob_exact_bonus - config.country_match_bonus - REVERSE_MARGIN
+}
+
 impl Screener {
     /// Positions (in `customers`) of the customers whose names or identifiers come close to one
     /// of `entries`, found through the customer index. A superset of those that will match.
     pub fn customers_near(&self, customers: &CustomerIndex, entries: &[&Entry]) -> Vec<usize> {
         let config = self.config();
-        let floor = config.threshold - config.dob_exact_bonus - config.country_match_bonus - REVERSE_MARGIN;
+        let floor = reverse_floor(config);
         // The entry plays the query here: its unmatched tokens count as a listed name's do.
         let alphas = Alphas::reverse(config);
         let mut found: Vec<usize> = Vec::new();

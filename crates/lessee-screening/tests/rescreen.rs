@@ -154,20 +154,22 @@ fn stored_keys_find_what_the_customer_index_finds() {
         }
     }
     chosen.extend(entries.iter().step_by(40));
-    let mut probe = Vec::new();
-    for e in &chosen {
-        for name in std::iter::once(&e.name).chain(e.aliases.iter().map(|a| &a.name)) {
-            keys::probe_keys(name, &mut probe);
-        }
-    }
-    keys::finish(&mut probe);
-    let probe: HashSet<u64> = probe.into_iter().collect();
-    let by_keys: HashSet<usize> =
-        stored.iter().enumerate().filter(|(_, k)| !k.is_disjoint(&probe)).map(|(i, _)| i).collect();
+    let probe = keys::Probe::new(screener, &chosen);
+    let probed: HashSet<u64> = probe.keys().into_iter().collect();
+    let by_keys: HashSet<usize> = stored
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| {
+            let hits: Vec<u64> = k.intersection(&probed).copied().collect();
+            probe.selects(&hits)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let any_key = stored.iter().filter(|k| !k.is_disjoint(&probed)).count();
     let near = screener.customers_near(&index, &chosen);
     assert!(near.len() > 400, "the set should bring many customers near: {}", near.len());
     let missed: Vec<usize> = near.iter().copied().filter(|i| !by_keys.contains(i)).collect();
-    eprintln!("near {}, found by keys {}", near.len(), by_keys.len());
+    eprintln!("near {}, selected by keys {}, sharing any key {}", near.len(), by_keys.len(), any_key);
     assert!(
         missed.is_empty(),
         "{} of {} near customers not found by keys: {:?}",
@@ -175,6 +177,76 @@ fn stored_keys_find_what_the_customer_index_finds() {
         near.len(),
         &missed[..missed.len().min(10)]
     );
-    // The keys narrow the set: not every customer is a candidate.
+    // The keys narrow the set: sharing one ordinary token (a given name) is not enough.
+    assert!(by_keys.len() < any_key, "{} selected of {} sharing a key", by_keys.len(), any_key);
     assert!(by_keys.len() < 2000, "{} of 2000 customers", by_keys.len());
+}
+
+/// The stored keys of one customer name (as the store keeps them) against a probe: selected?
+fn selected(probe: &lessee_screening::keys::Probe, name: &str) -> bool {
+    use std::collections::HashSet;
+    let mut k = Vec::new();
+    lessee_screening::keys::stored_keys(name, &mut k);
+    let probed: HashSet<u64> = probe.keys().into_iter().collect();
+    let hits: Vec<u64> = k.into_iter().filter(|x| probed.contains(x)).collect();
+    probe.selects(&hits)
+}
+
+/// The cases the probe's rule is made of, each checked against the customer index: what the
+/// index finds near an entry is selected, and sharing one ordinary given name is not.
+#[test]
+fn the_probe_selects_what_the_reverse_score_can_reach() {
+    use lessee_screening::keys::Probe;
+    let screener = common::screener();
+    let near = |customer: &str, e: &Entry| {
+        let index = CustomerIndex::build(vec![Customer::new("c", customer)], screener);
+        !screener.customers_near(&index, &[e]).is_empty()
+    };
+    let khamenei = entry("e-1", "Ali Hosseini KHAMENEI", &[]);
+    let probe = Probe::new(screener, &[&khamenei]);
+    // Two parts of the name, one of them misspelt: found and selected.
+    assert!(near("Ali Khamenai", &khamenei) && selected(&probe, "Ali Khamenei"));
+    assert!(selected(&probe, "Ali Khamenai"));
+    // The rare part beside a part that is common in the lists (light): the reverse score
+    // reaches the floor with one shared part, and the light key selects it.
+    let short = entry("e-3", "Ali KHAMENEI", &[]);
+    let probe3 = Probe::new(screener, &[&short]);
+    assert!(near("Mohammad Khamenei", &short));
+    assert!(selected(&probe3, "Mohammad Khamenei"));
+    // A one-part customer name: its solo key.
+    assert!(selected(&probe, "Khamenei"));
+    // Two parts written as one word: the joined form covers both.
+    let abdul = entry("e-2", "Abdul Rahman AL-ZAHRANI", &[]);
+    let probe2 = Probe::new(screener, &[&abdul]);
+    assert!(selected(&probe2, "Abdulrahman Zahrani"));
+    // Whatever the index finds is selected: short parts the lists do not know (which weigh
+    // little), common parts, one-part names, parts written apart or together.
+    let entries = [&khamenei, &short, &abdul];
+    for c in [
+        "Ama Khamenei",
+        "Xo Khamenei",
+        "Li Khamenei",
+        "Khamenei Ali",
+        "Ali Al Khamenei",
+        "Mohammad Ali",
+        "Khamenei Trading LLC",
+        "K. Khamenei",
+        "Abdul Rahman",
+        "Rahman Zahrani",
+        "Abdul Zahrani Co",
+        "Zahrani",
+        "Ali Kamenei",
+        "Aly Khamenei",
+        "Hosseini",
+        "Ali Hosseini",
+    ] {
+        for e in entries {
+            let p = Probe::new(screener, &[e]);
+            assert!(!near(c, e) || selected(&p, c), "{c} is near {} but not selected", e.name);
+        }
+    }
+    // Sharing only a given name is not enough (and the index agrees).
+    assert!(!near("Ali Johnson", &khamenei));
+    assert!(!selected(&probe, "Ali Johnson"));
+    assert!(!selected(&probe, "Maria Hosseinova Petrova") || near("Maria Hosseinova Petrova", &khamenei));
 }
