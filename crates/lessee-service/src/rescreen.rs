@@ -22,7 +22,7 @@ const FETCHERS: usize = 8;
 /// What a full re-screen did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FullRescreen {
-    /// Accounts whose application was decrypted.
+    /// Accounts whose sealed application was read.
     pub accounts: usize,
     /// Subjects screened (customers, beneficial owners, sub-lessees).
     pub subjects: usize,
@@ -32,9 +32,14 @@ pub struct FullRescreen {
     pub alerts: usize,
     /// Accounts decided again because of new alerts.
     pub redecided: usize,
+    /// Accounts whose sealed application did not decrypt (a damaged row or a lost key
+    /// version): not screened, counted and logged so that an operator sees them.
+    pub unreadable: usize,
 }
 
-type Screened = Vec<(AccountId, Vec<(Subject, Vec<Match>)>)>;
+/// Per account: its subjects and their matches, or `None` when its application did not
+/// decrypt.
+type Screened = Vec<(AccountId, Option<Vec<(Subject, Vec<Match>)>>)>;
 
 impl Service {
     /// Re-screens every stored account against the current lists: each sealed application is
@@ -66,7 +71,7 @@ impl Service {
             let screener = loaded.as_ref().map(|l| l.screener.clone());
             let found: Screened = tokio::task::spawn_blocking(move || {
                 par_filter_map(&sealed, |(id, sealed)| {
-                    let app = vault.unseal(*id, sealed).ok()?;
+                    let Ok(app) = vault.unseal(*id, sealed) else { return Some((*id, None)) };
                     let screened = subjects(&app)
                         .into_iter()
                         .map(|sub| {
@@ -77,18 +82,22 @@ impl Service {
                             (sub, m)
                         })
                         .collect();
-                    Some((*id, screened))
+                    Some((*id, Some(screened)))
                 })
             })
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::internal)??;
+            for (id, _) in found.iter().filter(|(_, s)| s.is_none()) {
+                report.unreadable += 1;
+                tracing::warn!(account_id = %id, "The account's sealed application did not decrypt; not re-screened.");
+            }
             let Some(loaded) = &loaded else {
-                report.subjects += found.iter().map(|(_, s)| s.len()).sum::<usize>();
+                report.subjects += found.iter().filter_map(|(_, s)| s.as_ref()).map(Vec::len).sum::<usize>();
                 continue;
             };
             let now = self.now();
             let mut alerts = Vec::new();
-            for (id, subs) in &found {
+            for (id, subs) in found.iter().filter_map(|(id, s)| s.as_ref().map(|s| (id, s))) {
                 for (sub, matches) in subs {
                     report.subjects += 1;
                     if matches.is_empty() {
@@ -121,28 +130,21 @@ impl Service {
             subjects = report.subjects,
             alerts = report.alerts,
             redecided = report.redecided,
+            unreadable = report.unreadable,
             screened = screen,
             "Full re-screen done."
         );
         Ok(report)
     }
 
-    /// The sealed applications of `ids`, read over several connections at once (any order;
-    /// accounts without one are left out).
+    /// The sealed applications of `ids`, read over several connections at once, a few hundred
+    /// per statement (any order; accounts without one are left out).
     pub(crate) async fn sealed_page(&self, ids: Vec<AccountId>) -> Result<Vec<(AccountId, SealedApplication)>> {
         let chunk = ids.len().div_ceil(FETCHERS).max(1);
         let mut tasks = tokio::task::JoinSet::new();
         for part in ids.chunks(chunk) {
             let (store, part) = (self.store.clone(), part.to_vec());
-            tasks.spawn(async move {
-                let mut out = Vec::with_capacity(part.len());
-                for id in part {
-                    if let Some(s) = store.sealed_application(id).await? {
-                        out.push((id, s));
-                    }
-                }
-                Ok::<_, Error>(out)
-            });
+            tasks.spawn(async move { store.sealed_applications(&part).await });
         }
         let mut out = Vec::with_capacity(ids.len());
         while let Some(part) = tasks.join_next().await {
@@ -160,18 +162,23 @@ impl Service {
             par_filter_map(&sealed, |(id, s)| vault.unseal(*id, s).ok().map(|app| (*id, app)))
         })
         .await
-        .map_err(Error::internal)
+        .map_err(Error::internal)?
     }
 }
 
-/// `f` over `items` on every core (order kept), `None`s left out.
-fn par_filter_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Option<R> + Sync) -> Vec<R> {
+/// `f` over `items` on every core (order kept), `None`s left out. A thread that panicked fails
+/// the whole call: a silently lost share would skip customers.
+fn par_filter_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Option<R> + Sync) -> Result<Vec<R>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = items.len().div_ceil(threads).max(1);
     let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> =
             items.chunks(chunk).map(|part| s.spawn(move || part.iter().filter_map(f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            out.extend(h.join().map_err(|_| Error::internal("a re-screening thread panicked"))?);
+        }
+        Ok(out)
     })
 }

@@ -7,7 +7,7 @@
 //! with an alert (only the list side of the match, the score, and a keyed hash of the screened
 //! data); every import, screening query and disposition is audited.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -997,6 +997,15 @@ impl Service {
     /// is decrypted once instead, and the missing keys are written on the way.
     pub async fn rescreen_list(&self, previous: Option<&ListVersion>, version: &ListVersion) -> Result<usize> {
         let Some(loaded) = self.screener().await? else { return Ok(0) };
+        let started = std::time::Instant::now();
+        let mut phases: Vec<(&str, u128)> = Vec::new();
+        let mut lap = {
+            let mut last = std::time::Instant::now();
+            move |phases: &mut Vec<(&'static str, u128)>, name: &'static str| {
+                phases.push((name, last.elapsed().as_millis()));
+                last = std::time::Instant::now();
+            }
+        };
         let old = match previous {
             Some(p) => self.list_entries_of(p.id).await?,
             None => Vec::new(),
@@ -1006,6 +1015,7 @@ impl Service {
         if diff.added.is_empty() && diff.changed.is_empty() {
             return Ok(0);
         }
+        lap(&mut phases, "diff");
         let mut customers = Vec::new();
         let mut hashes: HashMap<String, String> = HashMap::new();
         let scheme = i64::from(lessee_screening::keys::SCHEME);
@@ -1028,10 +1038,42 @@ impl Service {
         let (decrypted, candidates) = if keyed {
             let entries: Vec<Entry> =
                 diff.added.iter().cloned().chain(diff.changed.iter().map(|c| c.new.clone())).collect();
-            let vault = self.vault.clone();
-            let probes =
-                tokio::task::spawn_blocking(move || probe_keys(&vault, &entries)).await.map_err(Error::internal)??;
-            let ids = self.store.accounts_by_screening_keys(&probes).await?;
+            let (vault, screener) = (self.vault.clone(), loaded.screener.clone());
+            let (probe, blinded) = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&Entry> = entries.iter().collect();
+                let probe = lessee_screening::keys::Probe::new(&screener, &refs);
+                let blinded = blind_keys(&vault, &probe.keys())?;
+                Ok::<_, Error>((probe, blinded))
+            })
+            .await
+            .map_err(Error::internal)??;
+            lap(&mut phases, "probe_keys");
+            let probes: Vec<i64> = blinded.keys().copied().collect();
+            let hits = self.store.screening_key_hits(&probes).await?;
+            lap(&mut phases, "lookup");
+            // Per subject: an account is selected when one of its people comes near an entry.
+            let mut held: HashMap<(AccountId, i64), Vec<u64>> = HashMap::new();
+            for (id, subject, key) in hits {
+                if let Some(raw) = blinded.get(&key) {
+                    held.entry((id, subject)).or_default().push(*raw);
+                }
+            }
+            let matched = held.len();
+            let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+            let mut ids: Vec<AccountId> = held
+                .into_iter()
+                .filter_map(|((id, _), raw)| {
+                    let why = probe.reason(&raw)?;
+                    *reasons.entry(why).or_default() += 1;
+                    Some(id)
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            tracing::debug!(
+                names = probe.names(), keys = probes.len(), matched, selected = ids.len(), reasons = ?reasons,
+                "Screening keys probed."
+            );
             let candidates = ids.len();
             let mut decrypted = 0;
             for page in ids.chunks(2000) {
@@ -1060,6 +1102,7 @@ impl Service {
             self.store.set_screening_key_scheme(scheme).await?;
             (decrypted, decrypted)
         };
+        lap(&mut phases, "decrypt");
         let screener = loaded.screener.clone();
         let list = version.list.clone();
         let affected = tokio::task::spawn_blocking(move || {
@@ -1068,6 +1111,7 @@ impl Service {
         })
         .await
         .map_err(Error::internal)?;
+        lap(&mut phases, "match");
         let now = self.now();
         let mut alerts = Vec::new();
         for a in &affected {
@@ -1089,47 +1133,32 @@ impl Service {
                 self.store.record_decision(&account, &audit).await?;
             }
         }
+        lap(&mut phases, "record");
+        let phases: Vec<String> = phases.iter().map(|(n, ms)| format!("{n}={ms}")).collect();
         tracing::info!(
             list = %version.list, version = version.version, keyed, candidates, decrypted,
             affected = affected.len(), alerts = added.len(), accounts = accounts.len(),
+            ms = started.elapsed().as_millis(), phases = %phases.join(","),
             "Accounts re-screened after a list import."
         );
         Ok(added.len())
     }
 }
 
-/// The blinded screening keys that find the stored customers near `entries` (their names,
-/// aliases and identifier numbers), computed on every core.
-/// A thread that panicked fails the whole computation: a lost part would silently skip
-/// customers.
-fn probe_keys(vault: &crate::vault::Vault, entries: &[Entry]) -> Result<Vec<i64>> {
-    use lessee_screening::keys;
+/// `keys` blinded (as stored), on every core: blinded value -> raw key. A thread that panicked
+/// fails the whole computation: a lost part would silently skip customers.
+fn blind_keys(vault: &crate::vault::Vault, keys: &[u64]) -> Result<HashMap<i64, u64>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = entries.len().div_ceil(threads).max(1);
-    let mut out: Vec<i64> = std::thread::scope(|s| {
-        let handles: Vec<_> = entries
+    let chunk = keys.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = keys
             .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut raw = Vec::new();
-                    for e in part {
-                        for name in std::iter::once(&e.name).chain(e.aliases.iter().map(|a| &a.name)) {
-                            keys::probe_keys(name, &mut raw);
-                        }
-                        raw.extend(e.identifiers.iter().filter_map(|i| keys::identifier_key(&i.number)));
-                    }
-                    keys::finish(&mut raw);
-                    raw.into_iter().map(|k| vault.screening_key(k)).collect::<Vec<i64>>()
-                })
-            })
+            .map(|part| s.spawn(move || part.iter().map(|k| (vault.screening_key(*k), *k)).collect::<Vec<_>>()))
             .collect();
-        let mut all = Vec::new();
+        let mut all = HashMap::with_capacity(keys.len());
         for h in handles {
             all.extend(h.join().map_err(|_| Error::internal("a screening-key thread panicked"))?);
         }
-        Ok::<_, Error>(all)
-    })?;
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+        Ok(all)
+    })
 }

@@ -187,10 +187,10 @@ impl Vault {
         if let Some(ip) = app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()) {
             Self::push(&mut out, &self.ip, "customer", Some(&ip.to_string()));
         }
-        out.extend(self.screening_keys(app).into_iter().map(|k| BlindEntry {
+        out.extend(self.screening_keys(app).into_iter().map(|(subject, k)| BlindEntry {
             purpose: SCREENING_KEY_PURPOSE.to_owned(),
             value: k.to_string(),
-            subject: String::new(),
+            subject: subject.to_string(),
         }));
         out
     }
@@ -207,17 +207,20 @@ impl Vault {
     }
 
     /// The blinded screening keys of every subject of an application (customer, beneficial
-    /// owners, sub-lessees): their names' retrieval keys and identifier numbers.
-    pub fn screening_keys(&self, app: &Application) -> Vec<i64> {
-        let mut raw = Vec::new();
-        for subject in crate::screening::subjects(app) {
+    /// owners, sub-lessees, by their ordinal in [`crate::screening::subjects`]): their names'
+    /// retrieval keys and identifier numbers, as (subject, key).
+    pub fn screening_keys(&self, app: &Application) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for (n, subject) in crate::screening::subjects(app).iter().enumerate() {
+            let mut raw = Vec::new();
             lessee_screening::keys::stored_keys(&subject.query.name, &mut raw);
             raw.extend(
                 subject.query.identifiers.iter().filter_map(|i| lessee_screening::keys::identifier_key(&i.number)),
             );
+            lessee_screening::keys::finish(&mut raw);
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            out.extend(raw.into_iter().map(|k| (n, self.screening_key(k))));
         }
-        lessee_screening::keys::finish(&mut raw);
-        let mut out: Vec<i64> = raw.into_iter().map(|k| self.screening_key(k)).collect();
         out.sort_unstable();
         out.dedup();
         out

@@ -1,6 +1,7 @@
 //! The full re-screen (`Service::rescreen_all`) on SQLite and PostgreSQL: every stored customer
 //! and beneficial owner decrypted and screened, new matches raised as alerts and the account
-//! decided again, a second run raising nothing, and the decrypt-only scan raising nothing.
+//! decided again, a second run raising nothing, the decrypt-only scan raising nothing, and an
+//! account that does not decrypt counted, not skipped silently.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests report by panicking
 
 use std::path::PathBuf;
@@ -65,6 +66,16 @@ async fn run(postgres: bool) {
     assert_eq!((again.matches, again.alerts, again.redecided), (2, 0, 0), "{again:?}");
     svc.run_jobs_until_empty("test-worker").await.unwrap();
     assert_eq!(svc.account_alerts(&op, &us.id.to_string()).await.unwrap().len(), 1);
+    assert_eq!(again.unreadable, 0);
+
+    // An account whose data key no longer unwraps is not skipped silently: counted, and the
+    // others are still screened.
+    let third = svc.open_account(&op, &ctx, app("individual_us_person.json"), None).await.unwrap().account;
+    let keys = store.customer_keys(None, 100).await.unwrap();
+    let (_, wrapped) = keys.iter().find(|(id, _)| *id == third.id).unwrap();
+    assert!(store.replace_customer_key(third.id, wrapped, b"not a wrapped key").await.unwrap());
+    let damaged = svc.rescreen_all(true).await.unwrap();
+    assert_eq!((damaged.accounts, damaged.unreadable, damaged.subjects), (3, 1, 4), "{damaged:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
