@@ -4,6 +4,7 @@
 mod bench;
 mod exit;
 mod measures_cmd;
+mod resellers_cmd;
 mod screening_cmd;
 
 use std::io::Write;
@@ -96,6 +97,10 @@ enum Command {
     /// Exemptions (EO 13984 § 1(c)) and the ADP description.
     #[command(subcommand)]
     Exemptions(measures_cmd::ExemptionsCmd),
+    /// The reseller register: foreign and domestic resellers, their CIP basis, attestations,
+    /// non-compliance and its 30-day deadline, activity reports, reseller tokens.
+    #[command(subcommand)]
+    Resellers(resellers_cmd::ResellersCmd),
     /// Measure performance against a baseline in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -915,6 +920,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let (_, service) = open_service(&cli).await?;
             measures_cmd::exemptions(Arc::new(service), cmd).await
         }
+        Command::Resellers(cmd) => resellers_cmd::resellers(&open_service(&cli).await?.1, cmd).await,
         Command::Bench(cmd) => bench::run(cmd).await.map_err(|e| Failure::new(exit::INTERNAL, format!("{e:#}"))),
     }
 }

@@ -2308,6 +2308,50 @@ mod measures {
         let list = server.get(&analyst, "/v1/resellers").await;
         assert_eq!(list.body.as_array().unwrap().len(), 1);
         assert_eq!(server.get(&analyst, &format!("/v1/resellers/{}", ids["acct-1001"])).await.status, 404);
+
+        // The same register from the CLI: what it shows is what the API shows; its changes are
+        // seen by the API; bad input is a usage error or not found, and changes nothing.
+        let (code, out, err) = db.cli(&["resellers", "show", reseller]).await;
+        assert_eq!(code, 0, "{err}");
+        let api = server.get(&analyst, &format!("/v1/resellers/{reseller}")).await.body;
+        assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap(), api);
+        let (code, out, err) = db.cli(&["resellers", "list"]).await;
+        assert_eq!((code, out.lines().count()), (0, 1), "{err}");
+        let cip = db.dir.path().join("cip-v3.txt");
+        std::fs::write(&cip, "CIP v3, filed from the CLI").unwrap();
+        let (code, out, err) = db.cli(&["resellers", "cip", reseller, "--file", cip.to_str().unwrap()]).await;
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["cip_documents"][2]["version"], 3);
+        let today = chrono::Utc::now().date_naive().to_string();
+        let (code, _, err) = db.cli(&["resellers", "attest", reseller, "--date", &today, "--reference", "ATT-1"]).await;
+        assert_eq!(code, 0, "{err}");
+        let api = server.get(&analyst, &format!("/v1/resellers/{reseller}")).await.body;
+        assert_eq!(api["attestations"][0]["reference"], "ATT-1", "{api}");
+        let before = api;
+        let (code, _, err) =
+            db.cli(&["resellers", "register", reseller, "--location", "mars", "--cip-basis", "own-cip"]).await;
+        assert_eq!(code, 2, "{err}");
+        let (code, _, err) = db.cli(&["resellers", "show", &ids["acct-1001"]]).await;
+        assert_eq!(code, 3, "{err}");
+        let (code, _, err) = db.cli(&["resellers", "report", reseller, "--reference", "SAR-2", "--sha256", "zz"]).await;
+        assert_ne!(code, 0, "{err}");
+        assert!(err.contains("sha256"), "{err}");
+        let missing = db.dir.path().join("absent.txt");
+        let (code, _, err) = db.cli(&["resellers", "cip", reseller, "--file", missing.to_str().unwrap()]).await;
+        assert_eq!(code, 8, "{err}");
+        assert_eq!(server.get(&analyst, &format!("/v1/resellers/{reseller}")).await.body, before);
+        // A reseller token made from the CLI registers a sub-lessee; the CLI lists it.
+        let (code, out, err) = db.cli(&["resellers", "token", reseller, "--name", "res-cli"]).await;
+        assert_eq!(code, 0, "{err}");
+        let token = serde_json::from_str::<Value>(out.trim()).unwrap()["token"].as_str().unwrap().to_owned();
+        let r = post(&server, &token, &format!("/v1/resellers/{reseller}/sub-lessees"), russian("cli-sub", "standard"))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let (code, out, err) = db.cli(&["resellers", "sub-lessees", reseller]).await;
+        assert_eq!(code, 0, "{err}");
+        let subs: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(subs.len(), 1, "{out}");
+        assert_eq!(subs[0]["id"], r.body["id"]);
         server.stop(false).await;
     }
 

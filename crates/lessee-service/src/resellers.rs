@@ -516,6 +516,15 @@ impl Service {
         Ok(self.store.accounts(&ids).await?)
     }
 
+    /// A registered reseller's sub-lessees for an analyst or admin (account views).
+    pub async fn list_reseller_sub_lessees(&self, by: &Principal, id: &str) -> Result<Vec<lessee_domain::Account>> {
+        by.require(Permission::MeasuresRead)?;
+        let (r, _) = self.reseller_doc(id).await?;
+        let account = crate::accounts::parse_account_id(&r.account_id)?;
+        let ids = self.store.sub_lessees_of(account).await?;
+        Ok(self.store.accounts(&ids).await?)
+    }
+
     /// The reminder job: records the day's reminder once; on the deadline with no outcome,
     /// records `deadline_passed`. Idempotent (a day already recorded is skipped).
     pub(crate) async fn job_reseller_reminder(&self, payload: &serde_json::Value) -> Result<()> {
