@@ -1019,7 +1019,10 @@ impl Service {
         let mut customers = Vec::new();
         let mut hashes: HashMap<String, String> = HashMap::new();
         let scheme = i64::from(lessee_screening::keys::SCHEME);
-        let keyed = self.store.screening_key_scheme().await? == Some(scheme);
+        let has_keys = self.store.screening_key_scheme().await? == Some(scheme);
+        // A diff of thousands of entries (a list's first version) would probe millions of keys
+        // and select a large share of the customers: one pass over every account is cheaper.
+        let keyed = has_keys && diff.added.len() + diff.changed.len() <= KEYED_DIFF_MAX;
         let mut collect = |id: AccountId, app: &Application| {
             for subject in subjects(app) {
                 let key = format!("{id}|{}", subject.label);
@@ -1093,13 +1096,19 @@ impl Service {
                 let mut backfill = Vec::new();
                 for (id, app) in self.unsealed_page(page.into_iter().map(|(id, _)| id).collect()).await? {
                     decrypted += 1;
-                    backfill.push((id, self.vault.screening_keys(&app)));
+                    if !has_keys {
+                        backfill.push((id, self.vault.screening_keys(&app)));
+                    }
                     collect(id, &app);
                 }
-                self.store.add_screening_keys(&backfill).await?;
+                if !backfill.is_empty() {
+                    self.store.add_screening_keys(&backfill).await?;
+                }
             }
-            // Accounts opened meanwhile were keyed at opening: every account has keys now.
-            self.store.set_screening_key_scheme(scheme).await?;
+            if !has_keys {
+                // Accounts opened meanwhile were keyed at opening: every account has keys now.
+                self.store.set_screening_key_scheme(scheme).await?;
+            }
             (decrypted, decrypted)
         };
         lap(&mut phases, "decrypt");
@@ -1144,6 +1153,10 @@ impl Service {
         Ok(added.len())
     }
 }
+
+/// Above this many added and changed entries a list diff is re-screened by one pass over every
+/// account rather than through the screening keys.
+const KEYED_DIFF_MAX: usize = 2000;
 
 /// `keys` blinded (as stored), on every core: blinded value -> raw key. A thread that panicked
 /// fails the whole computation: a lost part would silently skip customers.
