@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 use lessee_domain::{Application, Outcome};
 use lessee_service::{AuditKeys, Clock, Config, EmbeddedGeoIp, Principal, RequestContext, Service, Vault};
-use lessee_store::{MeasureStore, PoolConfig, SqlStore, Store};
+use lessee_store::{PoolConfig, SqlStore, Store};
 use serde_json::json;
 
 struct TestClock(Mutex<DateTime<Utc>>);
