@@ -33,6 +33,8 @@ const ADP: &str = "adp";
 /// The job kind that re-evaluates existing accounts (`reevaluate_measures`); one pending at a
 /// time (key `all`): a run evaluates every measure that changed, so more would do nothing.
 pub const REEVALUATE_JOB: &str = "measures.reevaluate";
+/// Accounts read per page by a re-evaluation.
+const REEVALUATE_PAGE: u32 = 1000;
 /// Per measure: the (version, status, exemptions) it was last evaluated under.
 const EVALUATED: &str = "measure_evaluated";
 
@@ -344,6 +346,44 @@ fn subject_of(account: &str, app: &Application, links: &Links) -> Subject {
         }
     }
     subject
+}
+
+/// The links known from the application alone: the sign-up IP's country.
+fn signup_links(geo: &dyn crate::GeoIp, app: &Application) -> Links {
+    let mut links = Links::default();
+    if let Some(c) = app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| geo.country(ip))
+    {
+        links.access_countries.push(c.to_string());
+    }
+    links
+}
+
+/// Only a reseller's account has registered sub-lessees.
+fn may_have_sub_lessees(app: &Application) -> bool {
+    app.account_type == lessee_domain::application::AccountType::Reseller || app.reseller.is_some()
+}
+
+/// One measure's evaluation of a stored account, `None` when it is clear.
+fn evaluate_subject(
+    measure: &Measure,
+    exemptions: &[Exemption],
+    at: NaiveDate,
+    id: AccountId,
+    app: &Application,
+    links: &Links,
+) -> Option<lessee_measures::Outcome> {
+    let subject = subject_of(&id.to_string(), app, links);
+    let outcome =
+        Evaluator::default().evaluate(std::slice::from_ref(measure), exemptions, &subject, at, Stage::Maintaining);
+    Some(outcome).filter(|o| !o.is_clear())
+}
+
+/// A candidate's application, opened, with the measure's outcome when it could be computed
+/// beside the decryption (every account without registered sub-lessees, whose applications are
+/// read from the store afterwards).
+struct Opened {
+    app: Application,
+    outcome: Option<Option<lessee_measures::Outcome>>,
 }
 
 /// The measure's id, version and status, and the exemptions in force, as one comparable state.
@@ -676,12 +716,7 @@ impl Service {
         app: &Application,
         access: Option<Vec<String>>,
     ) -> Result<Links> {
-        let mut links = Links::default();
-        if let Some(c) =
-            app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip))
-        {
-            links.access_countries.push(c.to_string());
-        }
+        let mut links = signup_links(self.geo.as_ref(), app);
         if let Some(id) = id {
             match access {
                 Some(a) => links.access_countries.extend(a),
@@ -689,10 +724,7 @@ impl Service {
                     links.access_countries.extend(self.store.access_countries(&[id]).await?.into_iter().map(|(_, c)| c))
                 }
             }
-            // Only a reseller's account has registered sub-lessees.
-            let reseller =
-                app.account_type == lessee_domain::application::AccountType::Reseller || app.reseller.is_some();
-            let subs = if reseller { self.store.sub_lessees_of(id).await? } else { Vec::new() };
+            let subs = if may_have_sub_lessees(app) { self.store.sub_lessees_of(id).await? } else { Vec::new() };
             for sub in subs {
                 if let Some(sealed) = self.store.sealed_application(sub).await? {
                     links.sub_lessees.push(self.vault.unseal(sub, &sealed)?);
@@ -923,10 +955,7 @@ impl Service {
         after: Option<AccountId>,
         report: &mut ReevaluationReport,
     ) -> Result<Option<(AccountId, Vec<ImpactWrite>)>> {
-        let page = self
-            .store
-            .list_accounts(&lessee_store::AccountFilter::default(), &lessee_store::Page { after, limit: 500 })
-            .await?;
+        let page = self.store.scan_accounts(&lessee_store::Page { after, limit: REEVALUATE_PAGE }).await?;
         let Some(last) = page.last().map(|a| a.id) else { return Ok(None) };
         report.scanned += page.len() as u64;
         let ids: Vec<AccountId> = page.iter().map(|a| a.id).collect();
@@ -948,7 +977,24 @@ impl Service {
             .collect();
         let mut apps = if decrypt && !candidates.is_empty() {
             let ids: Vec<AccountId> = candidates.iter().map(|a| a.id).collect();
-            self.open_applications(&ids).await?
+            // Accounts with registered sub-lessees (resellers'): their sub-lessees' applications
+            // are read and opened when each is evaluated (`measure_links`).
+            let with_subs: std::collections::HashSet<AccountId> =
+                self.store.sub_lessees_of_many(&ids).await?.into_iter().map(|(reseller, _)| reseller).collect();
+            let geo = self.geo.clone();
+            let at = evaluation_date(measure, status, self.today());
+            let (measure, exemptions, access) = (measure.clone(), exemptions.to_vec(), access.clone());
+            self.open_applications(&ids, move |id, app| {
+                // Without registered sub-lessees, the links are the sign-up IP's country and the
+                // noted access countries: evaluated here, beside the decryption.
+                let outcome = (!with_subs.contains(&id)).then(|| {
+                    let mut links = signup_links(geo.as_ref(), &app);
+                    links.access_countries.extend(access.get(&id).into_iter().flatten().cloned());
+                    evaluate_subject(&measure, &exemptions, at, id, &app, &links)
+                });
+                Opened { app, outcome }
+            })
+            .await?
         } else {
             HashMap::new()
         };
@@ -970,8 +1016,13 @@ impl Service {
     }
 
     /// The applications of `ids` that have one (destroyed under retention, or never sealed:
-    /// absent), read in one statement and decrypted on every core.
-    async fn open_applications(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, Application>> {
+    /// absent), read in one statement and decrypted on every core, each passed through `then`
+    /// on the thread that decrypted it.
+    async fn open_applications<T: Send + 'static>(
+        &self,
+        ids: &[AccountId],
+        then: impl Fn(AccountId, Application) -> T + Send + Sync + 'static,
+    ) -> Result<HashMap<AccountId, T>> {
         let sealed = self.store.sealed_applications(ids).await?;
         let vault = self.vault.clone();
         tokio::task::spawn_blocking(move || {
@@ -981,10 +1032,10 @@ impl Service {
                 let handles: Vec<_> = sealed
                     .chunks(size)
                     .map(|part| {
-                        let vault = &vault;
+                        let (vault, then) = (&vault, &then);
                         s.spawn(move || {
                             part.iter()
-                                .map(|(id, x)| vault.unseal(*id, x).map(|a| (*id, a)))
+                                .map(|(id, x)| vault.unseal(*id, x).map(|a| (*id, then(*id, a))))
                                 .collect::<Result<Vec<_>>>()
                         })
                     })
@@ -1011,33 +1062,32 @@ impl Service {
         exemptions: &[Exemption],
         status: &StatusAt,
         account: Account,
-        app: Option<Application>,
+        opened: Option<Opened>,
         access: Vec<String>,
         previous: Option<&ImpactRecord>,
     ) -> Result<Option<ImpactWrite>> {
         let id = account.id;
         let today = self.today();
         let now = self.now();
-        let (state, at) = match status.status {
-            Status::Pending => ("upcoming", measure.effective),
-            Status::InEffect => ("applied", today),
-            Status::Expired | Status::Revoked => ("lifted", today),
+        let state = match status.status {
+            Status::Pending => "upcoming",
+            Status::InEffect => "applied",
+            Status::Expired | Status::Revoked => "lifted",
         };
+        let at = evaluation_date(measure, status, today);
         let outcome = if state == "lifted" {
             None
         } else {
             // Destroyed under retention, or never sealed: nothing to evaluate.
-            let Some(app) = app else { return Ok(None) };
-            let links = self.measure_links(Some(id), &app, Some(access)).await?;
-            let subject = subject_of(&id.to_string(), &app, &links);
-            let outcome = Evaluator::default().evaluate(
-                std::slice::from_ref(measure),
-                exemptions,
-                &subject,
-                at,
-                Stage::Maintaining,
-            );
-            Some(outcome).filter(|o| !o.is_clear())
+            let Some(Opened { app, outcome }) = opened else { return Ok(None) };
+            match outcome {
+                // Evaluated beside the decryption.
+                Some(outcome) => outcome,
+                None => {
+                    let links = self.measure_links(Some(id), &app, Some(access)).await?;
+                    evaluate_subject(measure, exemptions, at, id, &app, &links)
+                }
+            }
         };
         let audit = |action: &str| {
             self.audit_event(
@@ -1097,6 +1147,14 @@ impl Service {
             updated_at: now,
         };
         Ok(Some(ImpactWrite { impact, decision, audit: audit(&format!("measure.{state}")) }))
+    }
+}
+
+/// The date a measure is evaluated at: its effective date while pending, else `today`.
+fn evaluation_date(measure: &Measure, status: &StatusAt, today: NaiveDate) -> NaiveDate {
+    match status.status {
+        Status::Pending => measure.effective,
+        Status::InEffect | Status::Expired | Status::Revoked => today,
     }
 }
 

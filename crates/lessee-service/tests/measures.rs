@@ -249,3 +249,70 @@ async fn measures_over_time_on_sqlite() {
 async fn measures_over_time_on_postgres() {
     run(true).await;
 }
+
+/// A reseller reached only through a sub-lessee registered to it (not in its application) is
+/// flagged by a re-evaluation, as is the sub-lessee; a reseller without registered sub-lessees
+/// is not. (A re-evaluation evaluates most accounts beside their decryption; accounts with
+/// registered sub-lessees read and open them first.)
+async fn registered_sub_lessee_reaches_reseller(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = if postgres {
+        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
+        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
+    } else {
+        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
+    };
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let vault =
+        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
+    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
+    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
+    let svc =
+        Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    let op = Principal::local_operator();
+    let ctx = RequestContext::local();
+
+    // The Singapore reseller without its Russian sub-lessee in the application.
+    let singaporean = |external_id: &str| {
+        let mut v = serde_json::to_value(fixture("reseller_with_sublessees")).unwrap();
+        v["external_id"] = json!(external_id);
+        v["sub_lessees"].as_array_mut().unwrap().retain(|s| s["customer"]["address"]["country"] == "SG");
+        serde_json::from_value::<Application>(v).unwrap()
+    };
+    let reseller = svc.open_account(&op, &ctx, singaporean("sg-reseller-1"), None).await.unwrap().account;
+    let other = svc.open_account(&op, &ctx, singaporean("sg-reseller-2"), None).await.unwrap().account;
+    let sub = svc.open_account(&op, &ctx, russian("ru-sub-1", "standard"), None).await.unwrap().account;
+    store.link_sub_lessee(sub.id, reseller.id, clock.now()).await.unwrap();
+
+    svc.add_measure(
+        &op,
+        &ctx,
+        json!({"id": "m-ru-now", "kind": "jurisdiction", "target": {"country": "RU"}, "effect": {"type": "prohibit"},
+               "scope": ["opening", "maintaining", "reseller_accounts"], "citation": "91 FR 1234",
+               "effective": "2026-12-01", "expedited": {"citation": "91 FR 1234"}}),
+    )
+    .await
+    .unwrap();
+    let r = svc.reevaluate_measures().await.unwrap();
+    assert_eq!(r.measures, 1, "{r:?}");
+    let impact = svc.measure_impact(&op, &ctx, "m-ru-now").await.unwrap();
+    let mut reached: Vec<String> = impact.accounts.iter().map(|a| a.account_id.clone()).collect();
+    reached.sort();
+    let mut expected = vec![reseller.id.to_string(), sub.id.to_string()];
+    expected.sort();
+    assert_eq!(reached, expected, "{impact:?}");
+    assert!(impact.accounts.iter().all(|a| a.state == "applied"), "{impact:?}");
+    assert_eq!(svc.account(&op, &reseller.id.to_string()).await.unwrap().decision.outcome, Outcome::Deny);
+    assert_ne!(svc.account(&op, &other.id.to_string()).await.unwrap().decision.outcome, Outcome::Deny);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_sub_lessee_reaches_reseller_on_sqlite() {
+    registered_sub_lessee_reaches_reseller(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_sub_lessee_reaches_reseller_on_postgres() {
+    registered_sub_lessee_reaches_reseller(true).await;
+}

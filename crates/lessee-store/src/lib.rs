@@ -325,6 +325,12 @@ pub trait Store: ScreeningStore + MeasureStore + Send + Sync + 'static {
     /// Several accounts by id in one query (missing ids are left out).
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>>;
     async fn list_accounts(&self, filter: &AccountFilter, page: &Page) -> Result<Vec<Account>>;
+    /// The rows `list_accounts` returns without a filter, for scans of every account (a
+    /// re-evaluation). SQL stores read a page as one aggregated row: the same rows, without
+    /// a hand-off from the database driver per row.
+    async fn scan_accounts(&self, page: &Page) -> Result<Vec<Account>> {
+        self.list_accounts(&AccountFilter::default(), page).await
+    }
     /// The account's decisions, oldest first; empty if the account does not exist.
     async fn decisions(&self, id: AccountId) -> Result<Vec<Decision>>;
     /// The stored application, sealed.

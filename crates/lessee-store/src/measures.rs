@@ -88,4 +88,14 @@ pub trait MeasureStore: Send + Sync {
     async fn link_sub_lessee(&self, account: AccountId, reseller: AccountId, at: DateTime<Utc>) -> Result<()>;
     async fn sub_lessee_reseller(&self, account: AccountId) -> Result<Option<AccountId>>;
     async fn sub_lessees_of(&self, reseller: AccountId) -> Result<Vec<AccountId>>;
+    /// The resellers among `resellers` that have registered sub-lessees, with them:
+    /// (reseller, sub-lessee) pairs, in no particular order. One statement per few hundred ids
+    /// where the backend allows it.
+    async fn sub_lessees_of_many(&self, resellers: &[AccountId]) -> Result<Vec<(AccountId, AccountId)>> {
+        let mut out = Vec::new();
+        for r in resellers {
+            out.extend(self.sub_lessees_of(*r).await?.into_iter().map(|s| (*r, s)));
+        }
+        Ok(out)
+    }
 }

@@ -232,6 +232,25 @@ impl MeasureStore for SqlStore {
                 .await?;
         rows.iter().map(|r| account_id(&r.try_get::<String, _>(0)?)).collect()
     }
+
+    async fn sub_lessees_of_many(&self, resellers: &[AccountId]) -> Result<Vec<(AccountId, AccountId)>> {
+        let mut out = Vec::new();
+        for chunk in resellers.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT reseller_account_id, account_id FROM sub_lessee_links WHERE reseller_account_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                out.push((account_id(&r.try_get::<String, _>(0)?)?, account_id(&r.try_get::<String, _>(1)?)?));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Rows per multi-row statement of `record_impacts` (9 parameters each).
@@ -288,16 +307,23 @@ impl SqlStore {
             let list = marks.join(", ");
             // Serialize re-decisions of these accounts (SQLite's single writer does it already);
             // in id order, so that two batches cannot deadlock.
-            let lock = if self.backend == Backend::Postgres {
-                format!("SELECT id FROM accounts WHERE id IN ({list}) ORDER BY id FOR UPDATE")
+            let found = if self.backend == Backend::Postgres {
+                let lock = format!("SELECT id FROM accounts WHERE id IN ({list}) ORDER BY id FOR UPDATE");
+                let mut q = sqlx::query(&lock);
+                for id in &ids {
+                    q = q.bind(id.clone());
+                }
+                q.fetch_all(&mut **tx).await?.len()
             } else {
-                format!("SELECT id FROM accounts WHERE id IN ({list})")
+                // One row back instead of one per account.
+                let count = format!("SELECT COUNT(*) FROM accounts WHERE id IN ({list})");
+                let mut q = sqlx::query(&count);
+                for id in &ids {
+                    q = q.bind(id.clone());
+                }
+                usize::try_from(q.fetch_one(&mut **tx).await?.try_get::<i64, _>(0)?).unwrap_or_default()
             };
-            let mut q = sqlx::query(&lock);
-            for id in &ids {
-                q = q.bind(id.clone());
-            }
-            if q.fetch_all(&mut **tx).await?.len() != ids.len() {
+            if found != ids.len() {
                 return Err(StoreError::NotFound);
             }
             let sql = format!(
@@ -328,18 +354,24 @@ impl SqlStore {
                     .bind(to_json(&a.decision)?);
             }
             q.execute(&mut **tx).await?;
+            // The account views, with one statement per chunk.
+            let marks: Vec<String> = (0..chunk.len()).map(|i| self.placeholders(i * 5, 5)).collect();
+            let sql = format!(
+                "UPDATE accounts SET summary = v.column2, outcome = v.column3, classification_status = v.column4, \
+                 updated_at = v.column5 FROM (VALUES {}) AS v WHERE accounts.id = v.column1",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
             for (a, id) in chunk.iter().zip(&ids) {
-                sqlx::query(
-                    "UPDATE accounts SET summary = $1, outcome = $2, classification_status = $3, updated_at = $4 \
-                     WHERE id = $5",
-                )
-                .bind(to_json(a)?)
-                .bind(a.decision.outcome.as_str())
-                .bind(a.classification.status.as_str())
-                .bind(millis(a.decision.decided_at))
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
+                q = q
+                    .bind(id.clone())
+                    .bind(to_json(a)?)
+                    .bind(a.decision.outcome.as_str())
+                    .bind(a.classification.status.as_str())
+                    .bind(millis(a.decision.decided_at));
+            }
+            q.execute(&mut **tx).await?;
+            for (a, id) in chunk.iter().zip(&ids) {
                 if a.decision.outcome == lessee_domain::Outcome::ManualReview {
                     open_review_tx(tx, id, "manual_review", "engine", millis(a.decision.decided_at)).await?;
                 }

@@ -223,6 +223,50 @@ async fn sub_lessee_links(s: Arc<SqlStore>) {
     expected.sort();
     assert_eq!(s.sub_lessees_of(r).await.unwrap(), expected);
     assert!(s.sub_lessees_of(x).await.unwrap().is_empty());
+    // Several resellers at once: only those with registered sub-lessees appear.
+    let other = AccountId::new(Utc::now(), [4; 10]);
+    let mut many = s.sub_lessees_of_many(&[x, r, other]).await.unwrap();
+    many.sort();
+    assert_eq!(many, vec![(r, expected[0]), (r, expected[1])]);
+    assert!(s.sub_lessees_of_many(&[]).await.unwrap().is_empty());
+}
+
+/// The re-evaluation's scan reads the rows `list_accounts` reads, page by page, with the
+/// decisions recorded since (the account view as it is).
+async fn scan_matches_list(s: Arc<SqlStore>) {
+    let mut stored = Vec::new();
+    for n in 1..=5 {
+        stored.push(stored_account(&s, n).await);
+    }
+    let mut denied = stored[2].clone();
+    denied.decision.outcome = Outcome::Deny;
+    s.record_impacts(&[ImpactWrite {
+        impact: impact(denied.id, "applied", None, 1),
+        decision: Some(denied.clone()),
+        audit: event("measure.apply", "c"),
+    }])
+    .await
+    .unwrap();
+    for limit in [1, 2, 5, 10] {
+        let (mut after, mut scanned, mut listed) = (None, Vec::new(), Vec::new());
+        loop {
+            let page = s.scan_accounts(&lessee_store::Page { after, limit }).await.unwrap();
+            let list = s
+                .list_accounts(&lessee_store::AccountFilter::default(), &lessee_store::Page { after, limit })
+                .await
+                .unwrap();
+            assert_eq!(page, list);
+            let Some(last) = page.last() else { break };
+            assert!(page.len() <= limit as usize);
+            after = Some(last.id);
+            scanned.extend(page);
+            listed.extend(list);
+        }
+        assert_eq!(scanned.len(), 5);
+        assert_eq!(scanned, listed);
+        let found = scanned.iter().find(|a| a.id == denied.id).unwrap();
+        assert_eq!(found.decision.outcome, Outcome::Deny);
+    }
 }
 
 macro_rules! on_both_backends {
@@ -238,4 +282,9 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(registry_is_versioned_with_history, impacts_keep_first_deadline_and_decide, sub_lessee_links);
+on_both_backends!(
+    registry_is_versioned_with_history,
+    impacts_keep_first_deadline_and_decide,
+    sub_lessee_links,
+    scan_matches_list
+);
