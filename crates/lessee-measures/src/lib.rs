@@ -11,7 +11,7 @@
 //!   [`Location`] codes, access locations, account and lessee type).
 //! * [`evaluate`] / [`Evaluator`]: measures + exemptions + subject + date + [`Stage`] →
 //!   [`Outcome`] with a [`Finding`] per measure and link. Person matching is behind the
-//!   [`PersonMatcher`] trait (built in: [`ExactMatcher`]; the screening engine can be plugged in).
+//!   [`PersonMatcher`] trait (built in: [`ExactMatcher`]; `lessee-service` plugs in the screening engine).
 //! * [`Exemption`] (scope, reference, dates, conditions, what it exempts from) and
 //!   [`AdpDescription`] (the ADP's versioned description).
 //! * [`impact`] / [`Evaluator::impact`]: the accounts a measure reaches (or would reach) on a date.

@@ -1,9 +1,9 @@
 //! Person measures: whom they name, and how a party of an account is matched against them.
 //!
 //! Matching is behind the [`PersonMatcher`] trait so that the screening engine
-//! (`lessee-screening`, with its transliteration tables, fuzzy scores and list index) can be
-//! plugged in later without changing evaluation. The built-in [`ExactMatcher`] is deliberately
-//! strict:
+//! (`lessee-screening`, with its transliteration tables, fuzzy scores and list index) is plugged
+//! in without changing evaluation (`lessee-service` does, and runs this crate's rules first).
+//! The built-in [`ExactMatcher`] is deliberately strict:
 //!
 //! 1. an identifier of the same type and number (and the same country when both say one) is a
 //!    **decisive** match, whatever the names and dates say;

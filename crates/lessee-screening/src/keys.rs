@@ -205,15 +205,14 @@ impl Probe {
     pub fn new(screener: &crate::Screener, entries: &[&lessee_lists::Entry]) -> Self {
         let config = screener.config();
         let weights = screener.weights();
-        let mut probe = Probe::default();
-        probe.floor = (crate::rescreen::reverse_floor(config) - LIGHT_MARGIN).clamp(0.05, 0.95) as f32;
         // In the reverse direction the entry is the query: its unmatched parts count as a
         // listed name's do, the customer's as a query's (see `Alphas::reverse`).
-        probe.alpha_entry = config.unmatched_listed_penalty.max(0.0);
-        probe.alpha_customer = config.unmatched_query_penalty.max(0.0);
-        // A customer sharing one part (weight w) with an entry, its other part unmatched (weight
-        // v): w / (w + alpha_customer * v) >= floor only if v <= w * (1 - floor) / (floor *
-        // alpha_customer); w is at most the heaviest weight.
+        let mut probe = Probe {
+            floor: (crate::rescreen::reverse_floor(config) - LIGHT_MARGIN).clamp(0.05, 0.95) as f32,
+            alpha_entry: config.unmatched_listed_penalty.max(0.0),
+            alpha_customer: config.unmatched_query_penalty.max(0.0),
+            ..Probe::default()
+        };
         let mut raw = Vec::new();
         for entry in entries {
             for name in std::iter::once(&entry.name).chain(entry.aliases.iter().map(|a| &a.name)) {

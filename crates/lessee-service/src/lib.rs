@@ -13,6 +13,7 @@ pub mod geo;
 pub mod jobs;
 pub mod measures;
 pub mod outbox;
+mod person_match;
 pub mod policy;
 pub mod rescreen;
 pub mod resellers;

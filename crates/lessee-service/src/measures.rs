@@ -373,8 +373,15 @@ fn evaluate_subject(
     links: &Links,
 ) -> Option<lessee_measures::Outcome> {
     let subject = subject_of(&id.to_string(), app, links);
-    let outcome =
-        Evaluator::default().evaluate(std::slice::from_ref(measure), exemptions, &subject, at, Stage::Maintaining);
+    let measures = std::slice::from_ref(measure);
+    let matcher = crate::person_match::matcher_for(measures);
+    let outcome = Evaluator::with_matcher(lessee_measures::EvalConfig::default(), matcher).evaluate(
+        measures,
+        exemptions,
+        &subject,
+        at,
+        Stage::Maintaining,
+    );
     Some(outcome).filter(|o| !o.is_clear())
 }
 
@@ -752,7 +759,14 @@ impl Service {
         let exemptions: Vec<Exemption> = self.exemption_docs().await?.into_iter().map(|(e, _)| e).collect();
         let links = self.measure_links(id, app, None).await?;
         let subject = subject_of(&id.map(|i| i.to_string()).unwrap_or_default(), app, &links);
-        let outcome = Evaluator::default().evaluate(&measures, &exemptions, &subject, self.today(), stage);
+        let matcher = crate::person_match::matcher_for(&measures);
+        let outcome = Evaluator::with_matcher(lessee_measures::EvalConfig::default(), matcher).evaluate(
+            &measures,
+            &exemptions,
+            &subject,
+            self.today(),
+            stage,
+        );
         if !outcome.is_clear() {
             give_outcome(decision, &outcome, &measures);
         }

@@ -316,3 +316,74 @@ async fn registered_sub_lessee_reaches_reseller_on_sqlite() {
 async fn registered_sub_lessee_reaches_reseller_on_postgres() {
     registered_sub_lessee_reaches_reseller(true).await;
 }
+
+/// Person measures match through the screening engine: a target written another way (the
+/// family name without its umlaut and misspelt, given name first or last) reaches the existing
+/// account and a new applicant of that name and date of birth; a different date of birth, or a
+/// different person, is not reached. The reason carries the score, not the name.
+async fn person_measure_matches_like_screening(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = if postgres {
+        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
+        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
+    } else {
+        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
+    };
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let vault =
+        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
+    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
+    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
+    let svc =
+        Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    let op = Principal::local_operator();
+    let ctx = RequestContext::local();
+
+    // Katharina Müller, born 1989-04-12 (the German passport fixture).
+    let katharina = svc.open_account(&op, &ctx, fixture("individual_foreign_passport"), None).await.unwrap().account;
+    let us = svc.open_account(&op, &ctx, fixture("individual_us_person"), None).await.unwrap().account;
+    svc.add_measure(
+        &op,
+        &ctx,
+        json!({"id": "m-person", "kind": "person",
+               "target": {"name": "MULLER, Katarina", "date_of_birth": "1989-04-12"},
+               "effect": {"type": "prohibit"}, "scope": ["opening", "maintaining"], "citation": "91 FR 4321",
+               "effective": "2026-12-01", "expedited": {"citation": "91 FR 4321"}}),
+    )
+    .await
+    .unwrap();
+    let r = svc.reevaluate_measures().await.unwrap();
+    assert_eq!(r.measures, 1, "{r:?}");
+    let impact = svc.measure_impact(&op, &ctx, "m-person").await.unwrap();
+    let reached: Vec<&str> = impact.accounts.iter().map(|a| a.account_id.as_str()).collect();
+    assert_eq!(reached, vec![katharina.id.to_string().as_str()], "{impact:?}");
+    assert_ne!(svc.account(&op, &us.id.to_string()).await.unwrap().decision.outcome, Outcome::Deny);
+    let decision = svc.account(&op, &katharina.id.to_string()).await.unwrap().decision;
+    let text: Vec<&str> = decision.reasons.iter().map(|r| r.message.as_str()).collect();
+    assert!(text.iter().any(|m| m.contains("`m-person`") && m.contains("score")), "{text:?}");
+    assert!(!text.iter().any(|m| m.contains("Katharina") || m.contains("MULLER")), "{text:?}");
+
+    // A new applicant of that name and date of birth is refused; another date of birth is not.
+    let again = |ext: &str, dob: &str| {
+        let mut v = serde_json::to_value(fixture("individual_foreign_passport")).unwrap();
+        v["external_id"] = json!(ext);
+        v["customer"]["date_of_birth"] = json!(dob);
+        serde_json::from_value::<Application>(v).unwrap()
+    };
+    let same = svc.open_account(&op, &ctx, again("k-2", "1989-04-12"), None).await.unwrap().account;
+    assert_eq!(same.decision.outcome, Outcome::Deny, "{:?}", same.decision);
+    assert!(codes(&same.decision).contains(&"measure_blocks_opening"), "{:?}", same.decision);
+    let other = svc.open_account(&op, &ctx, again("k-3", "1990-01-01"), None).await.unwrap().account;
+    assert!(!codes(&other.decision).iter().any(|c| c.starts_with("measure_")), "{:?}", other.decision);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn person_measure_matches_like_screening_on_sqlite() {
+    person_measure_matches_like_screening(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn person_measure_matches_like_screening_on_postgres() {
+    person_measure_matches_like_screening(true).await;
+}

@@ -70,7 +70,9 @@ async fn run(postgres: bool) {
 
     // An account whose data key no longer unwraps is not skipped silently: counted, and the
     // others are still screened.
-    let third = svc.open_account(&op, &ctx, app("individual_us_person.json"), None).await.unwrap().account;
+    let mut again = app("individual_us_person.json");
+    again.external_id = "rescreen-third".into();
+    let third = svc.open_account(&op, &ctx, again, None).await.unwrap().account;
     let keys = store.customer_keys(None, 100).await.unwrap();
     let (_, wrapped) = keys.iter().find(|(id, _)| *id == third.id).unwrap();
     assert!(store.replace_customer_key(third.id, wrapped, b"not a wrapped key").await.unwrap());
