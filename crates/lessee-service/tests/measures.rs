@@ -40,22 +40,28 @@ fn codes(d: &lessee_domain::Decision) -> Vec<&str> {
     d.reasons.iter().map(|r| r.code.as_str()).collect()
 }
 
-async fn run(postgres: bool) {
-    let dir = tempfile::tempdir().unwrap();
+/// A service on a fresh SQLite database in `dir` (or a fresh PostgreSQL database), its keys in
+/// `dir`, with a clock the test moves (2026-12-01 12:00 UTC).
+async fn service(postgres: bool, dir: &std::path::Path) -> (Arc<dyn Store>, Arc<TestClock>, Service) {
     let store = if postgres {
         let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
         SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
     } else {
-        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
+        SqlStore::open_dir(dir, &PoolConfig::default()).await.unwrap()
     };
     store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
-    let vault =
-        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
-    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
+    let vault = Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir).unwrap())).unwrap());
+    let (keys, _, _) = AuditKeys::open_or_create(dir).unwrap();
     let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
     let svc =
         Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    (store, clock, svc)
+}
+
+async fn run(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, clock, svc) = service(postgres, dir.path()).await;
     let op = Principal::local_operator();
     let ctx = RequestContext::local();
 
@@ -165,20 +171,7 @@ async fn reseller_deadline(postgres: bool) {
         Attestation, CipBasis, NonComplianceRequest, OutcomeRequest, ResellerLocation, ResellerRegistration,
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = if postgres {
-        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
-        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
-    } else {
-        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
-    };
-    store.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
-    let vault =
-        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
-    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
-    let svc =
-        Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    let (store, clock, svc) = service(postgres, dir.path()).await;
     let (op, ctx) = (Principal::local_operator(), RequestContext::local());
     let id =
         svc.open_account(&op, &ctx, fixture("reseller_with_sublessees"), None).await.unwrap().account.id.to_string();
@@ -256,20 +249,7 @@ async fn measures_over_time_on_postgres() {
 /// registered sub-lessees read and open them first.)
 async fn registered_sub_lessee_reaches_reseller(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let store = if postgres {
-        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
-        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
-    } else {
-        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
-    };
-    store.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
-    let vault =
-        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
-    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
-    let svc =
-        Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    let (store, clock, svc) = service(postgres, dir.path()).await;
     let op = Principal::local_operator();
     let ctx = RequestContext::local();
 
@@ -323,20 +303,7 @@ async fn registered_sub_lessee_reaches_reseller_on_postgres() {
 /// different person, is not reached. The reason carries the score, not the name.
 async fn person_measure_matches_like_screening(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let store = if postgres {
-        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
-        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
-    } else {
-        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
-    };
-    store.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
-    let vault =
-        Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());
-    let (keys, _, _) = AuditKeys::open_or_create(dir.path()).unwrap();
-    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap())));
-    let svc =
-        Service::new(store.clone(), clock.clone(), Arc::new(EmbeddedGeoIp), vault, Arc::new(keys), Config::default());
+    let (_, _, svc) = service(postgres, dir.path()).await;
     let op = Principal::local_operator();
     let ctx = RequestContext::local();
 

@@ -127,11 +127,8 @@ pub trait ScreeningStore: Send + Sync {
     /// account's new decision (if any) in the same transaction. False: someone else moved it.
     async fn dispose_alert(&self, d: &Disposition<'_>, decision: Option<&Account>, audit: &AuditEvent) -> Result<bool>;
 
-    /// Accounts holding any of these screening keys ([`crate::SCREENING_KEY_PURPOSE`]), in id
-    /// order, each once.
-    async fn accounts_by_screening_keys(&self, keys: &[i64]) -> Result<Vec<AccountId>>;
-    /// Every (account, subject ordinal, key) stored among `keys`, so the caller can tell which
-    /// keys each subject of an account holds (any order).
+    /// Every (account, subject ordinal, key) stored among `keys` ([`crate::SCREENING_KEY_PURPOSE`]),
+    /// so the caller can tell which keys each subject of an account holds (any order).
     async fn screening_key_hits(&self, keys: &[i64]) -> Result<Vec<(AccountId, i64, i64)>>;
     /// Adds screening keys of accounts as (subject ordinal, key) (beside any already stored; a
     /// backfill).
@@ -189,24 +186,11 @@ fn alert_from_row(r: &AnyRow) -> Result<AlertRecord> {
 
 #[async_trait]
 impl ScreeningStore for SqlStore {
-    async fn accounts_by_screening_keys(&self, keys: &[i64]) -> Result<Vec<AccountId>> {
-        let mut out: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-        for chunk in keys.chunks(SCREENING_KEY_CHUNK) {
-            // The keys are integers written by this code, not text from outside: inlined as
-            // literals, which spares SQLite's parameter lookup (quadratic in the count).
-            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-            let sql = format!("SELECT DISTINCT account_id FROM screening_keys WHERE key IN ({})", list.join(","));
-            for r in sqlx::query(&sql).persistent(false).fetch_all(&self.read).await? {
-                out.insert(r.try_get::<String, _>(0)?);
-            }
-        }
-        Ok(out.iter().filter_map(|s| AccountId::parse(s)).collect())
-    }
-
     async fn screening_key_hits(&self, keys: &[i64]) -> Result<Vec<(AccountId, i64, i64)>> {
         let mut out = Vec::new();
         for chunk in keys.chunks(SCREENING_KEY_CHUNK) {
-            // Integers written by this code, inlined (see `accounts_by_screening_keys`).
+            // The keys are integers written by this code, not text from outside: inlined as
+            // literals, which spares SQLite's parameter lookup (quadratic in the count).
             let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
             let sql = format!("SELECT account_id, subject, key FROM screening_keys WHERE key IN ({})", list.join(","));
             for r in sqlx::query(&sql).persistent(false).fetch_all(&self.read).await? {

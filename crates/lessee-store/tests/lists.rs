@@ -173,6 +173,14 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The accounts holding any of `keys`, in id order (as re-screening reads them, per subject).
+async fn holders(s: &SqlStore, keys: &[i64]) -> Vec<AccountId> {
+    let mut ids: Vec<AccountId> = s.screening_key_hits(keys).await.unwrap().into_iter().map(|(id, _, _)| id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Screening keys: written with an account's indexes into their own table, found by any key,
 /// replaced on resubmission, removed on destruction; the scheme marker; a backfill adds.
 async fn screening_keys_follow_the_account(s: Arc<SqlStore>) {
@@ -203,24 +211,24 @@ async fn screening_keys_follow_the_account(s: Arc<SqlStore>) {
     other.external_id = "acct-other".into();
     assert!(s.create_account(&other, &sealed, &[bad], &event("account.open"), None).await.is_err());
     assert!(s.account(other.id).await.unwrap().is_none(), "nothing of a refused account is written");
-    assert_eq!(s.accounts_by_screening_keys(&[1, 42]).await.unwrap(), [acc.id]);
-    assert_eq!(s.accounts_by_screening_keys(&[-5, i64::MAX, 42]).await.unwrap(), [acc.id]);
-    assert!(s.accounts_by_screening_keys(&[1, 2, 3]).await.unwrap().is_empty());
-    assert!(s.accounts_by_screening_keys(&[]).await.unwrap().is_empty());
+    assert_eq!(holders(&s, &[1, 42]).await, [acc.id]);
+    assert_eq!(holders(&s, &[-5, i64::MAX, 42]).await, [acc.id]);
+    assert!(holders(&s, &[1, 2, 3]).await.is_empty());
+    assert!(holders(&s, &[]).await.is_empty());
     // Not blind-index rows; the other indexes are kept as before.
     assert!(s.accounts_by_blind_index(SCREENING_KEY_PURPOSE, "42").await.unwrap().is_empty());
     assert_eq!(s.accounts_by_blind_index("email", "ab12").await.unwrap(), [acc.id]);
     // Many keys in one lookup (several statements).
     let many: Vec<i64> = (1000..6000).chain([42]).collect();
-    assert_eq!(s.accounts_by_screening_keys(&many).await.unwrap(), [acc.id]);
+    assert_eq!(holders(&s, &many).await, [acc.id]);
 
     // A resubmission replaces them.
     s.replace_application(&acc, b"new", &[key(7)], &event("account.resubmit")).await.unwrap();
-    assert!(s.accounts_by_screening_keys(&[42]).await.unwrap().is_empty());
-    assert_eq!(s.accounts_by_screening_keys(&[7]).await.unwrap(), [acc.id]);
+    assert!(holders(&s, &[42]).await.is_empty());
+    assert_eq!(holders(&s, &[7]).await, [acc.id]);
     // A backfill adds beside them.
     s.add_screening_keys(&[(acc.id, vec![(0, 8), (1, 7)])]).await.unwrap();
-    assert_eq!(s.accounts_by_screening_keys(&[8]).await.unwrap(), [acc.id]);
+    assert_eq!(holders(&s, &[8]).await, [acc.id]);
     let mut hits = s.screening_key_hits(&[7]).await.unwrap();
     hits.sort_unstable();
     assert_eq!(hits, [(acc.id, 0, 7), (acc.id, 1, 7)]);
@@ -232,7 +240,7 @@ async fn screening_keys_follow_the_account(s: Arc<SqlStore>) {
 
     // Destroyed with the account's data.
     s.destroy_account(acc.id, Utc::now(), &event("account.destroy")).await.unwrap();
-    assert!(s.accounts_by_screening_keys(&[7, 8]).await.unwrap().is_empty());
+    assert!(holders(&s, &[7, 8]).await.is_empty());
     assert!(s.screening_key_hits(&[7, 8, 9, 42]).await.unwrap().is_empty());
 }
 
