@@ -2218,6 +2218,17 @@ mod measures {
         let standard_existing = server.get(&analyst, &format!("/v1/accounts/{}", ids["acct-1004"])).await.body;
         assert_eq!(standard_existing["decision"]["outcome"], "deny");
 
+        // An exemption from a requirement the policy cannot waive is refused (422, one error per
+        // code, by pointer) and nothing is recorded.
+        let before = server.get(&analyst, "/v1/exemptions").await.body;
+        let bad = json!({"id": "x-bad", "scope": {"type": "provider"}, "reference": "ADP-2026-8", "effective": today,
+            "exempts_from": {"type": "listed", "requirements": ["record_keeping"]}});
+        let r = post(&server, &admin, "/v1/exemptions", bad).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.body["errors"][0]["pointer"], "/exempts_from/requirements/0", "{}", r.body);
+        assert_eq!(r.body["errors"][0]["code"], "unknown_requirement", "{}", r.body);
+        assert_eq!(server.get(&analyst, "/v1/exemptions").await.body, before);
+
         // An expired measure (determined and lapsed in the past) stops applying.
         let old = json!({"id": "m-sg-old", "kind": "jurisdiction", "target": {"country": "SG"},
             "effect": {"type": "prohibit"}, "scope": ["opening", "maintaining", "reseller_accounts"],

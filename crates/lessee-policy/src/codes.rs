@@ -14,6 +14,7 @@ pub const VERIFICATION_WAIVED: &str = "verification_waived";
 pub const EVIDENCE_FAILED: &str = "evidence_failed";
 pub const EXEMPTION_APPLIED: &str = "exemption_applied";
 pub const EXEMPTION_UNKNOWN: &str = "exemption_unknown";
+pub const RESELLER_CIP_WAIVED: &str = "reseller_cip_waived";
 pub const LOCATION_INCONSISTENT: &str = "location_inconsistent";
 pub const RESELLER_TERMS_MISSING: &str = "reseller_terms_missing";
 pub const RESELLER_OWN_CIP: &str = "reseller_own_cip";
@@ -92,8 +93,15 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (VERIFICATION_WAIVED, "an exemption waives the verification of this subject"),
     (EVIDENCE_FAILED, "evidence presented for the subject failed, and the tier fails on any failed evidence"),
-    (EXEMPTION_APPLIED, "an exemption the policy knows applies to the application"),
+    (
+        EXEMPTION_APPLIED,
+        "an exemption applies to the application: one the policy defines, or one granted by Commerce and in force (the message names it, its reference and what it waives)",
+    ),
     (EXEMPTION_UNKNOWN, "the caller named an exemption the policy does not define; it is ignored"),
+    (
+        RESELLER_CIP_WAIVED,
+        "an exemption granted by Commerce waives the requirement that this foreign reseller keep a CIP",
+    ),
     (
         LOCATION_INCONSISTENT,
         "the countries of address, sign-up IP, phone, payment and document disagree beyond a threshold",
@@ -179,6 +187,29 @@ pub const ALL: &[(&str, &str)] = &[
     (REGISTRATION_MISSING, "the entity states no registration"),
     (REGISTRATION_COUNTRY_MISMATCH, "the registration country is not the place of organization"),
 ];
+
+/// The CIP requirements an exemption granted by Commerce (EO 13984 § 1(c)) can waive, by code:
+/// the exemption registry accepts these codes and no others in an exemption's `requirements`.
+pub mod requirements {
+    /// Verification of foreign customers and of their foreign beneficial owners.
+    pub const CIP_VERIFICATION: &str = "cip_verification";
+    /// Verification of foreign beneficial owners only.
+    pub const BENEFICIAL_OWNER_VERIFICATION: &str = "beneficial_owner_verification";
+    /// The requirement that a foreign reseller keep a CIP (its own, or the provider's by agreement).
+    pub const RESELLER_CIP: &str = "reseller_cip";
+
+    /// Every requirement code with its meaning.
+    pub const ALL: &[(&str, &str)] = &[
+        (CIP_VERIFICATION, "verification of foreign customers and of their foreign beneficial owners"),
+        (BENEFICIAL_OWNER_VERIFICATION, "verification of foreign beneficial owners only"),
+        (RESELLER_CIP, "the requirement that a foreign reseller keep a CIP (its own, or the provider's by agreement)"),
+    ];
+
+    /// Whether the policy knows this requirement code.
+    pub fn is_known(code: &str) -> bool {
+        ALL.iter().any(|(c, _)| *c == code)
+    }
+}
 
 /// The meaning of a code, if it is one.
 pub fn describe(code: &str) -> Option<&'static str> {

@@ -25,6 +25,7 @@ use crate::expr::{Atom, Expr, Level};
 use crate::location::{self, Category, Observation};
 use crate::payment::{self, PaymentCheck};
 use crate::phone::{self, PhoneCheck};
+use crate::codes::requirements;
 use crate::policy::{ExemptionEffect, OutcomeRule, Policy, Tier};
 
 /// What lifts a condition.
@@ -183,13 +184,17 @@ pub fn evaluate(
     message.push(')');
     out.reason(codes::RISK_TIER, message, "customer".into(), factor_evidence);
 
-    // Exemptions the caller says apply.
-    let mut waived = false;
+    // Exemptions: those the policy defines and the caller says apply, and those Commerce granted
+    // (the registry) that are in force for this application. `waiver` says what each waives,
+    // naming the first exemption that waives it.
+    let mut waiver = Waiver::default();
     for id in &external.exemptions {
         let ev = vec![EvidenceRef::new(EvidenceKind::Exemption, format!("external:exemption:{id}"))];
         match policy.exemptions.get(id) {
             Some(e) => {
-                waived |= e.effect == ExemptionEffect::WaiveVerification;
+                if e.effect == ExemptionEffect::WaiveVerification {
+                    waiver.verification.get_or_insert_with(|| format!("exemption `{id}`"));
+                }
                 out.reason(
                     codes::EXEMPTION_APPLIED,
                     format!("exemption `{id}` applies: {}", e.description),
@@ -205,16 +210,36 @@ pub fn evaluate(
             ),
         }
     }
+    for g in &external.granted_exemptions {
+        let waives: Vec<&str> =
+            requirements::ALL.iter().map(|(c, _)| *c).filter(|c| g.waives(c)).collect();
+        if g.waives(requirements::CIP_VERIFICATION) {
+            waiver.verification.get_or_insert_with(|| g.label());
+        }
+        if g.waives(requirements::BENEFICIAL_OWNER_VERIFICATION) {
+            waiver.owners.get_or_insert_with(|| g.label());
+        }
+        if g.waives(requirements::RESELLER_CIP) {
+            waiver.reseller_cip.get_or_insert_with(|| g.label());
+        }
+        let what = if waives.is_empty() { "no CIP requirement".to_owned() } else { waives.join(", ") };
+        out.reason(
+            codes::EXEMPTION_APPLIED,
+            format!("{} granted by Commerce is in force for this application; it waives {what}", g.label()),
+            "customer".into(),
+            vec![EvidenceRef::new(EvidenceKind::Exemption, format!("registry:exemption:{}", g.id))],
+        );
+    }
 
     // The customer.
     conflicts(&mut out, "customer", &classification.conflicts);
     match classification.status {
         PersonStatus::UsPerson => us_person(&mut out, Subject::Customer, &classification.basis),
         PersonStatus::ForeignPerson => {
-            if waived {
+            if let Some(by) = &waiver.verification {
                 out.reason(
                     codes::VERIFICATION_WAIVED,
-                    "the customer is a foreign person; an exemption waives CIP verification".into(),
+                    format!("the customer is a foreign person; {by} waives CIP verification"),
                     "customer".into(),
                     Vec::new(),
                 );
@@ -236,10 +261,10 @@ pub fn evaluate(
         match bo.status {
             PersonStatus::UsPerson => us_person(&mut out, subject, &bo.basis),
             PersonStatus::ForeignPerson => {
-                if waived {
+                if let Some(by) = waiver.verification.as_ref().or(waiver.owners.as_ref()) {
                     out.reason(
                         codes::VERIFICATION_WAIVED,
-                        "this beneficial owner is a foreign person; an exemption waives CIP verification".into(),
+                        format!("this beneficial owner is a foreign person; {by} waives CIP verification"),
                         label,
                         Vec::new(),
                     );
@@ -251,7 +276,7 @@ pub fn evaluate(
     }
 
     ctx.location(&mut out);
-    ctx.reseller(&mut out);
+    ctx.reseller(&mut out, waiver.reseller_cip.as_deref());
     ctx.screening(&mut out);
 
     let outcome = out.outcome;
@@ -395,6 +420,17 @@ fn us_person(out: &mut Out, subject: Subject, basis: &Basis) {
             .map(|e| EvidenceRef::new(EvidenceKind::Classification, e.source.clone()).country(Some(e.country)))
             .collect(),
     );
+}
+
+/// What the exemptions in force waive, each naming the exemption that waives it.
+#[derive(Default)]
+struct Waiver {
+    /// CIP verification of foreign subjects (customer and owners).
+    verification: Option<String>,
+    /// CIP verification of foreign beneficial owners only.
+    owners: Option<String>,
+    /// The foreign reseller's CIP requirement.
+    reseller_cip: Option<String>,
 }
 
 struct Ctx<'a> {
@@ -919,7 +955,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn reseller(&self, out: &mut Out) {
+    fn reseller(&self, out: &mut Out, waived_by: Option<&str>) {
         let Some(rp) = &self.policy.resellers else {
             return;
         };
@@ -951,6 +987,15 @@ impl Ctx<'_> {
                 None,
             ),
         };
+        if let Some(by) = waived_by.filter(|_| rule.is_some()) {
+            out.reason(
+                codes::RESELLER_CIP_WAIVED,
+                format!("{message}; {by} waives the reseller CIP requirement"),
+                "customer".into(),
+                ev,
+            );
+            return;
+        }
         out.reason(code, message.into(), "customer".into(), ev);
         if let Some(rule) = rule {
             out.apply(self.policy, rule, LiftedBy::Review, code, "customer");

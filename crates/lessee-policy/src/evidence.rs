@@ -119,9 +119,39 @@ pub struct ExternalEvidence {
     /// Identifiers of the exemptions (EO 13984 § 1(c)) that the exemption registry says apply
     /// to this application; the policy states what each one does.
     pub exemptions: Vec<String>,
+    /// Exemptions granted by Commerce (the exemption registry) that are in force and whose scope
+    /// covers this application, with the requirements each waives.
+    pub granted_exemptions: Vec<GrantedExemption>,
     /// Screening of the customer, its beneficial owners and sub-lessees against government
     /// lists (R3), as the caller found it.
     pub screening: Screening,
+}
+
+/// An exemption granted by Commerce (EO 13984 § 1(c)) as the engine weighs it: the caller has
+/// checked that it is in force and that its scope covers the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantedExemption {
+    /// The registry id.
+    pub id: String,
+    /// Commerce's reference (letter, notice, ADP acceptance).
+    pub reference: String,
+    /// The requirement codes it waives ([`crate::codes::requirements`]); unknown codes are
+    /// ignored.
+    pub waives: Vec<String>,
+    /// Condition codes attached to the exemption; the engine does not weigh them (the caller
+    /// imposes them when the exemption waived something).
+    pub conditions: Vec<String>,
+}
+
+impl GrantedExemption {
+    pub(crate) fn waives(&self, requirement: &str) -> bool {
+        self.waives.iter().any(|w| w == requirement)
+    }
+
+    /// `exemption `id` (reference)`, as reasons name it.
+    pub fn label(&self) -> String {
+        format!("exemption `{}` ({})", self.id, self.reference.trim())
+    }
 }
 
 /// What screening found, as the engine weighs it ([`crate::policy`]'s `[screening]` section).

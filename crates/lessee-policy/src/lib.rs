@@ -27,7 +27,7 @@ pub mod policy;
 
 pub use engine::{AppliedCondition, LiftedBy, PolicyDecision, RiskFactor, decide, evaluate};
 pub use evidence::{
-    EvidenceKind, EvidenceRef, EvidenceState, ExternalEvidence, HitStatus, Screening, ScreeningHit, Subject,
+    EvidenceKind, EvidenceRef, EvidenceState, ExternalEvidence, GrantedExemption, HitStatus, Screening, ScreeningHit, Subject,
     VendorResult,
 };
 pub use expr::{Atom, Expr};

@@ -9,8 +9,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use lessee_domain::classify::{ClassificationConfig, Rule, classify};
 use lessee_domain::{Application, Country, Outcome};
 use lessee_policy::cases::run_cases;
+use lessee_policy::codes::requirements;
 use lessee_policy::{
-    EvidenceKind, EvidenceState, ExternalEvidence, LiftedBy, Policy, PolicyDecision, Subject, VendorResult, codes,
+    EvidenceKind, EvidenceState, ExternalEvidence, GrantedExemption, LiftedBy, Policy, PolicyDecision, Subject, VendorResult, codes,
     evaluate,
 };
 
@@ -297,6 +298,112 @@ fn an_exemption_waives_verification_and_an_unknown_one_is_ignored() {
     for c in [codes::EXEMPTION_APPLIED, codes::EXEMPTION_UNKNOWN, codes::VERIFICATION_WAIVED] {
         assert!(d.has(c), "{c} in {:?}", d.codes());
     }
+}
+
+fn granted(id: &str, waives: &[&str]) -> GrantedExemption {
+    GrantedExemption {
+        id: id.into(),
+        reference: "ADP-2027-1".into(),
+        waives: waives.iter().map(|w| (*w).to_owned()).collect(),
+        conditions: Vec::new(),
+    }
+}
+
+fn with_granted(contact: EvidenceState, g: Vec<GrantedExemption>) -> impl Fn(&Application) -> ExternalEvidence {
+    move |a| ExternalEvidence { granted_exemptions: g.clone(), ..evidence(a, contact) }
+}
+
+/// (code, subject) of every reason.
+fn reason_subjects(d: &PolicyDecision) -> Vec<(String, String)> {
+    d.reasons().map(|(r, _)| (r.code.clone(), r.subject.clone())).collect()
+}
+
+#[test]
+fn a_granted_exemption_waiving_cip_verification_approves_an_unverified_foreign_customer() {
+    let p = default_policy();
+    let file = "individual_foreign_passport.json";
+    let without = run(&p, file, &with_granted(NotStarted, Vec::new()));
+    assert_ne!(without.outcome(), Outcome::Approve, "{:?}", without.codes());
+    assert!(!without.has(codes::VERIFICATION_WAIVED));
+
+    let d = run(&p, file, &with_granted(NotStarted, vec![granted("x-adp", &[requirements::CIP_VERIFICATION])]));
+    assert_eq!(d.outcome(), Outcome::Approve, "{:?}", d.codes());
+    let (applied, ev) = d.reasons().find(|(r, _)| r.code == codes::EXEMPTION_APPLIED).unwrap();
+    assert!(applied.message.contains("`x-adp` (ADP-2027-1)"), "{}", applied.message);
+    assert!(applied.message.contains("waives cip_verification"), "{}", applied.message);
+    assert_eq!(ev[0].kind, EvidenceKind::Exemption);
+    assert_eq!(ev[0].source, "registry:exemption:x-adp");
+    let (waived, _) = d.reasons().find(|(r, _)| r.code == codes::VERIFICATION_WAIVED).unwrap();
+    assert_eq!(waived.subject, "customer");
+    assert!(waived.message.contains("`x-adp`"), "{}", waived.message);
+    // The tier's verification reasons are gone, the rest (risk tier) stays.
+    assert!(!d.has(codes::VERIFICATION_PENDING) && d.has(codes::RISK_TIER), "{:?}", d.codes());
+}
+
+#[test]
+fn a_granted_exemption_for_beneficial_owners_waives_them_and_not_the_entity() {
+    let p = default_policy();
+    let file = "entity_foreign_with_owners.json";
+    let of = |d: &PolicyDecision, subject: &str| -> Vec<String> {
+        reason_subjects(d).into_iter().filter(|(_, s)| s == subject).map(|(c, _)| c).collect()
+    };
+    let without = run(&p, file, &with_granted(NotStarted, Vec::new()));
+    // Owner 0 is foreign and verified by its passport; owner 1 is a US person.
+    assert!(of(&without, "beneficial_owner:0").contains(&codes::VERIFIED.to_owned()), "{:?}", without.codes());
+
+    let d = run(
+        &p,
+        file,
+        &with_granted(NotStarted, vec![granted("x-owners", &[requirements::BENEFICIAL_OWNER_VERIFICATION])]),
+    );
+    assert_eq!(of(&d, "beneficial_owner:0"), [codes::VERIFICATION_WAIVED], "{:?}", reason_subjects(&d));
+    assert_eq!(of(&d, "beneficial_owner:1"), of(&without, "beneficial_owner:1"));
+    // The entity itself still needs verification.
+    assert!(of(&d, "customer").contains(&codes::VERIFICATION_PENDING.to_owned()), "{:?}", d.codes());
+    assert_eq!(d.outcome(), without.outcome());
+}
+
+#[test]
+fn a_granted_exemption_waives_the_reseller_cip_requirement() {
+    let p = default_policy();
+    let file = "reseller_with_sublessees.json";
+    let strip = |g: Vec<GrantedExemption>| {
+        let p = &p;
+        let mut app = load(file);
+        app.reseller = None;
+        let ext = with_granted(Confirmed, g)(&app);
+        let class = classify(&app, ext.classification(), &ClassificationConfig::default());
+        evaluate(p, &app, &class, &ext, now())
+    };
+    let without = strip(Vec::new());
+    assert!(without.has(codes::RESELLER_TERMS_MISSING), "{:?}", without.codes());
+    assert_ne!(without.outcome(), Outcome::Approve);
+    let d = strip(vec![granted("x-resellers", &[requirements::RESELLER_CIP])]);
+    assert!(!d.has(codes::RESELLER_TERMS_MISSING), "{:?}", d.codes());
+    let (r, _) = d.reasons().find(|(r, _)| r.code == codes::RESELLER_CIP_WAIVED).unwrap();
+    assert!(r.message.contains("`x-resellers`"), "{}", r.message);
+    assert_eq!(d.outcome(), Outcome::Approve, "{:?}", d.codes());
+}
+
+#[test]
+fn a_granted_exemption_waiving_nothing_the_policy_knows_changes_no_outcome() {
+    let p = default_policy();
+    for file in ["individual_foreign_passport.json", "entity_foreign_with_owners.json", "individual_us_person.json"] {
+        let without = run(&p, file, &with_granted(NotStarted, Vec::new()));
+        let d = run(&p, file, &with_granted(NotStarted, vec![granted("x-other", &["record_keeping"])]));
+        assert_eq!(d.outcome(), without.outcome(), "{file}");
+        assert!(!d.has(codes::VERIFICATION_WAIVED), "{file}");
+        let (r, _) = d.reasons().find(|(r, _)| r.code == codes::EXEMPTION_APPLIED).unwrap();
+        assert!(r.message.contains("waives no CIP requirement"), "{}", r.message);
+    }
+}
+
+#[test]
+fn every_requirement_code_is_described_and_known() {
+    for (code, meaning) in requirements::ALL {
+        assert!(requirements::is_known(code) && !meaning.is_empty());
+    }
+    assert!(!requirements::is_known("record_keeping"));
 }
 
 #[test]

@@ -211,10 +211,13 @@ impl Service {
             phone: state("phone"),
             id_vendor,
             screening,
+            granted_exemptions: self.granted_exemptions(app).await?,
             ..Default::default()
         };
         let policy = self.policy().await?;
-        let decision = lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now).to_decision();
+        let mut decision =
+            lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now).to_decision();
+        crate::measures::give_exemption_conditions(&mut decision, &evidence.granted_exemptions);
         Ok((classification, decision))
     }
 

@@ -233,6 +233,31 @@ fn invalid(errors: &[lessee_measures::Error]) -> Error {
     Error::validation(errors.iter().map(field_error).collect())
 }
 
+/// Refuses requirement codes the policy cannot waive: an exemption that names one would be
+/// recorded but never applied, which an auditor would read as applied.
+fn unknown_requirements(exemption: &Exemption) -> Result<()> {
+    use lessee_policy::codes::requirements;
+    let lessee_measures::ExemptsFrom::Listed { requirements: listed, .. } = &exemption.exempts_from else {
+        return Ok(());
+    };
+    let known: Vec<&str> = requirements::ALL.iter().map(|(c, _)| *c).collect();
+    let errors: Vec<FieldError> = listed
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !requirements::is_known(r))
+        .map(|(i, r)| FieldError {
+            pointer: format!("/exempts_from/requirements/{i}"),
+            code: "unknown_requirement".into(),
+            message: format!(
+                "`{}` is not a requirement an exemption can waive; known: {}",
+                r.chars().take(64).collect::<String>(),
+                known.join(", ")
+            ),
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(Error::validation(errors)) }
+}
+
 /// Reads a JSON object body, fills `id` (generated with `prefix`) and, when absent, `key` with
 /// `today`, then parses it strictly as `T`.
 fn complete<T: serde::de::DeserializeOwned>(
@@ -285,6 +310,32 @@ fn is_measure_reason(code: &str) -> bool {
 /// measure, and saying when an exemption applied), the conditions, and the outcome raised to
 /// what the verdict requires. Reasons of the same measures from an earlier evaluation are
 /// replaced, so applying twice changes nothing.
+/// Conditions attached to a granted exemption go with it: when the decision says the exemption
+/// waived a requirement, its conditions are imposed (an approval becomes one with conditions).
+pub(crate) fn give_exemption_conditions(decision: &mut Decision, granted: &[lessee_policy::GrantedExemption]) {
+    use lessee_policy::codes;
+    for g in granted.iter().filter(|g| !g.conditions.is_empty()) {
+        let named = format!("`{}`", g.id);
+        let waived = decision.reasons.iter().any(|r| {
+            (r.code == codes::VERIFICATION_WAIVED || r.code == codes::RESELLER_CIP_WAIVED) && r.message.contains(&named)
+        });
+        if !waived {
+            continue;
+        }
+        for code in &g.conditions {
+            decision.conditions.push(Condition {
+                id: code.clone(),
+                description: format!("attached to exemption `{}` ({})", g.id, g.reference.trim()),
+                params: BTreeMap::new(),
+                lifted_by: "exemption_expired_or_revoked".into(),
+                imposed_by: format!("exemption:{}", g.id),
+                subject: "customer".into(),
+            });
+        }
+        raise(decision, Outcome::ApproveWithConditions);
+    }
+}
+
 pub(crate) fn give_outcome(decision: &mut Decision, outcome: &lessee_measures::Outcome, measures: &[Measure]) {
     let ids: BTreeSet<String> = outcome.findings.iter().map(|f| f.measure.to_string()).collect();
     let mentions = |text: &str| ids.iter().any(|id| text.contains(&format!("`{id}`")));
@@ -581,6 +632,7 @@ impl Service {
             return Err(bad_body("a new exemption has no revocation; revoke it afterwards"));
         }
         exemption.validate().map_err(|e| invalid(&e))?;
+        unknown_requirements(&exemption)?;
         let now = self.now();
         let doc = RegistryDoc {
             kind: EXEMPTION.into(),
@@ -771,6 +823,37 @@ impl Service {
             give_outcome(decision, &outcome, &measures);
         }
         Ok(())
+    }
+
+    /// The exemptions granted by Commerce that are in force on the service's date, cover the
+    /// application's scope (account type, lessee type, country) and waive CIP requirements, as
+    /// the policy weighs them. Exemptions from measures only are left to [`Self::apply_measures`].
+    pub(crate) async fn granted_exemptions(&self, app: &Application) -> Result<Vec<lessee_policy::GrantedExemption>> {
+        let docs = self.exemption_docs().await?;
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let today = self.today();
+        let subject = lessee_measures::Subject::from_application("", app);
+        Ok(docs
+            .into_iter()
+            .map(|(e, _)| e)
+            .filter(|e| e.in_effect(today) && e.covers_subject(&subject))
+            .filter_map(|e| {
+                let waives: Vec<String> = match &e.exempts_from {
+                    lessee_measures::ExemptsFrom::All {} => {
+                        lessee_policy::codes::requirements::ALL.iter().map(|(c, _)| (*c).to_owned()).collect()
+                    }
+                    lessee_measures::ExemptsFrom::Listed { requirements, .. } => requirements.clone(),
+                };
+                (!waives.is_empty()).then(|| lessee_policy::GrantedExemption {
+                    id: e.id.to_string(),
+                    reference: e.reference.clone(),
+                    waives,
+                    conditions: e.conditions.clone(),
+                })
+            })
+            .collect())
     }
 
     /// The earliest date after the service's date on which a measure or an exemption changes

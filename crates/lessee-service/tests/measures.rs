@@ -26,6 +26,14 @@ fn fixture(name: &str) -> Application {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
+/// The German passport fixture as a new applicant.
+fn german(external_id: &str, account_type: &str) -> Application {
+    let mut v = serde_json::to_value(fixture("individual_foreign_passport")).unwrap();
+    v["external_id"] = json!(external_id);
+    v["account_type"] = json!(account_type);
+    serde_json::from_value(v).unwrap()
+}
+
 /// The German passport fixture, moved to Russia, as a new applicant.
 fn russian(external_id: &str, account_type: &str) -> Application {
     let mut v = serde_json::to_value(fixture("individual_foreign_passport")).unwrap();
@@ -241,6 +249,77 @@ async fn measures_over_time_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn measures_over_time_on_postgres() {
     run(true).await;
+}
+
+/// An exemption granted by Commerce that waives `cip_verification` for trial accounts: a German
+/// trial applicant without evidence is approved with the exemption's conditions and the decision
+/// names it; a standard applicant with the same data is decided as before; unknown requirement
+/// codes are refused and nothing is recorded; after its expiry it stops applying.
+async fn requirement_exemption(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, clock, svc) = service(postgres, dir.path()).await;
+    let op = Principal::local_operator();
+    let ctx = RequestContext::local();
+
+    let trial_before = svc.open_account(&op, &ctx, german("trial-0", "trial"), None).await.unwrap().account;
+    let standard_before = svc.open_account(&op, &ctx, german("standard-0", "standard"), None).await.unwrap().account;
+    assert_ne!(trial_before.decision.outcome, Outcome::Approve, "{:?}", codes(&trial_before.decision));
+    assert!(!codes(&trial_before.decision).contains(&"verification_waived"));
+
+    // Unknown requirement codes are refused, each by its pointer; nothing is recorded.
+    let err = svc
+        .add_exemption(
+            &op,
+            &ctx,
+            json!({"id": "x-bad", "scope": {"type": "provider"}, "reference": "ADP-2027-9", "effective": "2026-12-01",
+                   "exempts_from": {"type": "listed", "requirements": ["cip_verification", "record_keeping"]}}),
+        )
+        .await
+        .unwrap_err();
+    let pointers: Vec<(&str, &str)> = err.errors.iter().map(|e| (e.pointer.as_str(), e.code.as_str())).collect();
+    assert_eq!(pointers, [("/exempts_from/requirements/1", "unknown_requirement")], "{err:?}");
+    assert!(svc.list_exemptions(&op).await.unwrap().is_empty());
+
+    svc.add_exemption(
+        &op,
+        &ctx,
+        json!({"id": "x-cip", "scope": {"type": "account_type", "account_type": "trial"}, "reference": "ADP-2027-2",
+               "effective": "2026-12-01", "expiry": "2027-01-01", "conditions": ["adp_monitoring"],
+               "exempts_from": {"type": "listed", "requirements": ["cip_verification"]}}),
+    )
+    .await
+    .unwrap();
+
+    let trial = svc.open_account(&op, &ctx, german("trial-1", "trial"), None).await.unwrap().account.decision;
+    assert_eq!(trial.outcome, Outcome::ApproveWithConditions, "{:?}", codes(&trial));
+    let applied = trial.reasons.iter().find(|r| r.code == "exemption_applied").unwrap();
+    assert!(applied.message.contains("`x-cip` (ADP-2027-2)"), "{}", applied.message);
+    let waived = trial.reasons.iter().find(|r| r.code == "verification_waived").unwrap();
+    assert!(waived.message.contains("`x-cip`") && waived.subject == "customer", "{}", waived.message);
+    let condition = trial.conditions.iter().find(|c| c.id == "adp_monitoring").unwrap();
+    assert_eq!(condition.imposed_by, "exemption:x-cip");
+
+    // The standard applicant with the same data: decided exactly as before the exemption.
+    let standard = svc.open_account(&op, &ctx, german("standard-1", "standard"), None).await.unwrap().account.decision;
+    assert_eq!(standard.outcome, standard_before.decision.outcome);
+    assert_eq!(codes(&standard), codes(&standard_before.decision));
+    assert!(standard.conditions.iter().all(|c| c.imposed_by != "exemption:x-cip"));
+
+    // After its expiry, a trial applicant is decided as before it.
+    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2027, 1, 2, 12, 0, 0).unwrap();
+    let later = svc.open_account(&op, &ctx, german("trial-2", "trial"), None).await.unwrap().account.decision;
+    assert_eq!(later.outcome, trial_before.decision.outcome, "{:?}", codes(&later));
+    assert!(!codes(&later).contains(&"verification_waived") && !codes(&later).contains(&"exemption_applied"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requirement_exemption_on_sqlite() {
+    requirement_exemption(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requirement_exemption_on_postgres() {
+    requirement_exemption(true).await;
 }
 
 /// A reseller reached only through a sub-lessee registered to it (not in its application) is
