@@ -2079,6 +2079,19 @@ mod measures {
         v
     }
 
+    /// The German passport fixture, opened on behalf of a Russian party.
+    fn on_behalf_of_russian(external_id: &str) -> Value {
+        let mut v = russian(external_id, "standard");
+        let party = v["customer"].clone();
+        let german: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures_dir().join("individual_foreign_passport.json")).unwrap(),
+        )
+        .unwrap();
+        v["customer"] = german["customer"].clone();
+        v["on_behalf_of"] = json!([{"relationship": "principal", "party": party}]);
+        v
+    }
+
     async fn post(server: &Server, token: &str, path: &str, body: Value) -> Resp {
         server.req("POST", path, Some(token), Some(serde_json::to_vec(&body).unwrap()), &[]).await
     }
@@ -2115,6 +2128,12 @@ mod measures {
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+        // Held on behalf of a Russian party: before any measure, decided like its German customer.
+        let r = server.open(&cp, &on_behalf_of_russian("ob-existing"), None).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_ne!(r.body["decision"]["outcome"], "deny", "{}", r.body);
+        assert_eq!(r.body["classification"]["on_behalf_of"][0]["status"], "foreign_person", "{}", r.body);
+        ids.insert("ob-existing".into(), r.body["id"].as_str().unwrap().to_owned());
         let today = chrono::Utc::now().date_naive().to_string();
         let measure = json!({"id": "m-ru", "kind": "jurisdiction", "target": {"country": "RU"},
             "effect": {"type": "prohibit"}, "scope": ["opening", "maintaining", "reseller_accounts", "on_behalf_of"],
@@ -2162,6 +2181,16 @@ mod measures {
             .clone();
         let msg = reason["message"].as_str().unwrap();
         assert!(msg.contains("`m-ru`") && msg.contains("91 FR 1234"), "{msg}");
+        // So is one held on behalf of a Russian party, the reason naming the link.
+        let r = server.open(&cp, &on_behalf_of_russian("ob-new"), None).await;
+        assert_eq!(r.body["decision"]["outcome"], "deny", "{}", r.body);
+        let blocks: Vec<&Value> = r.body["decision"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["code"] == "measure_blocks_opening")
+            .collect();
+        assert!(!blocks.is_empty() && blocks.iter().all(|x| x["subject"] == "on_behalf_of:0"), "{}", r.body);
         // Others are not.
         let mut us = fixtures().into_iter().find(|(n, _)| n == "individual_us_person").unwrap().1;
         us["external_id"] = json!("us-new");
@@ -2181,7 +2210,7 @@ mod measures {
             .collect();
         // The reseller whose sub-lessee is Russian, the Russian customer, the account accessed
         // from Russia, the one that signed up from a Russian IP address.
-        for ext in ["acct-3001", "acct-1004", "acct-2001", "acct-1006"] {
+        for ext in ["acct-3001", "acct-1004", "acct-2001", "acct-1006", "ob-existing"] {
             let id = &ids[ext];
             let a = flagged.get(id).unwrap_or_else(|| panic!("{ext} not flagged: {}", impact.body));
             assert_eq!((a["state"].as_str(), a["verdict"].as_str()), (Some("applied"), Some("close")), "{a}");
@@ -2192,6 +2221,8 @@ mod measures {
         }
         let reseller = &flagged[&ids["acct-3001"]];
         assert_eq!(reseller["outcome"]["findings"][0]["link"], "sub_lessee:1", "{reseller}");
+        let held = &flagged[&ids["ob-existing"]];
+        assert_eq!(held["outcome"]["findings"][0]["link"], "on_behalf_of:0", "{held}");
         for ext in ["acct-1001", "acct-1002", "acct-1003", "acct-1005"] {
             assert!(!flagged.contains_key(&ids[ext]), "{ext} flagged: {}", impact.body);
         }

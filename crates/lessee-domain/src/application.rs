@@ -40,6 +40,11 @@ pub struct Application {
     /// A reseller account's own customers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub_lessees: Vec<SubLessee>,
+    /// Persons on whose behalf the account is opened or held (EO 13984 § 2(d): accounts opened
+    /// "by or on behalf of" a foreign person). Each is classified, screened and weighed by
+    /// special measures whose scope covers `on_behalf_of`; the CIP verifies the customer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_behalf_of: Vec<OnBehalfOf>,
 }
 
 impl std::fmt::Debug for Application {
@@ -362,6 +367,18 @@ pub enum ResellerCip {
     AdoptsProviderCip,
     /// The reseller keeps its own CIP, filed with the provider.
     OwnCip,
+}
+
+/// A person on whose behalf the account is opened or held.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnBehalfOf {
+    /// How the party relates to the customer, e.g. `principal`, `employer`, `client`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "principal")]
+    pub relationship: Option<String>,
+    /// The party, identified like a customer (individual or entity).
+    pub party: Customer,
 }
 
 /// A reseller's customer.

@@ -108,7 +108,18 @@ pub struct SubLesseeClassification {
     pub conflicts: Vec<Conflict>,
 }
 
-/// The classification of a customer, its beneficial owners and its sub-lessees.
+/// The classification of a party on whose behalf the account is held (`on_behalf_of:N`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OnBehalfOfClassification {
+    pub index: usize,
+    pub status: PersonStatus,
+    pub basis: Basis,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// The classification of a customer, its beneficial owners, its sub-lessees and the parties on
+/// whose behalf the account is held.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountClassification {
     pub status: PersonStatus,
@@ -119,6 +130,8 @@ pub struct AccountClassification {
     pub beneficial_owners: Vec<OwnerClassification>,
     #[serde(default)]
     pub sub_lessees: Vec<SubLesseeClassification>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_behalf_of: Vec<OnBehalfOfClassification>,
 }
 
 /// Settings of the classifier.
@@ -289,11 +302,21 @@ pub fn classify(app: &Application, external: ExternalEvidence, cfg: &Classificat
             }
         })
         .collect();
+    let on_behalf_of = app
+        .on_behalf_of
+        .iter()
+        .enumerate()
+        .map(|(index, o)| {
+            let c = k.customer(&format!("/on_behalf_of/{index}/party"), &o.party, None);
+            OnBehalfOfClassification { index, status: c.status, basis: c.basis, conflicts: c.conflicts }
+        })
+        .collect();
     AccountClassification {
         status: customer.status,
         basis: customer.basis,
         conflicts: customer.conflicts,
         beneficial_owners,
         sub_lessees,
+        on_behalf_of,
     }
 }

@@ -9,13 +9,16 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::application::{
-    Address, Application, BeneficialOwner, Customer, Document, Entity, Individual, Payment, Signup, SubLessee,
+    Address, Application, BeneficialOwner, Customer, Document, Entity, Individual, OnBehalfOf, Payment, Signup,
+    SubLessee,
 };
 use crate::country::Country;
 
 /// Limits on the sizes of an application's parts.
 pub const MAX_BENEFICIAL_OWNERS: usize = 100;
 pub const MAX_SUB_LESSEES: usize = 10_000;
+/// At most this many parties on whose behalf one account is held.
+pub const MAX_ON_BEHALF_OF: usize = 100;
 pub const MAX_DOCUMENTS: usize = 20;
 pub const MAX_PRODUCTS: usize = 32;
 const MAX_TEXT: usize = 500;
@@ -288,6 +291,18 @@ impl Checker {
             self.customer(&format!("{sp}/customer"), &s.customer);
         }
     }
+
+    fn on_behalf_of(&mut self, p: &str, parties: &[OnBehalfOf]) {
+        if parties.len() > MAX_ON_BEHALF_OF {
+            self.push(p, "too_many", format!("at most {MAX_ON_BEHALF_OF} parties on whose behalf the account is held"));
+            return;
+        }
+        for (i, o) in parties.iter().enumerate() {
+            let op = format!("{p}/{i}");
+            self.opt_text(&format!("{op}/relationship"), o.relationship.as_ref(), 64);
+            self.customer(&format!("{op}/party"), &o.party);
+        }
+    }
 }
 
 fn clip(s: &str) -> String {
@@ -343,5 +358,6 @@ pub fn validate(app: &Application, now: DateTime<Utc>) -> Result<(), Vec<FieldEr
         c.past_date("/reseller/agreement_signed", d);
     }
     c.sub_lessees("/sub_lessees", &app.sub_lessees);
+    c.on_behalf_of("/on_behalf_of", &app.on_behalf_of);
     if c.errors.is_empty() { Ok(()) } else { Err(c.errors) }
 }

@@ -139,6 +139,28 @@ fn classification_table() {
 }
 
 #[test]
+fn parties_on_whose_behalf_an_account_is_held_are_classified() {
+    let mut v = json!({"external_id": "t-1", "account_type": "standard", "opening_method": "self_service",
+    "customer": individual(json!({"citizenships": ["US"], "address": {"country": "US"}})),
+    "on_behalf_of": [
+        {"relationship": "principal", "party": individual(json!({"citizenships": ["RU"], "address": {"country": "RU"}}))},
+        {"party": {"kind": "entity", "legal_name": "Acme Inc", "organized_in": "US"}}
+    ]});
+    let a: Application = serde_json::from_value(v.take()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(validate(&a, now()).is_ok());
+    let c = classify(&a, ExternalEvidence { signup_ip_country: country("US") }, &ClassificationConfig::default());
+    assert_eq!(c.status, PersonStatus::UsPerson);
+    let got: Vec<(usize, PersonStatus)> = c.on_behalf_of.iter().map(|o| (o.index, o.status)).collect();
+    assert_eq!(got, [(0, PersonStatus::ForeignPerson), (1, PersonStatus::UsPerson)]);
+    let sources: Vec<&str> = c.on_behalf_of[0].basis.evidence.iter().map(|e| e.source.as_str()).collect();
+    assert!(sources.iter().all(|s| s.starts_with("/on_behalf_of/0/party/")), "{sources:?}");
+    // An application without the field keeps the stored form it had (no `on_behalf_of` key).
+    let plain = app(individual(json!({})));
+    let c = classify(&plain, ExternalEvidence::default(), &ClassificationConfig::default());
+    assert!(serde_json::to_value(&c).unwrap_or_default().get("on_behalf_of").is_none());
+}
+
+#[test]
 fn evidence_points_into_the_application() {
     let a = app(individual(json!({"citizenships": ["IN"], "address": {"country": "US"}})));
     let c = classify(&a, ExternalEvidence { signup_ip_country: country("US") }, &ClassificationConfig::default());
@@ -210,6 +232,16 @@ fn validation_table() {
             "subject out of range",
             json!({"documents": [{"type": "passport", "subject": "beneficial_owner:3"}]}),
             vec![("/documents/0/subject", "invalid_subject")],
+        ),
+        (
+            "on behalf of a party with a bad country",
+            json!({"on_behalf_of": [{"relationship": "principal", "party": individual(json!({"citizenships": ["XX"]}))}]}),
+            vec![("/on_behalf_of/0/party/citizenships/0", "invalid_country")],
+        ),
+        (
+            "too many on-behalf-of parties",
+            json!({"on_behalf_of": (0..101).map(|_| json!({"party": individual(json!({}))})).collect::<Vec<_>>()}),
+            vec![("/on_behalf_of", "too_many")],
         ),
         (
             "two problems at once",

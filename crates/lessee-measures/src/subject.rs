@@ -159,9 +159,10 @@ impl Subject {
 
     /// The profile of an application as lessee stores it: the customer (names, date of birth,
     /// national id or registration, citizenships, permanent residences, place of organization,
-    /// address with region and city), its beneficial owners and sub-lessees. Unparseable
+    /// address with region and city), its beneficial owners, sub-lessees and the parties on
+    /// whose behalf it is held. Unparseable
     /// countries and dates are left out (validation reports them elsewhere). Access locations
-    /// and on-behalf-of parties are not in an application: the caller adds them.
+    /// are not in an application: the caller adds them.
     pub fn from_application(account: impl Into<String>, application: &Application) -> Self {
         let beneficial_owners = match &application.customer {
             Customer::Entity(e) => e.beneficial_owners.iter().map(|bo| party_of(&bo.person)).collect(),
@@ -177,7 +178,7 @@ impl Subject {
             customer: party_of(&application.customer),
             beneficial_owners,
             sub_lessees: application.sub_lessees.iter().map(|s| party_of(&s.customer)).collect(),
-            on_behalf_of: Vec::new(),
+            on_behalf_of: application.on_behalf_of.iter().map(|o| party_of(&o.party)).collect(),
             access_locations: Vec::new(),
         }
     }

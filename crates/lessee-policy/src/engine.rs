@@ -19,13 +19,13 @@ use lessee_domain::decision::{Condition, Decision, Evidence, Outcome, Reason};
 use serde::Serialize;
 
 use crate::codes;
+use crate::codes::requirements;
 use crate::documents::{self, DocumentCheck};
 use crate::evidence::{EvidenceKind, EvidenceRef, EvidenceState, ExternalEvidence, Finding, Severity, Subject};
 use crate::expr::{Atom, Expr, Level};
 use crate::location::{self, Category, Observation};
 use crate::payment::{self, PaymentCheck};
 use crate::phone::{self, PhoneCheck};
-use crate::codes::requirements;
 use crate::policy::{ExemptionEffect, OutcomeRule, Policy, Tier};
 
 /// What lifts a condition.
@@ -211,8 +211,7 @@ pub fn evaluate(
         }
     }
     for g in &external.granted_exemptions {
-        let waives: Vec<&str> =
-            requirements::ALL.iter().map(|(c, _)| *c).filter(|c| g.waives(c)).collect();
+        let waives: Vec<&str> = requirements::ALL.iter().map(|(c, _)| *c).filter(|c| g.waives(c)).collect();
         if g.waives(requirements::CIP_VERIFICATION) {
             waiver.verification.get_or_insert_with(|| g.label());
         }

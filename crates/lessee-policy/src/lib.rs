@@ -27,8 +27,8 @@ pub mod policy;
 
 pub use engine::{AppliedCondition, LiftedBy, PolicyDecision, RiskFactor, decide, evaluate};
 pub use evidence::{
-    EvidenceKind, EvidenceRef, EvidenceState, ExternalEvidence, GrantedExemption, HitStatus, Screening, ScreeningHit, Subject,
-    VendorResult,
+    EvidenceKind, EvidenceRef, EvidenceState, ExternalEvidence, GrantedExemption, HitStatus, Screening, ScreeningHit,
+    Subject, VendorResult,
 };
 pub use expr::{Atom, Expr};
 pub use policy::{DEFAULT_POLICY, Policy, PolicyError, check};

@@ -11,8 +11,8 @@ use lessee_domain::{Application, Country, Outcome};
 use lessee_policy::cases::run_cases;
 use lessee_policy::codes::requirements;
 use lessee_policy::{
-    EvidenceKind, EvidenceState, ExternalEvidence, GrantedExemption, LiftedBy, Policy, PolicyDecision, Subject, VendorResult, codes,
-    evaluate,
+    EvidenceKind, EvidenceState, ExternalEvidence, GrantedExemption, LiftedBy, Policy, PolicyDecision, Subject,
+    VendorResult, codes, evaluate,
 };
 
 fn now() -> DateTime<Utc> {

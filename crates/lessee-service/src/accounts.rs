@@ -215,8 +215,7 @@ impl Service {
             ..Default::default()
         };
         let policy = self.policy().await?;
-        let mut decision =
-            lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now).to_decision();
+        let mut decision = lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now).to_decision();
         crate::measures::give_exemption_conditions(&mut decision, &evidence.granted_exemptions);
         Ok((classification, decision))
     }

@@ -1309,6 +1309,7 @@ fn evidence_countries(account: &Account) -> impl Iterator<Item = String> + '_ {
         .iter()
         .chain(c.beneficial_owners.iter().flat_map(|b| b.basis.evidence.iter()))
         .chain(c.sub_lessees.iter().flat_map(|s| s.basis.evidence.iter()))
+        .chain(c.on_behalf_of.iter().flat_map(|o| o.basis.evidence.iter()))
         .chain(c.conflicts.iter().flat_map(|x| x.evidence.iter()))
         .map(|e| e.country.to_string())
 }

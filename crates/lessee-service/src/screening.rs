@@ -489,6 +489,10 @@ pub(crate) fn subjects(app: &Application) -> Vec<Subject> {
     for s in &app.sub_lessees {
         out.push(Subject { label: format!("sub_lessee:{}", s.external_id), query: person_query(&s.customer) });
     }
+    // Last, so that the ordinals of the subjects above (screening keys) do not move.
+    for (i, o) in app.on_behalf_of.iter().enumerate() {
+        out.push(Subject { label: format!("on_behalf_of:{i}"), query: person_query(&o.party) });
+    }
     out
 }
 

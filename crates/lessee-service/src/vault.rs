@@ -184,6 +184,9 @@ impl Vault {
         for s in &app.sub_lessees {
             self.customer_indexes(&mut out, &format!("sub_lessee:{}", s.external_id), &s.customer);
         }
+        for (i, o) in app.on_behalf_of.iter().enumerate() {
+            self.customer_indexes(&mut out, &format!("on_behalf_of:{i}"), &o.party);
+        }
         if let Some(ip) = app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()) {
             Self::push(&mut out, &self.ip, "customer", Some(&ip.to_string()));
         }

@@ -97,6 +97,18 @@ async fn run(postgres: bool) {
     assert_ne!(reseller.decision.outcome, Outcome::Approve);
     assert!(!alerts.iter().any(|a| a.subject == "sub_lessee:lcc-sub-77"));
 
+    // A party on whose behalf an account is held is screened like the customer: the German
+    // customer is clear, the sanctioned principal raises the alert.
+    let mut held = serde_json::to_value(app("individual_foreign_passport.json")).unwrap();
+    held["external_id"] = serde_json::json!("held-1");
+    held["on_behalf_of"] = serde_json::json!([{"relationship": "principal",
+        "party": serde_json::to_value(app("individual_sanctioned.json")).unwrap()["customer"]}]);
+    let held = svc.open_account(&op, &ctx, serde_json::from_value(held).unwrap(), None).await.unwrap().account;
+    let alerts = svc.account_alerts(&op, &held.id.to_string()).await.unwrap();
+    assert!(alerts.iter().any(|a| a.subject == "on_behalf_of:0" && a.entity_id == "21326"), "{alerts:?}");
+    assert!(alerts.iter().all(|a| a.subject == "on_behalf_of:0"), "{alerts:?}");
+    assert!(matches!(held.decision.outcome, Outcome::Deny | Outcome::ManualReview), "{:?}", held.decision);
+
     // Dispositions: a false positive needs a reason; it is decided once, and decides again.
     let no_reason = DispositionRequest { disposition: "false_positive".into(), reason: None };
     assert_eq!(svc.dispose_alert(&op, &ctx, &sub.id, no_reason).await.unwrap_err().code, ErrorCode::ValidationFailed);

@@ -256,3 +256,29 @@ fn a_subject_from_a_domain_application() {
     // Debug never prints the names.
     assert!(!format!("{s:?}").contains("Petrov"));
 }
+
+#[test]
+fn a_party_on_whose_behalf_the_account_is_held_reaches_it_when_the_scope_says_so() {
+    let app: Application = serde_json::from_value(json!({
+        "external_id": "acct-10",
+        "account_type": "standard",
+        "opening_method": "self_service",
+        "customer": {"kind": "individual", "name": {"given": "Anna", "family": "Schmidt"},
+                     "citizenships": ["DE"], "address": {"country": "DE"}},
+        "on_behalf_of": [{
+            "relationship": "principal",
+            "party": {"kind": "individual", "name": {"given": "Ivan", "family": "Petrov"},
+                      "date_of_birth": "1970-01-01", "citizenships": ["KP"], "address": {"country": "KP"}}
+        }]
+    }))
+    .unwrap();
+    let s = Subject::from_application("acct-10", &app);
+    assert_eq!(s.on_behalf_of.len(), 1);
+    // The default scope (opening, maintaining) does not reach on-behalf-of parties.
+    let narrow = [measure(json!({}))];
+    assert!(evaluate(&narrow, &[], &s, d(IN_EFFECT), Stage::Opening).is_clear());
+    let wide = [measure(json!({"scope": ["opening", "maintaining", "on_behalf_of"]}))];
+    let out = evaluate(&wide, &[], &s, d(IN_EFFECT), Stage::Opening);
+    assert_eq!(out.findings.iter().map(|f| f.link).collect::<Vec<_>>(), vec![Link::OnBehalfOf(0)]);
+    assert!(!format!("{s:?}").contains("Petrov"));
+}
