@@ -87,7 +87,7 @@ pub enum MeasuresCmd {
 #[derive(Subcommand)]
 pub enum ExemptionsCmd {
     /// Record an exemption: `--scope provider|account_type:trial|lessee_type:entity|country:DE
-    /// --reference "…" --effective D [--measure ID …] [--requirement CODE …] [--condition C …]`.
+    /// --reference "…" --effective D (--measure ID … | --requirement CODE … | --all) [--condition C …]`.
     Add {
         #[arg(long)]
         scope: String,
@@ -99,11 +99,17 @@ pub enum ExemptionsCmd {
         effective: String,
         #[arg(long)]
         expiry: Option<String>,
-        /// Measures it exempts from; with no --measure and no --requirement, from all.
+        /// Measures it exempts from.
         #[arg(long = "measure")]
         measures: Vec<String>,
+        /// CIP requirements it waives (`cip_verification`, `beneficial_owner_verification`,
+        /// `reseller_cip`).
         #[arg(long = "requirement")]
         requirements: Vec<String>,
+        /// Exempts from every measure and waives every CIP requirement (an ADP exemption of the
+        /// whole program); said explicitly, never the default.
+        #[arg(long, conflicts_with_all = ["measures", "requirements"])]
+        all: bool,
         #[arg(long = "condition")]
         conditions: Vec<String>,
         #[arg(long)]
@@ -261,7 +267,18 @@ pub async fn exemptions(service: Arc<Service>, cmd: &ExemptionsCmd) -> Result<()
     let by = Principal::local_operator();
     let ctx = RequestContext::local();
     match cmd {
-        ExemptionsCmd::Add { scope, reference, granted, effective, expiry, measures, requirements, conditions, id } => {
+        ExemptionsCmd::Add {
+            scope,
+            reference,
+            granted,
+            effective,
+            expiry,
+            measures,
+            requirements,
+            all,
+            conditions,
+            id,
+        } => {
             let scope = match scope.split_once(':') {
                 None if scope == "provider" => json!({"type": "provider"}),
                 Some((k @ ("account_type" | "lessee_type" | "country"), v)) => json!({"type": k, k: v}),
@@ -271,8 +288,10 @@ pub async fn exemptions(service: Arc<Service>, cmd: &ExemptionsCmd) -> Result<()
                     ));
                 }
             };
-            let exempts_from = if measures.is_empty() && requirements.is_empty() {
+            let exempts_from = if *all {
                 json!({"type": "all"})
+            } else if measures.is_empty() && requirements.is_empty() {
+                return Err(usage("say what the exemption exempts from: --measure ID, --requirement CODE or --all"));
             } else {
                 json!({"type": "listed", "measures": measures, "requirements": requirements})
             };

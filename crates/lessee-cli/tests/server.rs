@@ -1858,6 +1858,11 @@ const FIXTURE_PII: &[&str] = &[
     "80.133.10.7",
     "73.158.22.9",
     "tok_9f2c41d7",
+    // The party an extra account is held on behalf of (`no_personal_data_at_rest`).
+    "Quartermaine",
+    "w.quartermaine@example.org",
+    "QX7731904",
+    "Lindenallee",
 ];
 
 async fn no_personal_data_at_rest(postgres: bool) {
@@ -1867,6 +1872,17 @@ async fn no_personal_data_at_rest(postgres: bool) {
     for (name, app) in fixtures() {
         assert_eq!(server.open(&cp, &app, None).await.status, 201, "{name}");
     }
+    // An account held on behalf of another party: the party's data is sealed like the customer's.
+    let mut held = fixtures().into_iter().find(|(n, _)| n == "individual_us_person").unwrap().1;
+    held["external_id"] = json!("held-pii");
+    held["on_behalf_of"] = json!([{"relationship": "principal", "party": {"kind": "individual",
+        "name": {"given": "Wilhelmina", "family": "Quartermaine"}, "citizenships": ["AT"],
+        "address": {"lines": ["Lindenallee 42"], "city": "Wien", "country": "AT"},
+        "national_id": {"type": "passport", "number": "QX7731904", "issuing_country": "AT"},
+        "email": "w.quartermaine@example.org"}}]);
+    let r = server.open(&cp, &held, None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["classification"]["on_behalf_of"][0]["status"], "foreign_person", "{}", r.body);
     let events = std::fs::read(fixtures_dir().join("access_events.ndjson")).unwrap();
     let r = server
         .http
@@ -2258,6 +2274,12 @@ mod measures {
         assert_eq!(r.status, 422, "{}", r.body);
         assert_eq!(r.body["errors"][0]["pointer"], "/exempts_from/requirements/0", "{}", r.body);
         assert_eq!(r.body["errors"][0]["code"], "unknown_requirement", "{}", r.body);
+        assert_eq!(server.get(&analyst, "/v1/exemptions").await.body, before);
+        // The CLI never exempts from everything by default: it must be said.
+        let (code, _, err) =
+            db.cli(&["exemptions", "add", "--scope", "provider", "--reference", "ADP-X", "--effective", &today]).await;
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("--all"), "{err}");
         assert_eq!(server.get(&analyst, "/v1/exemptions").await.body, before);
 
         // An expired measure (determined and lapsed in the past) stops applying.

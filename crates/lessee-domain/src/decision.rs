@@ -52,7 +52,7 @@ pub struct Reason {
     /// Stable machine-readable code.
     pub code: String,
     pub message: String,
-    /// Whom the reason is about: `customer`, `beneficial_owner:N` or `sub_lessee:ID`.
+    /// Whom the reason is about: `customer`, `beneficial_owner:N`, `sub_lessee:ID` or `on_behalf_of:N`.
     pub subject: String,
     /// The evidence behind the reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -301,6 +301,15 @@ impl Checker {
             let op = format!("{p}/{i}");
             self.opt_text(&format!("{op}/relationship"), o.relationship.as_ref(), 64);
             self.customer(&format!("{op}/party"), &o.party);
+            if let Customer::Entity(e) = &o.party
+                && !e.beneficial_owners.is_empty()
+            {
+                self.push(
+                    format!("{op}/party/beneficial_owners"),
+                    "not_supported",
+                    "the beneficial owners of a party the account is held for are not taken; name them as parties",
+                );
+            }
         }
     }
 }

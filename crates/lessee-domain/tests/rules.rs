@@ -239,6 +239,12 @@ fn validation_table() {
             vec![("/on_behalf_of/0/party/citizenships/0", "invalid_country")],
         ),
         (
+            "owners of an on-behalf-of entity",
+            json!({"on_behalf_of": [{"party": {"kind": "entity", "legal_name": "A", "organized_in": "DE",
+                "beneficial_owners": [{"person": individual(json!({}))}]}}]}),
+            vec![("/on_behalf_of/0/party/beneficial_owners", "not_supported")],
+        ),
+        (
             "too many on-behalf-of parties",
             json!({"on_behalf_of": (0..101).map(|_| json!({"party": individual(json!({}))})).collect::<Vec<_>>()}),
             vec![("/on_behalf_of", "too_many")],

@@ -71,6 +71,6 @@ id_type!(
 );
 
 /// Whether `code` is a condition or requirement code: lower case `a-z`, `0-9`, `_`, 1 to 64 long.
-pub(crate) fn valid_code(code: &str) -> bool {
+pub fn valid_code(code: &str) -> bool {
     (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }

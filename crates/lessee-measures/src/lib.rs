@@ -39,7 +39,7 @@ pub use eval::{
     PlaceTreatments, Prepared, Stage, Treatment, Verdict, evaluate, impact,
 };
 pub use exemption::{AdpDescription, AdpVersion, Exemption, ExemptionScope, ExemptsFrom, exemptions_for_requirement};
-pub use ids::{ExemptionId, MeasureId};
+pub use ids::{ExemptionId, MeasureId, valid_code};
 pub use jurisdiction::{JurisdictionTarget, Location, Subdivision, SubdivisionSource};
 pub use measure::{
     DEFAULT_DURATION_DAYS, DEFAULT_LEAD_DAYS, Effect, Expedited, Extension, Measure, MeasureKind, Revocation,

@@ -75,6 +75,9 @@ pub struct PolicyDecision {
     pub tier: String,
     pub risk_score: u32,
     pub risk_factors: Vec<RiskFactor>,
+    /// Ids of the exemptions granted by Commerce ([`ExternalEvidence::granted_exemptions`])
+    /// that waived a requirement in this decision.
+    pub exemptions_used: Vec<String>,
 }
 
 impl PolicyDecision {
@@ -193,7 +196,7 @@ pub fn evaluate(
         match policy.exemptions.get(id) {
             Some(e) => {
                 if e.effect == ExemptionEffect::WaiveVerification {
-                    waiver.verification.get_or_insert_with(|| format!("exemption `{id}`"));
+                    waiver.verification.get_or_insert_with(|| By::policy(id));
                 }
                 out.reason(
                     codes::EXEMPTION_APPLIED,
@@ -210,44 +213,39 @@ pub fn evaluate(
             ),
         }
     }
-    for g in &external.granted_exemptions {
-        let waives: Vec<&str> = requirements::ALL.iter().map(|(c, _)| *c).filter(|c| g.waives(c)).collect();
+    for (i, g) in external.granted_exemptions.iter().enumerate() {
         if g.waives(requirements::CIP_VERIFICATION) {
-            waiver.verification.get_or_insert_with(|| g.label());
+            waiver.verification.get_or_insert_with(|| By::granted(i, g));
         }
         if g.waives(requirements::BENEFICIAL_OWNER_VERIFICATION) {
-            waiver.owners.get_or_insert_with(|| g.label());
+            waiver.owners.get_or_insert_with(|| By::granted(i, g));
         }
         if g.waives(requirements::RESELLER_CIP) {
-            waiver.reseller_cip.get_or_insert_with(|| g.label());
+            waiver.reseller_cip.get_or_insert_with(|| By::granted(i, g));
         }
-        let what = if waives.is_empty() { "no CIP requirement".to_owned() } else { waives.join(", ") };
-        out.reason(
-            codes::EXEMPTION_APPLIED,
-            format!("{} granted by Commerce is in force for this application; it waives {what}", g.label()),
-            "customer".into(),
-            vec![EvidenceRef::new(EvidenceKind::Exemption, format!("registry:exemption:{}", g.id))],
-        );
     }
+    let mut used: BTreeMap<usize, Vec<&'static str>> = BTreeMap::new();
 
     // The customer.
     conflicts(&mut out, "customer", &classification.conflicts);
     match classification.status {
         PersonStatus::UsPerson => us_person(&mut out, Subject::Customer, &classification.basis),
         PersonStatus::ForeignPerson => {
-            if let Some(by) = &waiver.verification {
-                out.reason(
-                    codes::VERIFICATION_WAIVED,
-                    format!("the customer is a foreign person; {by} waives CIP verification"),
-                    "customer".into(),
-                    Vec::new(),
-                );
-            } else if let Some(t) = tier {
-                let expr = match app.customer {
-                    Customer::Individual(_) => &t.individual,
-                    Customer::Entity(_) => &t.entity,
-                };
-                ctx.verify(&mut out, Subject::Customer, expr, t);
+            let expr = tier.map(|t| match app.customer {
+                Customer::Individual(_) => &t.individual,
+                Customer::Entity(_) => &t.entity,
+            });
+            match &waiver.verification {
+                Some(by) => {
+                    if ctx.waive(&mut out, Subject::Customer, expr.zip(tier), &by.label) {
+                        by.note(&mut used, requirements::CIP_VERIFICATION);
+                    }
+                }
+                None => {
+                    if let (Some(t), Some(expr)) = (tier, expr) {
+                        ctx.verify(&mut out, Subject::Customer, expr, t);
+                    }
+                }
             }
         }
     }
@@ -260,22 +258,48 @@ pub fn evaluate(
         match bo.status {
             PersonStatus::UsPerson => us_person(&mut out, subject, &bo.basis),
             PersonStatus::ForeignPerson => {
-                if let Some(by) = waiver.verification.as_ref().or(waiver.owners.as_ref()) {
-                    out.reason(
-                        codes::VERIFICATION_WAIVED,
-                        format!("this beneficial owner is a foreign person; {by} waives CIP verification"),
-                        label,
-                        Vec::new(),
-                    );
-                } else if let Some(t) = tier {
-                    ctx.verify(&mut out, subject, &t.beneficial_owner, t);
+                let by = waiver
+                    .verification
+                    .as_ref()
+                    .map(|b| (b, requirements::CIP_VERIFICATION))
+                    .or(waiver.owners.as_ref().map(|b| (b, requirements::BENEFICIAL_OWNER_VERIFICATION)));
+                let owner_tier = tier.map(|t| (&t.beneficial_owner, t));
+                match by {
+                    Some((by, requirement)) => {
+                        if ctx.waive(&mut out, subject, owner_tier, &by.label) {
+                            by.note(&mut used, requirement);
+                        }
+                    }
+                    None => {
+                        if let Some(t) = tier {
+                            ctx.verify(&mut out, subject, &t.beneficial_owner, t);
+                        }
+                    }
                 }
             }
         }
     }
 
     ctx.location(&mut out);
-    ctx.reseller(&mut out, waiver.reseller_cip.as_deref());
+    if ctx.reseller(&mut out, waiver.reseller_cip.as_ref().map(|b| b.label.as_str()))
+        && let Some(by) = &waiver.reseller_cip
+    {
+        by.note(&mut used, requirements::RESELLER_CIP);
+    }
+    // Each exemption granted by Commerce that changed this decision, and what it waived.
+    let mut exemptions_used = Vec::with_capacity(used.len());
+    for (i, waived) in &used {
+        let Some(g) = external.granted_exemptions.get(*i) else { continue };
+        let mut waived = waived.clone();
+        waived.dedup();
+        out.reason(
+            codes::EXEMPTION_APPLIED,
+            format!("{} granted by Commerce applies: it waives {}", g.label(), waived.join(", ")),
+            "customer".into(),
+            vec![EvidenceRef::new(EvidenceKind::Exemption, format!("registry:exemption:{}", g.id))],
+        );
+        exemptions_used.push(g.id.clone());
+    }
     ctx.screening(&mut out);
 
     let outcome = out.outcome;
@@ -294,6 +318,7 @@ pub fn evaluate(
         tier: tier_name,
         risk_score: score,
         risk_factors: factors,
+        exemptions_used,
     }
 }
 
@@ -345,6 +370,14 @@ impl Out {
                 });
             }
         }
+    }
+
+    /// Takes in everything another `Out` gathered.
+    fn absorb(&mut self, other: Out) {
+        self.reasons.extend(other.reasons);
+        self.evidence.extend(other.evidence);
+        self.conditions.extend(other.conditions);
+        self.raise(other.outcome);
     }
 
     fn finding(&mut self, f: &Finding, subject: &str) {
@@ -425,11 +458,34 @@ fn us_person(out: &mut Out, subject: Subject, basis: &Basis) {
 #[derive(Default)]
 struct Waiver {
     /// CIP verification of foreign subjects (customer and owners).
-    verification: Option<String>,
+    verification: Option<By>,
     /// CIP verification of foreign beneficial owners only.
-    owners: Option<String>,
+    owners: Option<By>,
     /// The foreign reseller's CIP requirement.
-    reseller_cip: Option<String>,
+    reseller_cip: Option<By>,
+}
+
+/// The exemption behind a waiver: its label in reasons, and its index among the granted ones.
+struct By {
+    label: String,
+    granted: Option<usize>,
+}
+
+impl By {
+    fn policy(id: &str) -> Self {
+        By { label: format!("exemption `{id}`"), granted: None }
+    }
+
+    fn granted(i: usize, g: &crate::evidence::GrantedExemption) -> Self {
+        By { label: g.label(), granted: Some(i) }
+    }
+
+    /// Records that a granted exemption waived `requirement` in this decision.
+    fn note(&self, used: &mut BTreeMap<usize, Vec<&'static str>>, requirement: &'static str) {
+        if let Some(i) = self.granted {
+            used.entry(i).or_default().push(requirement);
+        }
+    }
 }
 
 struct Ctx<'a> {
@@ -627,6 +683,35 @@ impl Ctx<'_> {
     }
 
     /// Verifies one foreign subject against a tier's requirement.
+    /// Waives a subject's verification (`by` names the exemption) unless evidence presented for
+    /// it failed: a waiver covers evidence not given, never evidence found false. Returns whether
+    /// it waived; if not, the verification's reasons are in `out`.
+    fn waive(&self, out: &mut Out, subject: Subject, requirement: Option<(&Expr, &Tier)>, by: &str) -> bool {
+        if let Some((expr, tier)) = requirement {
+            let mut checked = Out::default();
+            self.verify(&mut checked, subject, expr, tier);
+            let failed = checked
+                .reasons
+                .iter()
+                .any(|r| r.code == codes::VERIFICATION_FAILED || r.code == codes::EVIDENCE_FAILED);
+            if failed {
+                out.absorb(checked);
+                return false;
+            }
+        }
+        let who = match subject {
+            Subject::Customer => "the customer is a foreign person".to_owned(),
+            Subject::BeneficialOwner(_) => "this beneficial owner is a foreign person".to_owned(),
+        };
+        out.reason(
+            codes::VERIFICATION_WAIVED,
+            format!("{who}; {by} waives CIP verification"),
+            subject.to_string(),
+            Vec::new(),
+        );
+        true
+    }
+
     fn verify(&self, out: &mut Out, subject: Subject, expr: &Expr, tier: &Tier) {
         let label = subject.to_string();
         let atoms = expr.atoms();
@@ -954,13 +1039,14 @@ impl Ctx<'_> {
         }
     }
 
-    fn reseller(&self, out: &mut Out, waived_by: Option<&str>) {
+    /// The reseller terms of a foreign reseller account; `true` when `waived_by` waived them.
+    fn reseller(&self, out: &mut Out, waived_by: Option<&str>) -> bool {
         let Some(rp) = &self.policy.resellers else {
-            return;
+            return false;
         };
         let is_reseller = self.app.account_type == AccountType::Reseller || self.app.reseller.is_some();
         if !is_reseller || self.class.status != PersonStatus::ForeignPerson {
-            return;
+            return false;
         }
         let ev = vec![EvidenceRef::new(EvidenceKind::ResellerTerms, "/reseller")];
         use lessee_domain::application::ResellerCip;
@@ -993,11 +1079,12 @@ impl Ctx<'_> {
                 "customer".into(),
                 ev,
             );
-            return;
+            return true;
         }
         out.reason(code, message.into(), "customer".into(), ev);
         if let Some(rule) = rule {
             out.apply(self.policy, rule, LiftedBy::Review, code, "customer");
         }
+        false
     }
 }

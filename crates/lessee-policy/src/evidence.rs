@@ -169,7 +169,7 @@ pub enum Screening {
 /// A screening alert as the engine weighs it: list-side data only.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScreeningHit {
-    /// `customer`, `beneficial_owner:N` or `sub_lessee:ID`.
+    /// `customer`, `beneficial_owner:N`, `sub_lessee:ID` or `on_behalf_of:N`.
     pub subject: String,
     pub alert_id: String,
     pub list: String,

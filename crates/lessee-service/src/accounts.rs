@@ -215,8 +215,13 @@ impl Service {
             ..Default::default()
         };
         let policy = self.policy().await?;
-        let mut decision = lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now).to_decision();
-        crate::measures::give_exemption_conditions(&mut decision, &evidence.granted_exemptions);
+        let decided = lessee_policy::evaluate(&policy.policy, app, &classification, &evidence, now);
+        let mut decision = decided.to_decision();
+        crate::measures::give_exemption_conditions(
+            &mut decision,
+            &evidence.granted_exemptions,
+            &decided.exemptions_used,
+        );
         Ok((classification, decision))
     }
 

@@ -316,8 +316,9 @@ impl Service {
     }
 
     /// Ongoing verification: an account seen from a country it was never seen from, and that
-    /// none of its classification evidence (address, citizenship, sign-up IP, owners) names,
-    /// gets a review case ("access from a new jurisdiction").
+    /// none of its classification evidence (address, citizenship, sign-up IP, owners,
+    /// sub-lessees; not the parties it is held on behalf of) names, gets a review case ("access
+    /// from a new jurisdiction").
     async fn watch_jurisdictions(
         &self,
         ctx: &RequestContext,
@@ -350,7 +351,13 @@ impl Service {
         }
         for account in self.store.accounts(&fresh).await? {
             let mut home = HashSet::new();
-            collect_countries(&serde_json::to_value(&account.classification).map_err(Error::internal)?, &mut home);
+            let mut evidence = serde_json::to_value(&account.classification).map_err(Error::internal)?;
+            // The countries of the parties the account is held for are not where its holder is
+            // expected to be: access from a principal's country is worth a review.
+            if let Some(o) = evidence.as_object_mut() {
+                o.remove("on_behalf_of");
+            }
+            collect_countries(&evidence, &mut home);
             let mut foreign: Vec<&str> = by_account
                 .get(&account.id)
                 .map(|cs| cs.iter().copied().filter(|c| !home.contains(*c)).collect())

@@ -233,18 +233,61 @@ fn invalid(errors: &[lessee_measures::Error]) -> Error {
     Error::validation(errors.iter().map(field_error).collect())
 }
 
+/// Registry id (kind `measure_evaluated`) of the state of the requirement exemptions last
+/// applied to existing accounts.
+const REQUIREMENTS_EVALUATED: &str = "requirement_exemptions";
+
+/// Per exemption that waives CIP requirements: its version and status on a day.
+type RequirementState = BTreeMap<String, (i64, String)>;
+
+fn waives_requirements(e: &Exemption) -> bool {
+    match &e.exempts_from {
+        lessee_measures::ExemptsFrom::All {} => true,
+        lessee_measures::ExemptsFrom::Listed { requirements, .. } => !requirements.is_empty(),
+    }
+}
+
+fn requirement_state(exemptions: &[(Exemption, i64)], day: NaiveDate) -> RequirementState {
+    exemptions
+        .iter()
+        .filter(|(e, _)| waives_requirements(e))
+        .map(|(e, v)| (e.id.to_string(), (*v, e.status(day).status.as_str().to_owned())))
+        .collect()
+}
+
+/// Whether a stored decision rests on one of these exemptions (a reason naming it, or a
+/// condition it imposed).
+fn cites_exemption(decision: &Decision, ids: &BTreeSet<String>) -> bool {
+    use lessee_policy::codes;
+    let cited = |text: &str| ids.iter().any(|id| text.contains(&format!("`{id}`")));
+    decision.reasons.iter().any(|r| {
+        matches!(r.code.as_str(), codes::EXEMPTION_APPLIED | codes::VERIFICATION_WAIVED | codes::RESELLER_CIP_WAIVED)
+            && cited(&r.message)
+    }) || decision.conditions.iter().any(|c| c.imposed_by.strip_prefix("exemption:").is_some_and(|id| ids.contains(id)))
+}
+
+/// Whether an exemption's scope may cover a stored account, from what is stored unencrypted
+/// (the country scope is checked when the account is decided again).
+fn may_cover(e: &Exemption, account: &Account) -> bool {
+    match &e.scope {
+        lessee_measures::ExemptionScope::Provider {} | lessee_measures::ExemptionScope::Country { .. } => true,
+        lessee_measures::ExemptionScope::AccountType { account_type } => account.account_type == *account_type,
+        lessee_measures::ExemptionScope::LesseeType { lessee_type } => account.customer_kind == *lessee_type,
+    }
+}
+
 /// Refuses requirement codes the policy cannot waive: an exemption that names one would be
 /// recorded but never applied, which an auditor would read as applied.
-fn unknown_requirements(exemption: &Exemption) -> Result<()> {
+fn unknown_requirements(exemption: &Exemption) -> Vec<FieldError> {
     use lessee_policy::codes::requirements;
     let lessee_measures::ExemptsFrom::Listed { requirements: listed, .. } = &exemption.exempts_from else {
-        return Ok(());
+        return Vec::new();
     };
     let known: Vec<&str> = requirements::ALL.iter().map(|(c, _)| *c).collect();
-    let errors: Vec<FieldError> = listed
+    listed
         .iter()
         .enumerate()
-        .filter(|(_, r)| !requirements::is_known(r))
+        .filter(|(_, r)| lessee_measures::valid_code(r) && !requirements::is_known(r))
         .map(|(i, r)| FieldError {
             pointer: format!("/exempts_from/requirements/{i}"),
             code: "unknown_requirement".into(),
@@ -254,8 +297,7 @@ fn unknown_requirements(exemption: &Exemption) -> Result<()> {
                 known.join(", ")
             ),
         })
-        .collect();
-    if errors.is_empty() { Ok(()) } else { Err(Error::validation(errors)) }
+        .collect()
 }
 
 /// Reads a JSON object body, fills `id` (generated with `prefix`) and, when absent, `key` with
@@ -306,29 +348,30 @@ fn is_measure_reason(code: &str) -> bool {
     lessee_measures::codes::ALL.iter().any(|(c, _)| *c == code)
 }
 
-/// Gives a decision a measures evaluation's outcome: the findings' reasons (each citing its
-/// measure, and saying when an exemption applied), the conditions, and the outcome raised to
-/// what the verdict requires. Reasons of the same measures from an earlier evaluation are
-/// replaced, so applying twice changes nothing.
-/// Conditions attached to a granted exemption go with it: when the decision says the exemption
-/// waived a requirement, its conditions are imposed (an approval becomes one with conditions).
-pub(crate) fn give_exemption_conditions(decision: &mut Decision, granted: &[lessee_policy::GrantedExemption]) {
-    use lessee_policy::codes;
-    for g in granted.iter().filter(|g| !g.conditions.is_empty()) {
-        let named = format!("`{}`", g.id);
-        let waived = decision.reasons.iter().any(|r| {
-            (r.code == codes::VERIFICATION_WAIVED || r.code == codes::RESELLER_CIP_WAIVED) && r.message.contains(&named)
-        });
-        if !waived {
-            continue;
-        }
+/// Conditions attached to a granted exemption go with it: when the exemption waived a
+/// requirement in the decision (`used`, from the engine) and the decision approves, its
+/// conditions are imposed (an approval becomes one with conditions). A decision that denies or
+/// holds for review carries no conditions.
+pub(crate) fn give_exemption_conditions(
+    decision: &mut Decision,
+    granted: &[lessee_policy::GrantedExemption],
+    used: &[String],
+) {
+    if !matches!(decision.outcome, Outcome::Approve | Outcome::ApproveWithConditions) {
+        return;
+    }
+    for g in granted.iter().filter(|g| !g.conditions.is_empty() && used.contains(&g.id)) {
         for code in &g.conditions {
+            let imposed_by = format!("exemption:{}", g.id);
+            if decision.conditions.iter().any(|c| &c.id == code && c.imposed_by == imposed_by) {
+                continue;
+            }
             decision.conditions.push(Condition {
                 id: code.clone(),
                 description: format!("attached to exemption `{}` ({})", g.id, g.reference.trim()),
                 params: BTreeMap::new(),
-                lifted_by: "exemption_expired_or_revoked".into(),
-                imposed_by: format!("exemption:{}", g.id),
+                lifted_by: "exemption_ends".into(),
+                imposed_by,
                 subject: "customer".into(),
             });
         }
@@ -336,6 +379,10 @@ pub(crate) fn give_exemption_conditions(decision: &mut Decision, granted: &[less
     }
 }
 
+/// Gives a decision a measures evaluation's outcome: the findings' reasons (each citing its
+/// measure, and saying when an exemption applied), the conditions, and the outcome raised to
+/// what the verdict requires. Reasons of the same measures from an earlier evaluation are
+/// replaced, so applying twice changes nothing.
 pub(crate) fn give_outcome(decision: &mut Decision, outcome: &lessee_measures::Outcome, measures: &[Measure]) {
     let ids: BTreeSet<String> = outcome.findings.iter().map(|f| f.measure.to_string()).collect();
     let mentions = |text: &str| ids.iter().any(|id| text.contains(&format!("`{id}`")));
@@ -448,6 +495,10 @@ struct Opened {
 fn exemptions_fingerprint(exemptions: &[(Exemption, i64)], day: NaiveDate) -> String {
     exemptions
         .iter()
+        .filter(|(e, _)| match &e.exempts_from {
+            lessee_measures::ExemptsFrom::All {} => true,
+            lessee_measures::ExemptsFrom::Listed { measures, .. } => !measures.is_empty(),
+        })
         .map(|(e, v)| format!("{}@{}:{}", e.id, v, e.status(day).status.as_str()))
         .collect::<Vec<_>>()
         .join(",")
@@ -631,8 +682,14 @@ impl Service {
         if exemption.revocation.is_some() {
             return Err(bad_body("a new exemption has no revocation; revoke it afterwards"));
         }
-        exemption.validate().map_err(|e| invalid(&e))?;
-        unknown_requirements(&exemption)?;
+        // Every problem at once: the exemption's own checks and requirement codes the policy
+        // cannot waive.
+        let mut errors: Vec<FieldError> =
+            exemption.validate().err().unwrap_or_default().iter().map(field_error).collect();
+        errors.extend(unknown_requirements(&exemption));
+        if !errors.is_empty() {
+            return Err(Error::validation(errors));
+        }
         let now = self.now();
         let doc = RegistryDoc {
             kind: EXEMPTION.into(),
@@ -882,6 +939,92 @@ impl Service {
         }
     }
 
+    /// Existing accounts when an exemption from CIP requirements is granted, changed, revoked,
+    /// takes effect or expires: every account whose decision rests on a changed exemption, and
+    /// every account held for review or approved with conditions that a changed exemption now
+    /// in force may cover, is decided again (trigger `exemption_change`); a new decision is
+    /// recorded only when it differs. One pass over the account summaries; only those accounts
+    /// are decrypted. The state applied is then recorded, so a second run does nothing.
+    async fn redecide_for_exemptions(
+        &self,
+        exemptions: &[(Exemption, i64)],
+        today: NaiveDate,
+        report: &mut ReevaluationReport,
+    ) -> Result<()> {
+        let state = requirement_state(exemptions, today);
+        let last_doc = self.store.registry_doc(EVALUATED, REQUIREMENTS_EVALUATED).await?;
+        let last: RequirementState = last_doc.as_ref().map(|d| from_json(&d.body)).transpose()?.unwrap_or_default();
+        if last == state {
+            return Ok(());
+        }
+        let changed: BTreeSet<String> =
+            state.keys().chain(last.keys()).filter(|id| state.get(*id) != last.get(*id)).cloned().collect();
+        let now_in_force: Vec<&Exemption> = exemptions
+            .iter()
+            .map(|(e, _)| e)
+            .filter(|e| waives_requirements(e) && changed.contains(&e.id.to_string()) && e.in_effect(today))
+            .collect();
+        let (op, ctx) = (crate::Principal::local_operator(), RequestContext::local());
+        let mut after = None;
+        loop {
+            let page = self.store.scan_accounts(&lessee_store::Page { after, limit: REEVALUATE_PAGE }).await?;
+            let Some(last_id) = page.last().map(|a| a.id) else { break };
+            report.scanned += page.len() as u64;
+            for account in page {
+                let pending =
+                    matches!(account.decision.outcome, Outcome::ManualReview | Outcome::ApproveWithConditions);
+                let reached = cites_exemption(&account.decision, &changed)
+                    || (pending && now_in_force.iter().any(|e| may_cover(e, &account)));
+                if !reached {
+                    continue;
+                }
+                report.decrypted += 1;
+                let Some(again) = self.redecide_screened(account.id, None, "exemption_change").await? else { continue };
+                let same = again.decision.outcome == account.decision.outcome
+                    && serde_json::to_value(&again.decision.reasons).ok()
+                        == serde_json::to_value(&account.decision.reasons).ok()
+                    && serde_json::to_value(&again.decision.conditions).ok()
+                        == serde_json::to_value(&account.decision.conditions).ok();
+                if same {
+                    continue;
+                }
+                let audit = self.audit_event(
+                    &op,
+                    &ctx,
+                    Purpose::Verification,
+                    "account.redecide",
+                    "account",
+                    &account.id.to_string(),
+                );
+                self.store.record_decision(&again, &audit).await?;
+                report.decided += 1;
+            }
+            after = Some(last_id);
+        }
+        let now = self.now();
+        let doc = RegistryDoc {
+            kind: EVALUATED.into(),
+            id: REQUIREMENTS_EVALUATED.into(),
+            version: last_doc.as_ref().map_or(1, |d| d.version + 1),
+            body: to_json(&state)?,
+            created_at: last_doc.as_ref().map_or(now, |d| d.created_at),
+            updated_at: now,
+        };
+        let audit =
+            self.audit_event(&op, &ctx, Purpose::Audit, "exemptions.reevaluate", EXEMPTION, REQUIREMENTS_EVALUATED);
+        // A concurrent run recorded it first: its pass stands.
+        let _ = self
+            .store
+            .put_registry(&doc, last_doc.as_ref().map(|d| d.version), "evaluated", "reevaluation", &audit)
+            .await?;
+        tracing::info!(
+            exemptions = changed.len(),
+            decided = report.decided,
+            "Accounts decided again after exemption changes."
+        );
+        Ok(())
+    }
+
     /// Whether some measure's version, status (a date passed) or the exemptions differ from
     /// what it was last evaluated under: `serve`'s scheduler enqueues a re-evaluation then.
     pub async fn measures_due(&self) -> Result<bool> {
@@ -897,7 +1040,9 @@ impl Service {
                 return Ok(true);
             }
         }
-        Ok(false)
+        let last = self.store.registry_doc(EVALUATED, REQUIREMENTS_EVALUATED).await?;
+        let last: RequirementState = last.as_ref().map(|d| from_json(&d.body)).transpose()?.unwrap_or_default();
+        Ok(last != requirement_state(&exemptions, today))
     }
 
     /// The scheduler's tick: enqueues a re-evaluation when one is due.
@@ -964,6 +1109,7 @@ impl Service {
                 .put_registry(&new, last.as_ref().map(|d| d.version), status.as_str(), "reevaluation", &audit)
                 .await?;
         }
+        self.redecide_for_exemptions(&exemptions, today, &mut report).await?;
         if report.measures > 0 {
             tracing::info!(
                 measures = report.measures,

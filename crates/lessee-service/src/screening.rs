@@ -204,7 +204,7 @@ pub struct ScreenResponse {
 pub struct AlertView {
     pub id: String,
     pub account_id: String,
-    /// `customer`, `beneficial_owner:N` or `sub_lessee:ID`.
+    /// `customer`, `beneficial_owner:N`, `sub_lessee:ID` or `on_behalf_of:N`.
     pub subject: String,
     pub list: String,
     pub entity_id: String,
@@ -433,7 +433,7 @@ pub fn screen_expanded(screener: &Screener, q: &Query) -> Vec<Match> {
 }
 
 /// One screened subject of an application: who it is (`customer`, `beneficial_owner:N`,
-/// `sub_lessee:ID`) and the query built from its data.
+/// `sub_lessee:ID`, `on_behalf_of:N`) and the query built from its data.
 pub(crate) struct Subject {
     pub label: String,
     pub query: Query,

@@ -290,7 +290,8 @@ async fn requirement_exemption(postgres: bool) {
     .await
     .unwrap();
 
-    let trial = svc.open_account(&op, &ctx, german("trial-1", "trial"), None).await.unwrap().account.decision;
+    let trial_account = svc.open_account(&op, &ctx, german("trial-1", "trial"), None).await.unwrap().account;
+    let trial = trial_account.decision.clone();
     assert_eq!(trial.outcome, Outcome::ApproveWithConditions, "{:?}", codes(&trial));
     let applied = trial.reasons.iter().find(|r| r.code == "exemption_applied").unwrap();
     assert!(applied.message.contains("`x-cip` (ADP-2027-2)"), "{}", applied.message);
@@ -305,11 +306,80 @@ async fn requirement_exemption(postgres: bool) {
     assert_eq!(codes(&standard), codes(&standard_before.decision));
     assert!(standard.conditions.iter().all(|c| c.imposed_by != "exemption:x-cip"));
 
-    // After its expiry, a trial applicant is decided as before it.
-    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2027, 1, 2, 12, 0, 0).unwrap();
+    // The re-evaluation job decides the existing trial account again under the exemption (it
+    // was held for verification); the standard one keeps its single decision. A second run
+    // changes nothing.
+    let report = svc.reevaluate_measures().await.unwrap();
+    assert_eq!(report.decided, 1, "{report:?}");
+    let history = svc.decisions(&op, &trial_before.id.to_string()).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((history.len(), last.outcome), (2, Outcome::ApproveWithConditions), "{:?}", codes(last));
+    assert_eq!(last.trigger.as_deref(), Some("exemption_change"));
+    assert_eq!(svc.decisions(&op, &standard_before.id.to_string()).await.unwrap().len(), 1);
+    assert_eq!(svc.reevaluate_measures().await.unwrap().decided, 0);
+    assert!(!svc.measures_due().await.unwrap());
+
+    // On its expiry date (exclusive) it no longer applies: to a new trial applicant, and to the
+    // accounts decided under it, which the scheduler sees are due and the job decides again.
+    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
     let later = svc.open_account(&op, &ctx, german("trial-2", "trial"), None).await.unwrap().account.decision;
     assert_eq!(later.outcome, trial_before.decision.outcome, "{:?}", codes(&later));
     assert!(!codes(&later).contains(&"verification_waived") && !codes(&later).contains(&"exemption_applied"));
+    assert!(svc.measures_due().await.unwrap());
+    let report = svc.reevaluate_measures().await.unwrap();
+    assert_eq!(report.decided, 2, "{report:?}");
+    for id in [trial_before.id, trial_account.id] {
+        let now = svc.account(&op, &id.to_string()).await.unwrap().decision;
+        assert_eq!(now.outcome, trial_before.decision.outcome, "{:?}", codes(&now));
+        assert!(!codes(&now).contains(&"verification_waived"));
+        assert!(now.conditions.iter().all(|c| c.imposed_by != "exemption:x-cip"));
+    }
+}
+
+/// An exemption from everything (an ADP exemption of the whole program) waives CIP
+/// verification too; one from measures only does not.
+async fn exemption_from_all(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, svc) = service(postgres, dir.path()).await;
+    let op = Principal::local_operator();
+    let ctx = RequestContext::local();
+    svc.add_exemption(
+        &op,
+        &ctx,
+        json!({"id": "x-measures", "scope": {"type": "provider"}, "reference": "ADP-2027-3", "effective": "2026-12-01",
+               "exempts_from": {"type": "listed", "measures": ["m-any"]}}),
+    )
+    .await
+    .unwrap();
+    let before = svc.open_account(&op, &ctx, german("p-0", "standard"), None).await.unwrap().account.decision;
+    assert_ne!(before.outcome, Outcome::Approve, "{:?}", codes(&before));
+    assert!(!codes(&before).contains(&"exemption_applied"));
+    svc.add_exemption(
+        &op,
+        &ctx,
+        json!({"id": "x-all", "scope": {"type": "lessee_type", "lessee_type": "individual"}, "reference": "ADP-2027-4",
+               "effective": "2026-12-01", "exempts_from": {"type": "all"}}),
+    )
+    .await
+    .unwrap();
+    let after = svc.open_account(&op, &ctx, german("p-1", "standard"), None).await.unwrap().account.decision;
+    assert_eq!(after.outcome, Outcome::Approve, "{:?}", codes(&after));
+    let applied = after.reasons.iter().find(|r| r.code == "exemption_applied").unwrap();
+    assert!(applied.message.contains("`x-all`") && applied.message.contains("cip_verification"), "{}", applied.message);
+    // An entity is outside the lessee-type scope.
+    let entity =
+        svc.open_account(&op, &ctx, fixture("entity_foreign_with_owners"), None).await.unwrap().account.decision;
+    assert!(!codes(&entity).contains(&"exemption_applied"), "{:?}", codes(&entity));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemption_from_all_on_sqlite() {
+    exemption_from_all(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemption_from_all_on_postgres() {
+    exemption_from_all(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,7 +96,7 @@ pub struct BlindEntry {
     pub purpose: String,
     /// Hex of the index.
     pub value: String,
-    /// `customer`, `beneficial_owner:N`, `sub_lessee:ID`.
+    /// `customer`, `beneficial_owner:N`, `sub_lessee:ID`, `on_behalf_of:N`.
     pub subject: String,
 }
 

@@ -63,7 +63,7 @@ pub struct StoredEntry {
 pub struct AlertRecord {
     pub id: String,
     pub account_id: AccountId,
-    /// `customer`, `beneficial_owner:N` or `sub_lessee:ID`.
+    /// `customer`, `beneficial_owner:N`, `sub_lessee:ID` or `on_behalf_of:N`.
     pub subject: String,
     pub list: String,
     pub entity_id: String,
