@@ -2275,6 +2275,17 @@ mod measures {
         assert_eq!(r.body["errors"][0]["pointer"], "/exempts_from/requirements/0", "{}", r.body);
         assert_eq!(r.body["errors"][0]["code"], "unknown_requirement", "{}", r.body);
         assert_eq!(server.get(&analyst, "/v1/exemptions").await.body, before);
+        // The copy of the CIP carries the exemptions with their history.
+        let cip = db.dir.path().join("cip-exemptions.tar");
+        let (code, _, err) = db.cli(&["export", "cip", "--out", cip.to_str().unwrap()]).await;
+        assert_eq!(code, 0, "{err}");
+        let files = untar(&std::fs::read(&cip).unwrap());
+        let (_, body) = files.iter().find(|(p, _)| p == "exemptions.json").expect("exemptions.json in the CIP copy");
+        let listed: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(listed[0]["exemption"]["exemption"]["id"], "x-trial", "{listed}");
+        assert_eq!(listed[0]["history"][0]["change"], "created", "{listed}");
+        let (code, out, _) = db.cli(&["export", "verify", cip.to_str().unwrap()]).await;
+        assert_eq!(code, 0, "{out}");
         // The CLI never exempts from everything by default: it must be said.
         let (code, _, err) =
             db.cli(&["exemptions", "add", "--scope", "provider", "--reference", "ADP-X", "--effective", &today]).await;

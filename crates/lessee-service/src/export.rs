@@ -373,6 +373,7 @@ impl Service {
         }
         let proven = self.proven_records(crate::policy::POLICY_TARGET, cp.tree_size, &root).await?;
         files.push(("policy/audit_records.ndjson".to_owned(), ndjson(&proven)?));
+        files.extend(self.cip_registry_files().await?);
         files.push(("checkpoint.txt".to_owned(), cp.note.clone().into_bytes()));
         files.push(("public-key.txt".to_owned(), format!("{}\n", cp.public_key).into_bytes()));
         files.push(("README.txt".to_owned(), README.as_bytes().to_vec()));

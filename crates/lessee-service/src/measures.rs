@@ -782,6 +782,26 @@ impl Service {
         Ok(AdpView { description, current, history: self.history(ADP, ADP).await? })
     }
 
+    /// The part of the CIP copy (`lessee export cip`) that the registry holds: every exemption
+    /// with its history (`exemptions.json`: they change what the CIP requires) and the ADP
+    /// description with its versions (`adp.json`, when one is recorded).
+    pub(crate) async fn cip_registry_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut exemptions = Vec::new();
+        for (exemption, doc) in self.exemption_docs().await? {
+            let view = self.exemption_view(exemption, &doc);
+            exemptions.push(serde_json::json!({"exemption": view, "history": self.history(EXEMPTION, &doc.id).await?}));
+        }
+        let mut files =
+            vec![("exemptions.json".to_owned(), serde_json::to_vec_pretty(&exemptions).map_err(Error::internal)?)];
+        if let Some(doc) = self.store.registry_doc(ADP, ADP).await? {
+            let description: AdpDescription = from_json(&doc.body)?;
+            let current = description.current(self.today()).cloned();
+            let view = AdpView { description, current, history: self.history(ADP, ADP).await? };
+            files.push(("adp.json".to_owned(), serde_json::to_vec_pretty(&view).map_err(Error::internal)?));
+        }
+        Ok(files)
+    }
+
     pub async fn adp(&self, by: &Principal) -> Result<AdpView> {
         by.require(Permission::MeasuresRead)?;
         let doc = self.store.registry_doc(ADP, ADP).await?.ok_or_else(|| Error::not_found("ADP description"))?;
