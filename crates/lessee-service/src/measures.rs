@@ -276,6 +276,21 @@ fn may_cover(e: &Exemption, account: &Account) -> bool {
     }
 }
 
+/// Whether an exemption's scope covers a stored account, judged from what is stored unencrypted:
+/// the account type, the lessee type, and for a country scope the country of the customer's
+/// address in the classification evidence.
+pub(crate) fn covers_account(e: &Exemption, account: &Account) -> bool {
+    match &e.scope {
+        lessee_measures::ExemptionScope::Country { country } => account
+            .classification
+            .basis
+            .evidence
+            .iter()
+            .any(|ev| ev.source == "/customer/address/country" && ev.country == *country),
+        _ => may_cover(e, account),
+    }
+}
+
 /// Refuses requirement codes the policy cannot waive: an exemption that names one would be
 /// recorded but never applied, which an auditor would read as applied.
 fn unknown_requirements(exemption: &Exemption) -> Vec<FieldError> {
@@ -785,6 +800,11 @@ impl Service {
     /// The part of the CIP copy (`lessee export cip`) that the registry holds: every exemption
     /// with its history (`exemptions.json`: they change what the CIP requires) and the ADP
     /// description with its versions (`adp.json`, when one is recorded).
+    /// Every exemption in the registry (in force or not).
+    pub(crate) async fn exemptions_in_registry(&self) -> Result<Vec<Exemption>> {
+        Ok(self.exemption_docs().await?.into_iter().map(|(e, _)| e).collect())
+    }
+
     pub(crate) async fn cip_registry_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let mut exemptions = Vec::new();
         for (exemption, doc) in self.exemption_docs().await? {

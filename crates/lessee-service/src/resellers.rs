@@ -10,6 +10,7 @@
 
 use chrono::{Days, NaiveDate};
 use lessee_domain::application::AccountType;
+use lessee_measures::Exemption;
 use lessee_store::{NewJob, RegistryDoc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -134,12 +135,16 @@ pub struct ResellerView {
     #[serde(flatten)]
     pub reseller: Reseller,
     pub version: i64,
-    /// `compliant`, `attestation_due`, `cip_missing`, `non_compliant`, `terminated`,
+    /// `compliant`, `attestation_due`, `cip_missing`, `exempt`, `non_compliant`, `terminated`,
     /// `remediated`, `deadline_passed`.
     pub status: String,
     /// A year after the last attestation (or after registration when none).
     #[schema(value_type = String)]
     pub next_attestation_due: NaiveDate,
+    /// The exemption in force that waives the reseller's CIP requirement (`reseller_cip`), if
+    /// any: status `exempt` then, instead of `cip_missing` or `attestation_due`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempted_by: Option<String>,
 }
 
 /// `POST /v1/resellers/{account_id}/non-compliance`.
@@ -184,17 +189,38 @@ fn nonblank(field: &str, s: &str, max: usize) -> Result<()> {
 }
 
 impl Service {
-    fn reseller_view(&self, reseller: Reseller, doc: &RegistryDoc) -> ResellerView {
+    /// The register's view of a reseller. `exempted_by` is the exemption in force that waives
+    /// its CIP requirement ([`Service::reseller_cip_exemption`]); a non-compliance stands anyway.
+    fn reseller_view(&self, reseller: Reseller, doc: &RegistryDoc, exempted_by: Option<String>) -> ResellerView {
         let today = self.now().date_naive();
         let last = reseller.attestations.iter().map(|a| a.date).max().unwrap_or(doc.created_at.date_naive());
         let next_attestation_due = plus(last, 365);
         let status = match &reseller.non_compliance {
             Some(n) => n.outcome.clone().unwrap_or_else(|| "non_compliant".into()),
+            None if exempted_by.is_some() => "exempt".into(),
             None if reseller.cip_basis == CipBasis::OwnCip && reseller.cip_documents.is_empty() => "cip_missing".into(),
             None if today >= next_attestation_due => "attestation_due".into(),
             None => "compliant".into(),
         };
-        ResellerView { reseller, version: doc.version, status, next_attestation_due }
+        ResellerView { reseller, version: doc.version, status, next_attestation_due, exempted_by }
+    }
+
+    /// The id of an exemption in force today that waives `reseller_cip` and whose scope covers
+    /// the reseller's account (judged from the stored account: its type, lessee type and the
+    /// country of the customer's address evidence).
+    async fn reseller_cip_exemption(&self, account_id: &str, exemptions: &[Exemption]) -> Result<Option<String>> {
+        let today = self.now().date_naive();
+        let waiving: Vec<&Exemption> = exemptions
+            .iter()
+            .filter(|e| e.in_effect(today) && e.covers_requirement(lessee_policy::codes::requirements::RESELLER_CIP))
+            .collect();
+        if waiving.is_empty() {
+            return Ok(None);
+        }
+        let Some(account) = self.store.account(crate::accounts::parse_account_id(account_id)?).await? else {
+            return Ok(None);
+        };
+        Ok(waiving.into_iter().find(|e| crate::measures::covers_account(e, &account)).map(|e| e.id.to_string()))
     }
 
     async fn reseller_doc(&self, id: &str) -> Result<(Reseller, RegistryDoc)> {
@@ -233,7 +259,9 @@ impl Service {
                 "the reseller entry changed meanwhile; read it again and retry",
             ));
         }
-        Ok(self.reseller_view(reseller.clone(), &doc))
+        let exemptions = self.exemptions_in_registry().await?;
+        let exempted_by = self.reseller_cip_exemption(&reseller.account_id, &exemptions).await?;
+        Ok(self.reseller_view(reseller.clone(), &doc, exempted_by))
     }
 
     /// Registers a reseller account, or updates its location and CIP basis.
@@ -281,17 +309,21 @@ impl Service {
     pub async fn reseller(&self, by: &Principal, id: &str) -> Result<ResellerView> {
         by.require(Permission::MeasuresRead)?;
         let (r, doc) = self.reseller_doc(id).await?;
-        Ok(self.reseller_view(r, &doc))
+        let exemptions = self.exemptions_in_registry().await?;
+        let exempted_by = self.reseller_cip_exemption(&r.account_id, &exemptions).await?;
+        Ok(self.reseller_view(r, &doc, exempted_by))
     }
 
     pub async fn list_resellers(&self, by: &Principal) -> Result<Vec<ResellerView>> {
         by.require(Permission::MeasuresRead)?;
-        self.store
-            .registry_docs(RESELLER)
-            .await?
-            .into_iter()
-            .map(|d| Ok(self.reseller_view(serde_json::from_str(&d.body).map_err(Error::internal)?, &d)))
-            .collect()
+        let exemptions = self.exemptions_in_registry().await?;
+        let mut out = Vec::new();
+        for d in self.store.registry_docs(RESELLER).await? {
+            let r: Reseller = serde_json::from_str(&d.body).map_err(Error::internal)?;
+            let exempted_by = self.reseller_cip_exemption(&r.account_id, &exemptions).await?;
+            out.push(self.reseller_view(r, &d, exempted_by));
+        }
+        Ok(out)
     }
 
     /// Files a new version of the reseller's own CIP.

@@ -231,6 +231,59 @@ async fn reseller_deadline(postgres: bool) {
     );
 }
 
+/// An exemption waiving `reseller_cip` shows in the register: a reseller with its own CIP not
+/// yet filed is `exempt` while it is in force, `cip_missing` before and after.
+async fn reseller_cip_exemption(postgres: bool) {
+    use lessee_service::resellers::{CipBasis, ResellerLocation, ResellerRegistration};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, clock, svc) = service(postgres, dir.path()).await;
+    let (op, ctx) = (Principal::local_operator(), RequestContext::local());
+    let id =
+        svc.open_account(&op, &ctx, fixture("reseller_with_sublessees"), None).await.unwrap().account.id.to_string();
+    let reg = ResellerRegistration {
+        location: ResellerLocation::Foreign,
+        cip_basis: CipBasis::OwnCip,
+        agreement_signed: None,
+    };
+    let v = svc.register_reseller(&op, &ctx, &id, reg).await.unwrap();
+    assert_eq!((v.status.as_str(), v.exempted_by.as_deref()), ("cip_missing", None));
+    // An exemption for another country's lessees does not cover it (the fixture reseller is in SG).
+    svc.add_exemption(
+        &op,
+        &ctx,
+        json!({"id": "x-de", "scope": {"type": "country", "country": "DE"}, "reference": "ADP-2027-5",
+               "effective": "2026-12-01", "exempts_from": {"type": "listed", "requirements": ["reseller_cip"]}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(svc.reseller(&op, &id).await.unwrap().status, "cip_missing");
+    svc.add_exemption(
+        &op,
+        &ctx,
+        json!({"id": "x-sg", "scope": {"type": "country", "country": "SG"}, "reference": "ADP-2027-6",
+               "effective": "2026-12-01", "expiry": "2027-01-01",
+               "exempts_from": {"type": "listed", "requirements": ["reseller_cip"]}}),
+    )
+    .await
+    .unwrap();
+    let v = svc.reseller(&op, &id).await.unwrap();
+    assert_eq!((v.status.as_str(), v.exempted_by.as_deref()), ("exempt", Some("x-sg")));
+    assert_eq!(svc.list_resellers(&op).await.unwrap()[0].status, "exempt");
+    *clock.0.lock().unwrap() = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+    let v = svc.reseller(&op, &id).await.unwrap();
+    assert_eq!((v.status.as_str(), v.exempted_by.as_deref()), ("cip_missing", None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reseller_cip_exemption_on_sqlite() {
+    reseller_cip_exemption(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reseller_cip_exemption_on_postgres() {
+    reseller_cip_exemption(true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reseller_deadline_on_sqlite() {
     reseller_deadline(false).await;
