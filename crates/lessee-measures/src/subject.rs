@@ -157,6 +157,18 @@ impl Subject {
         self.reseller || self.account_type == Some(AccountType::Reseller) || !self.sub_lessees.is_empty()
     }
 
+    /// What an exemption's scope is judged on ([`crate::Exemption::covers_subject`]): the
+    /// account type, the lessee type and the customer. No owners, sub-lessees or parties, so it
+    /// stays cheap on every decision, a reseller's with thousands of sub-lessees included.
+    pub fn scope_of(application: &Application) -> Self {
+        Subject {
+            account_type: Some(application.account_type),
+            lessee_type: Some(application.customer.kind()),
+            customer: party_of(&application.customer),
+            ..Subject::default()
+        }
+    }
+
     /// The profile of an application as lessee stores it: the customer (names, date of birth,
     /// national id or registration, citizenships, permanent residences, place of organization,
     /// address with region and city), its beneficial owners, sub-lessees and the parties on

@@ -133,8 +133,7 @@ impl Service {
                 hits: alerts.iter().map(crate::screening::hit_of).collect(),
             },
         };
-        let (classification, mut decision) = self.decide_with(&app, &[], screening, now).await?;
-        self.apply_measures(None, &app, lessee_measures::Stage::Opening, &mut decision).await?;
+        let (classification, decision) = self.decide_with(None, &app, &[], screening, now).await?;
         let account = Account {
             id,
             external_id: app.external_id.trim().to_owned(),
@@ -179,14 +178,18 @@ impl Service {
     }
 
     /// Classifies and decides with the evidence states gathered so far (`("email",
-    /// "confirmed")`, …).
+    /// "confirmed")`, …), the exemptions and the special measures in force: the decision of an
+    /// opening (`account` is `None`) or of an existing account (stage maintaining). The
+    /// exemptions are read once for both the policy and the measures.
     pub(crate) async fn decide_with(
         &self,
+        account: Option<lessee_domain::AccountId>,
         app: &Application,
         states: &[(String, String)],
         screening: lessee_policy::Screening,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(lessee_domain::AccountClassification, Decision)> {
+        let exemptions = self.exemptions_in_registry().await?;
         let signup_ip_country =
             app.signup.as_ref().and_then(|s| s.ip.trim().parse::<IpAddr>().ok()).and_then(|ip| self.geo.country(ip));
         let classification = classify(app, ExternalEvidence { signup_ip_country }, &self.config.classification);
@@ -211,7 +214,7 @@ impl Service {
             phone: state("phone"),
             id_vendor,
             screening,
-            granted_exemptions: self.granted_exemptions(app).await?,
+            granted_exemptions: crate::measures::granted_exemptions(&exemptions, app, now.date_naive()),
             ..Default::default()
         };
         let policy = self.policy().await?;
@@ -222,6 +225,9 @@ impl Service {
             &evidence.granted_exemptions,
             &decided.exemptions_used,
         );
+        let stage =
+            if account.is_some() { lessee_measures::Stage::Maintaining } else { lessee_measures::Stage::Opening };
+        self.apply_measures(account, app, stage, &mut decision, &exemptions).await?;
         Ok((classification, decision))
     }
 
@@ -266,8 +272,7 @@ impl Service {
             self.store.add_alerts(&alerts).await?;
         }
         let screening = self.screening_evidence(account_id, None).await?;
-        let (classification, mut decision) = self.decide_with(&app, &states, screening, now).await?;
-        self.apply_measures(Some(account_id), &app, lessee_measures::Stage::Maintaining, &mut decision).await?;
+        let (classification, mut decision) = self.decide_with(Some(account_id), &app, &states, screening, now).await?;
         decision.trigger = Some("resubmission".into());
         let (ciphertext, indexes) = self.vault.reseal(account_id, &sealed.wrapped_key, &app)?;
         let account = Account {

@@ -233,6 +233,38 @@ fn invalid(errors: &[lessee_measures::Error]) -> Error {
     Error::validation(errors.iter().map(field_error).collect())
 }
 
+/// The exemptions granted by Commerce that are in force on `today`, cover the application's
+/// scope (account type, lessee type, country) and waive CIP requirements, as the policy weighs
+/// them. Exemptions from measures only are left to the measures evaluation.
+pub(crate) fn granted_exemptions(
+    exemptions: &[Exemption],
+    app: &Application,
+    today: NaiveDate,
+) -> Vec<lessee_policy::GrantedExemption> {
+    if exemptions.is_empty() {
+        return Vec::new();
+    }
+    let subject = Subject::scope_of(app);
+    exemptions
+        .iter()
+        .filter(|e| e.in_effect(today) && e.covers_subject(&subject))
+        .filter_map(|e| {
+            let waives: Vec<String> = match &e.exempts_from {
+                lessee_measures::ExemptsFrom::All {} => {
+                    lessee_policy::codes::requirements::ALL.iter().map(|(c, _)| (*c).to_owned()).collect()
+                }
+                lessee_measures::ExemptsFrom::Listed { requirements, .. } => requirements.clone(),
+            };
+            (!waives.is_empty()).then(|| lessee_policy::GrantedExemption {
+                id: e.id.to_string(),
+                reference: e.reference.clone(),
+                waives,
+                conditions: e.conditions.clone(),
+            })
+        })
+        .collect()
+}
+
 /// Registry id (kind `measure_evaluated`) of the state of the requirement exemptions last
 /// applied to existing accounts.
 const REQUIREMENTS_EVALUATED: &str = "requirement_exemptions";
@@ -776,15 +808,7 @@ impl Service {
             description.program = p;
         }
         description.push(version).map_err(|e| invalid(&[e]))?;
-        let now = self.now();
-        let doc = RegistryDoc {
-            kind: ADP.into(),
-            id: ADP.into(),
-            version: current.as_ref().map_or(1, |d| d.version + 1),
-            body: to_json(&description)?,
-            created_at: current.as_ref().map_or(now, |d| d.created_at),
-            updated_at: now,
-        };
+        let doc = RegistryDoc::next(ADP, ADP, current.as_ref(), to_json(&description)?, self.now());
         let audit = self.audit_event(by, ctx, Purpose::Audit, "adp.version_add", ADP, ADP);
         if !self
             .store
@@ -891,7 +915,7 @@ impl Service {
     }
 
     /// The hook of openings and re-decisions: the measures in force on the service's date,
-    /// with the exemptions in force, given to `decision`. `id` is the account when it exists
+    /// with the exemptions (the registry's, read once by the caller), given to `decision`. `id` is the account when it exists
     /// (its access countries and registered sub-lessees count); `stage` is opening for a new
     /// account, maintaining for an existing one.
     pub(crate) async fn apply_measures(
@@ -900,18 +924,18 @@ impl Service {
         app: &Application,
         stage: Stage,
         decision: &mut Decision,
+        exemptions: &[Exemption],
     ) -> Result<()> {
         let measures: Vec<Measure> = self.measure_docs().await?.into_iter().map(|(m, _)| m).collect();
         if measures.is_empty() {
             return Ok(());
         }
-        let exemptions: Vec<Exemption> = self.exemption_docs().await?.into_iter().map(|(e, _)| e).collect();
         let links = self.measure_links(id, app, None).await?;
         let subject = subject_of(&id.map(|i| i.to_string()).unwrap_or_default(), app, &links);
         let matcher = crate::person_match::matcher_for(&measures);
         let outcome = Evaluator::with_matcher(lessee_measures::EvalConfig::default(), matcher).evaluate(
             &measures,
-            &exemptions,
+            exemptions,
             &subject,
             self.today(),
             stage,
@@ -920,37 +944,6 @@ impl Service {
             give_outcome(decision, &outcome, &measures);
         }
         Ok(())
-    }
-
-    /// The exemptions granted by Commerce that are in force on the service's date, cover the
-    /// application's scope (account type, lessee type, country) and waive CIP requirements, as
-    /// the policy weighs them. Exemptions from measures only are left to [`Self::apply_measures`].
-    pub(crate) async fn granted_exemptions(&self, app: &Application) -> Result<Vec<lessee_policy::GrantedExemption>> {
-        let docs = self.exemption_docs().await?;
-        if docs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let today = self.today();
-        let subject = lessee_measures::Subject::from_application("", app);
-        Ok(docs
-            .into_iter()
-            .map(|(e, _)| e)
-            .filter(|e| e.in_effect(today) && e.covers_subject(&subject))
-            .filter_map(|e| {
-                let waives: Vec<String> = match &e.exempts_from {
-                    lessee_measures::ExemptsFrom::All {} => {
-                        lessee_policy::codes::requirements::ALL.iter().map(|(c, _)| (*c).to_owned()).collect()
-                    }
-                    lessee_measures::ExemptsFrom::Listed { requirements, .. } => requirements.clone(),
-                };
-                (!waives.is_empty()).then(|| lessee_policy::GrantedExemption {
-                    id: e.id.to_string(),
-                    reference: e.reference.clone(),
-                    waives,
-                    conditions: e.conditions.clone(),
-                })
-            })
-            .collect())
     }
 
     /// The earliest date after the service's date on which a measure or an exemption changes
@@ -1041,15 +1034,7 @@ impl Service {
             }
             after = Some(last_id);
         }
-        let now = self.now();
-        let doc = RegistryDoc {
-            kind: EVALUATED.into(),
-            id: REQUIREMENTS_EVALUATED.into(),
-            version: last_doc.as_ref().map_or(1, |d| d.version + 1),
-            body: to_json(&state)?,
-            created_at: last_doc.as_ref().map_or(now, |d| d.created_at),
-            updated_at: now,
-        };
+        let doc = RegistryDoc::next(EVALUATED, REQUIREMENTS_EVALUATED, last_doc.as_ref(), to_json(&state)?, self.now());
         let audit =
             self.audit_event(&op, &ctx, Purpose::Audit, "exemptions.reevaluate", EXEMPTION, REQUIREMENTS_EVALUATED);
         // A concurrent run recorded it first: its pass stands.
@@ -1127,14 +1112,7 @@ impl Service {
             report.measures += 1;
             let now = self.now();
             let state = EvaluatedState { version: doc.version, status, exemptions: fingerprint.clone(), at: now };
-            let new = RegistryDoc {
-                kind: EVALUATED.into(),
-                id: doc.id.clone(),
-                version: last.as_ref().map_or(1, |d| d.version + 1),
-                body: to_json(&state)?,
-                created_at: last.as_ref().map_or(now, |d| d.created_at),
-                updated_at: now,
-            };
+            let new = RegistryDoc::next(EVALUATED, &doc.id, last.as_ref(), to_json(&state)?, now);
             let audit = self.audit_event(
                 &crate::Principal::local_operator(),
                 &RequestContext::local(),

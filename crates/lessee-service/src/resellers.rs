@@ -243,15 +243,8 @@ impl Service {
         previous: Option<&RegistryDoc>,
         change: &str,
     ) -> Result<ResellerView> {
-        let now = self.now();
-        let doc = RegistryDoc {
-            kind: RESELLER.into(),
-            id: reseller.account_id.clone(),
-            version: previous.map_or(1, |d| d.version + 1),
-            body: serde_json::to_string(reseller).map_err(Error::internal)?,
-            created_at: previous.map_or(now, |d| d.created_at),
-            updated_at: now,
-        };
+        let body = serde_json::to_string(reseller).map_err(Error::internal)?;
+        let doc = RegistryDoc::next(RESELLER, &reseller.account_id, previous, body, self.now());
         let audit = self.audit_event(by, ctx, Purpose::Audit, &format!("reseller.{change}"), RESELLER, &doc.id);
         if !self.store.put_registry(&doc, previous.map(|d| d.version), change, &by.token_id, &audit).await? {
             return Err(Error::new(

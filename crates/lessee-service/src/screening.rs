@@ -969,8 +969,7 @@ impl Service {
         let app = self.vault.unseal(id, &sealed)?;
         let states = self.store.evidence_states(id).await?;
         let screening = self.screening_evidence(id, change).await?;
-        let (classification, mut decision) = self.decide_with(&app, &states, screening, self.now()).await?;
-        self.apply_measures(Some(id), &app, lessee_measures::Stage::Maintaining, &mut decision).await?;
+        let (classification, mut decision) = self.decide_with(Some(id), &app, &states, screening, self.now()).await?;
         decision.trigger = Some(trigger.to_owned());
         Ok(Some(Account { classification, decision, ..current }))
     }

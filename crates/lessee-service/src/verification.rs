@@ -244,8 +244,7 @@ impl Service {
             states.push((kind.to_owned(), state.to_owned()));
         }
         let screening = self.screening_evidence(id, None).await?;
-        let (classification, mut decision) = self.decide_with(&app, &states, screening, self.now()).await?;
-        self.apply_measures(Some(id), &app, lessee_measures::Stage::Maintaining, &mut decision).await?;
+        let (classification, mut decision) = self.decide_with(Some(id), &app, &states, screening, self.now()).await?;
         decision.trigger = Some(trigger.to_owned());
         Ok(Some(Account { classification, decision, ..current }))
     }

@@ -21,6 +21,21 @@ pub struct RegistryDoc {
     pub updated_at: DateTime<Utc>,
 }
 
+impl RegistryDoc {
+    /// The document that follows `previous` (the first version when there is none), written
+    /// `now` with `body`; `put_registry` compares `previous`'s version to write it.
+    pub fn next(kind: &str, id: &str, previous: Option<&RegistryDoc>, body: String, now: DateTime<Utc>) -> Self {
+        RegistryDoc {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+            version: previous.map_or(1, |d| d.version + 1),
+            body,
+            created_at: previous.map_or(now, |d| d.created_at),
+            updated_at: now,
+        }
+    }
+}
+
 /// One appended change of a registry entry: the document as it became at `version`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryChange {
