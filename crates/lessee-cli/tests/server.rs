@@ -2292,6 +2292,21 @@ mod measures {
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("--all"), "{err}");
         assert_eq!(server.get(&analyst, "/v1/exemptions").await.body, before);
+        // A requirement code the policy cannot waive: exit 4 (invalid input) with the problem,
+        // nothing written.
+        let add = |req: &'static str| {
+            ["exemptions", "add", "--scope", "country:NZ", "--reference", "ADP-NZ", "--requirement", req, "--effective"]
+        };
+        let (code, _, err) = db.cli(&[&add("record_keeping")[..], &[today.as_str()]].concat()).await;
+        assert_eq!(code, 4, "{err}");
+        assert!(err.contains("record_keeping"), "{err}");
+        assert_eq!(server.get(&analyst, "/v1/exemptions").await.body, before);
+        // A known one is recorded, with what it waives.
+        let (code, _, err) = db.cli(&[&add("reseller_cip")[..], &[today.as_str()]].concat()).await;
+        assert_eq!(code, 0, "{err}");
+        let listed = server.get(&analyst, "/v1/exemptions").await.body;
+        let nz = listed.as_array().unwrap().iter().find(|x| x["exemption"]["reference"] == "ADP-NZ").unwrap();
+        assert_eq!(nz["exemption"]["exempts_from"]["requirements"], json!(["reseller_cip"]), "{nz}");
 
         // An expired measure (determined and lapsed in the past) stops applying.
         let old = json!({"id": "m-sg-old", "kind": "jurisdiction", "target": {"country": "SG"},
@@ -2410,6 +2425,7 @@ mod measures {
         assert_eq!(code, 3, "{err}");
         let (code, _, err) = db.cli(&["resellers", "report", reseller, "--reference", "SAR-2", "--sha256", "zz"]).await;
         assert_ne!(code, 0, "{err}");
+        assert_eq!(code, 4, "a refused change is invalid input: {err}");
         assert!(err.contains("sha256"), "{err}");
         let missing = db.dir.path().join("absent.txt");
         let (code, _, err) = db.cli(&["resellers", "cip", reseller, "--file", missing.to_str().unwrap()]).await;

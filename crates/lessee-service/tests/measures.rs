@@ -415,7 +415,8 @@ async fn exemption_from_all(postgres: bool) {
     )
     .await
     .unwrap();
-    let after = svc.open_account(&op, &ctx, german("p-1", "standard"), None).await.unwrap().account.decision;
+    let p1 = svc.open_account(&op, &ctx, german("p-1", "standard"), None).await.unwrap().account;
+    let after = p1.decision.clone();
     assert_eq!(after.outcome, Outcome::Approve, "{:?}", codes(&after));
     let applied = after.reasons.iter().find(|r| r.code == "exemption_applied").unwrap();
     assert!(applied.message.contains("`x-all`") && applied.message.contains("cip_verification"), "{}", applied.message);
@@ -423,6 +424,18 @@ async fn exemption_from_all(postgres: bool) {
     let entity =
         svc.open_account(&op, &ctx, fixture("entity_foreign_with_owners"), None).await.unwrap().account.decision;
     assert!(!codes(&entity).contains(&"exemption_applied"), "{:?}", codes(&entity));
+
+    // Revoked: the account approved under it is decided again without it, by the job the
+    // revocation enqueues.
+    let revoke = lessee_service::measures::RevokeRequest { reason: "91 FR 7777".into(), date: None };
+    svc.revoke_exemption(&op, &ctx, "x-all", revoke).await.unwrap();
+    assert!(svc.measures_due().await.unwrap());
+    svc.run_jobs_until_empty("w").await.unwrap();
+    let now = svc.account(&op, &p1.id.to_string()).await.unwrap().decision;
+    assert_eq!(now.outcome, before.outcome, "{:?}", codes(&now));
+    assert_eq!(now.trigger.as_deref(), Some("exemption_change"));
+    assert!(!codes(&now).contains(&"exemption_applied"));
+    assert!(!svc.measures_due().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
