@@ -214,6 +214,7 @@ impl Service {
         let ids: Vec<AccountId> = resolved.iter().map(|(_, id, _)| *id).collect::<HashSet<_>>().into_iter().collect();
         let keys: HashMap<AccountId, Vec<u8>> = self.store.wrapped_keys(&ids).await?.into_iter().collect();
         let mut unwrapped = HashMap::new();
+        let mut prefix_cache: HashMap<IpAddr, [i64; 4]> = HashMap::new();
         let mut stored = Vec::with_capacity(resolved.len());
         let mut located: Vec<(AccountId, IpAddr)> = Vec::with_capacity(resolved.len());
         for (line, id, v) in resolved {
@@ -237,9 +238,12 @@ impl Service {
             let secret = serde_json::to_vec(&Secret { ip: v.ip.to_string(), principal: v.principal.clone() })
                 .map_err(Error::internal)?;
             let sealed = self.vault.seal_event(key, id, eid, &secret)?;
-            let p = index_prefixes(v.ip);
-            let ip = [0, 1, 2, 3]
-                .map(|i| p.get(i).map(|(l, len, pre)| self.vault.prefix_index(*l, *pre, *len)).unwrap_or(0));
+            // An account is seen mostly from a few addresses: each address's four indexes are
+            // computed once per batch.
+            let ip = *prefix_cache.entry(v.ip).or_insert_with(|| {
+                let p = index_prefixes(v.ip);
+                [0, 1, 2, 3].map(|i| p.get(i).map(|(l, len, pre)| self.vault.prefix_index(*l, *pre, *len)).unwrap_or(0))
+            });
             stored.push(StoredEvent {
                 id: eid,
                 account_id: id,

@@ -79,14 +79,9 @@ async fn run(store: &SqlStore, jobs: Vec<CreateJob>) {
     }
 }
 
+/// Row placeholders: anonymous `?` (this writer is SQLite's; see `sql::row_marks`).
 fn marks(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::sql::row_marks(crate::sql::Backend::Sqlite, rows, cols)
 }
 
 async fn write_batch(store: &SqlStore, jobs: &[CreateJob]) -> Result<Vec<Plan>> {
@@ -113,8 +108,7 @@ async fn write_batch(store: &SqlStore, jobs: &[CreateJob]) -> Result<Vec<Plan>> 
     let ext: Vec<&str> = jobs.iter().map(|j| j.account.external_id.as_str()).collect();
     let mut taken: HashMap<String, String> = HashMap::new();
     for chunk in ext.chunks(200) {
-        let m: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT external_id, id FROM accounts WHERE external_id IN ({})", m.join(", "));
+        let sql = format!("SELECT external_id, id FROM accounts WHERE external_id IN {}", marks(1, chunk.len()));
         let mut q = sqlx::query(&sql);
         for e in chunk {
             q = q.bind(*e);
@@ -251,12 +245,5 @@ async fn write_batch(store: &SqlStore, jobs: &[CreateJob]) -> Result<Vec<Plan>> 
 
 /// Row placeholders for `accounts`: 11 bound values and the literal '' for `application`.
 fn marks_with_literal(rows: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let b = r * 11;
-            let cells: Vec<String> = (1..=10).map(|c| format!("${}", b + c)).collect();
-            format!("({}, '', ${})", cells.join(", "), b + 11)
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)"; rows].join(", ")
 }

@@ -434,13 +434,8 @@ async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit
         ));
     }
     for chunk in records.chunks(500) {
-        let marks: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5))
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_records (seq, leaf_hash, record, created_at, target_id) VALUES {}",
-            marks.join(", ")
-        );
+        let marks = row_marks(backend, chunk.len(), 5);
+        let sql = format!("INSERT INTO audit_records (seq, leaf_hash, record, created_at, target_id) VALUES {}", marks);
         let mut q = sqlx::query(&sql);
         for (seq, leaf, json, at, target) in chunk {
             q = q.bind(*seq).bind(leaf.clone()).bind(json.clone()).bind(*at).bind(target.clone());
@@ -448,9 +443,8 @@ async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit
         q.execute(&mut **tx).await?;
     }
     for chunk in nodes.chunks(500) {
-        let marks: Vec<String> =
-            (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-        let sql = format!("INSERT INTO audit_nodes (level, idx, hash) VALUES {}", marks.join(", "));
+        let marks = row_marks(backend, chunk.len(), 3);
+        let sql = format!("INSERT INTO audit_nodes (level, idx, hash) VALUES {}", marks);
         let mut q = sqlx::query(&sql);
         for (id, h) in chunk {
             q = q.bind(i32::from(id.level)).bind(i64::try_from(id.index).map_err(audit_err)?).bind(h.to_hex());
@@ -458,8 +452,8 @@ async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit
         q.execute(&mut **tx).await?;
     }
     for chunk in ids.chunks(500) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("DELETE FROM audit_pending WHERE id IN ({})", marks.join(", "));
+        let marks = row_marks(backend, 1, chunk.len());
+        let sql = format!("DELETE FROM audit_pending WHERE id IN {}", marks);
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(*id);
@@ -539,12 +533,10 @@ pub(crate) async fn insert_index_rows(tx: &mut Transaction<'static, Any>, rows: 
     let (keys, blind): (Vec<&IndexRow<'_>>, Vec<&IndexRow<'_>>) =
         rows.iter().partition(|(_, b)| b.purpose == crate::SCREENING_KEY_PURPOSE);
     for chunk in blind.chunks(200) {
-        let marks: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
-            .collect();
+        let marks = row_marks(tx_backend(tx), chunk.len(), 4);
         let sql = format!(
             "INSERT INTO blind_indexes (purpose, value, account_id, subject) VALUES {} ON CONFLICT DO NOTHING",
-            marks.join(", ")
+            marks
         );
         let mut q = sqlx::query(&sql);
         for (account_id, b) in chunk {
@@ -568,12 +560,9 @@ pub(crate) async fn insert_index_rows(tx: &mut Transaction<'static, Any>, rows: 
 /// Adds screening keys (kept beside any already there).
 pub(crate) async fn insert_screening_keys(tx: &mut Transaction<'static, Any>, rows: &[(&str, i64, i64)]) -> Result<()> {
     for chunk in rows.chunks(300) {
-        let marks: Vec<String> =
-            (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-        let sql = format!(
-            "INSERT INTO screening_keys (key, account_id, subject) VALUES {} ON CONFLICT DO NOTHING",
-            marks.join(", ")
-        );
+        let marks = row_marks(tx_backend(tx), chunk.len(), 3);
+        let sql =
+            format!("INSERT INTO screening_keys (key, account_id, subject) VALUES {} ON CONFLICT DO NOTHING", marks);
         let mut q = sqlx::query(&sql);
         for (account_id, subject, key) in chunk {
             q = q.bind(*key).bind(*account_id).bind(*subject);
@@ -591,6 +580,40 @@ async fn delete_indexes(tx: &mut Transaction<'static, Any>, account_id: &str) ->
 }
 
 /// Month index (months since 1970-01) of a time in ms, and the ms bounds of that month.
+/// `rows` rows of `cols` parameters each, `(…), (…)`: `$N` on PostgreSQL; anonymous `?` on
+/// SQLite, whose lookup of a numbered parameter walks a list (quadratic over a multi-row
+/// statement's thousands of parameters).
+pub(crate) fn row_marks(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// The backend of a transaction's connection.
+pub(crate) fn tx_backend(tx: &Transaction<'static, Any>) -> Backend {
+    if tx.backend_name().eq_ignore_ascii_case("sqlite") { Backend::Sqlite } else { Backend::Postgres }
+}
+
+/// Bytes from hexadecimal (as `hex()` / `encode(.., 'hex')` write them).
+fn from_hex(text: &str) -> Result<Vec<u8>> {
+    hex::decode(text).map_err(|e| StoreError::Corrupt(format!("a hex value is not hex: {e}")))
+}
+
 fn month_of(ms: i64) -> Option<(i64, i64, i64)> {
     use chrono::Datelike;
     let t = DateTime::from_timestamp_millis(ms)?;
@@ -613,10 +636,48 @@ impl SqlStore {
     /// PostgreSQL; anonymous `?` on SQLite, whose lookup of a numbered parameter's name walks
     /// a list (quadratic over the thousands of parameters of a multi-row statement).
     pub(crate) fn placeholders(&self, first: usize, count: usize) -> String {
+        format!("({})", self.params(first, count))
+    }
+
+    /// Pairs of text values selected from `from_where` (which binds `binds`, in order) for the
+    /// rows it matches, returned as one JSON array in one row rather than one row per pair:
+    /// sqlx hands each row of a result from SQLite's worker thread to the caller's task, a
+    /// wake-up per row, which made a 5,000-row lookup cost ~13 µs a row.
+    async fn fetch_pairs(
+        &self,
+        first: &str,
+        second: &str,
+        from_where: &str,
+        binds: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        let sql = match self.backend {
+            Backend::Sqlite => format!("SELECT json_group_array(json_array({first}, {second})) FROM {from_where}"),
+            Backend::Postgres => {
+                format!("SELECT COALESCE(json_agg(json_build_array({first}, {second}))::text, '[]') FROM {from_where}")
+            }
+        };
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b.clone());
+        }
+        let text: String = q.fetch_one(&self.read).await?.try_get(0)?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("aggregated rows: {e}")))
+    }
+
+    /// `hex(column)` in this backend's SQL.
+    fn hex_of(&self, column: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("hex({column})"),
+            Backend::Postgres => format!("encode({column}, 'hex')"),
+        }
+    }
+
+    /// The same without parentheses, for `IN (...)` lists.
+    pub(crate) fn params(&self, first: usize, count: usize) -> String {
         let marks: Vec<String> = (first + 1..=first + count)
             .map(|n| if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${n}") })
             .collect();
-        format!("({})", marks.join(", "))
+        marks.join(", ")
     }
 }
 
@@ -966,8 +1027,8 @@ impl Store for SqlStore {
     async fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT summary FROM accounts WHERE id IN ({})", marks.join(", "));
+            let marks = self.params(0, chunk.len());
+            let sql = format!("SELECT summary FROM accounts WHERE id IN ({})", marks);
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id.to_string());
@@ -1052,11 +1113,11 @@ impl Store for SqlStore {
     async fn sealed_applications(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, SealedApplication)>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let marks = self.params(0, chunk.len());
             let sql = format!(
                 "SELECT a.id, a.sealed, k.wrapped FROM accounts a JOIN customer_keys k ON k.account_id = a.id \
                  WHERE a.id IN ({})",
-                marks.join(", ")
+                marks
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -1162,17 +1223,10 @@ impl Store for SqlStore {
     }
 
     async fn account_ids_by_external(&self, external_ids: &[String]) -> Result<Vec<(String, AccountId)>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(external_ids.len());
         for chunk in external_ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT external_id, id FROM accounts WHERE external_id IN ({})", marks.join(", "));
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q.bind(e);
-            }
-            for r in q.fetch_all(&self.read).await? {
-                let ext: String = r.try_get(0)?;
-                let id: String = r.try_get(1)?;
+            let from = format!("accounts WHERE external_id IN ({})", self.params(0, chunk.len()));
+            for (ext, id) in self.fetch_pairs("external_id", "id", &from, chunk).await? {
                 if let Some(id) = AccountId::parse(&id) {
                     out.push((ext, id));
                 }
@@ -1182,19 +1236,14 @@ impl Store for SqlStore {
     }
 
     async fn wrapped_keys(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, Vec<u8>)>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(ids.len());
+        let wrapped = self.hex_of("wrapped");
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql =
-                format!("SELECT account_id, wrapped FROM customer_keys WHERE account_id IN ({})", marks.join(", "));
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(&self.read).await? {
-                let id: String = r.try_get(0)?;
+            let from = format!("customer_keys WHERE account_id IN ({})", self.params(0, chunk.len()));
+            let binds: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            for (id, hex) in self.fetch_pairs("account_id", &wrapped, &from, &binds).await? {
                 if let Some(id) = AccountId::parse(&id) {
-                    out.push((id, r.try_get(1)?));
+                    out.push((id, from_hex(&hex)?));
                 }
             }
         }
@@ -1208,8 +1257,9 @@ impl Store for SqlStore {
             self.append_segment(&mut tx, events).await?;
         }
         // Each account's latest event, in id order: one statement per 1,000 accounts rather than
-        // one per account. On PostgreSQL the rows to move are first locked in id order, so two
-        // batches touching the same accounts wait for each other instead of deadlocking.
+        // one per account, into the narrow `account_activity` (migration 0023). Rows are taken
+        // in id order, so two batches touching the same accounts on PostgreSQL wait for each
+        // other instead of deadlocking.
         let mut latest: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
         for e in events {
             let t = latest.entry(e.account_id.to_string()).or_insert(i64::MIN);
@@ -1217,30 +1267,17 @@ impl Store for SqlStore {
         }
         let latest: Vec<(String, i64)> = latest.into_iter().collect();
         for chunk in latest.chunks(1000) {
-            let values: Vec<String> = (0..chunk.len()).map(|i| self.placeholders(2 * i, 2)).collect();
-            let with = format!("WITH v (id, at) AS (VALUES {})", values.join(", "));
-            fn bind_all<'q>(
-                sql: &'q str,
-                chunk: &[(String, i64)],
-            ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-                let mut q = sqlx::query(sql);
-                for (id, at) in chunk {
-                    q = q.bind(id.clone()).bind(*at);
-                }
-                q
-            }
-            if self.backend == Backend::Postgres {
-                let lock = format!(
-                    "{with} SELECT a.id FROM accounts a JOIN v ON a.id = v.id \
-                     WHERE a.last_accessed_at IS NULL OR a.last_accessed_at < v.at ORDER BY a.id FOR UPDATE OF a"
-                );
-                bind_all(&lock, chunk).fetch_all(&mut *tx).await?;
-            }
-            let update = format!(
-                "{with} UPDATE accounts SET last_accessed_at = v.at FROM v \
-                 WHERE accounts.id = v.id AND (accounts.last_accessed_at IS NULL OR accounts.last_accessed_at < v.at)"
+            let sql = format!(
+                "INSERT INTO account_activity (account_id, last_accessed_at) VALUES {} \
+                 ON CONFLICT (account_id) DO UPDATE SET last_accessed_at = excluded.last_accessed_at \
+                 WHERE account_activity.last_accessed_at < excluded.last_accessed_at",
+                row_marks(self.backend, chunk.len(), 2)
             );
-            bind_all(&update, chunk).execute(&mut *tx).await?;
+            let mut q = sqlx::query(&sql);
+            for (id, at) in chunk {
+                q = q.bind(id.clone()).bind(*at);
+            }
+            q.execute(&mut *tx).await?;
         }
         enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
@@ -1378,12 +1415,12 @@ impl Store for SqlStore {
     }
 
     async fn last_accessed(&self, id: AccountId) -> Result<Option<DateTime<Utc>>> {
-        let row = sqlx::query("SELECT last_accessed_at FROM accounts WHERE id = $1")
+        let row = sqlx::query("SELECT last_accessed_at FROM account_activity WHERE account_id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.read)
             .await?;
         match row {
-            Some(r) => r.try_get::<Option<i64>, _>(0)?.map(from_millis).transpose(),
+            Some(r) => from_millis(r.try_get(0)?).map(Some),
             None => Ok(None),
         }
     }
@@ -1465,7 +1502,8 @@ impl Store for SqlStore {
     async fn retention_candidates(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<AccountId>> {
         let rows = sqlx::query(&format!(
             "SELECT id FROM accounts WHERE destroyed_at IS NULL AND closed_at IS NOT NULL AND closed_at <= $1 \
-             AND (last_accessed_at IS NULL OR last_accessed_at <= $1) ORDER BY id LIMIT {}",
+             AND NOT EXISTS (SELECT 1 FROM account_activity x WHERE x.account_id = accounts.id \
+             AND x.last_accessed_at > $1) ORDER BY id LIMIT {}",
             limit.clamp(1, 10_000)
         ))
         .bind(millis(cutoff))
@@ -1864,7 +1902,6 @@ impl Store for SqlStore {
     async fn access_countries(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, String)>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
             // On SQLite (binary collation) a range bounds `kind` in the primary key
             // (account_id, kind): one seek per account instead of reading all its evidence
             // states (`;` follows `:`). Not on PostgreSQL, whose collation may order punctuation
@@ -1874,17 +1911,12 @@ impl Store for SqlStore {
             } else {
                 ""
             };
-            let sql = format!(
-                "SELECT account_id, kind FROM evidence_states WHERE kind LIKE $1 {range}AND account_id IN ({})",
-                marks.join(", ")
+            let from = format!(
+                "evidence_states WHERE kind LIKE 'access_country:%' {range}AND account_id IN ({})",
+                self.params(0, chunk.len())
             );
-            let mut q = sqlx::query(&sql).bind("access_country:%");
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for r in q.fetch_all(&self.read).await? {
-                let id: String = r.try_get(0)?;
-                let kind: String = r.try_get(1)?;
+            let binds: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            for (id, kind) in self.fetch_pairs("account_id", "kind", &from, &binds).await? {
                 if let (Some(id), Some(cc)) = (AccountId::parse(&id), kind.strip_prefix("access_country:")) {
                     out.push((id, cc.to_owned()));
                 }
@@ -1931,10 +1963,10 @@ impl Store for SqlStore {
     async fn open_review_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let marks = self.params(0, chunk.len());
             let sql = format!(
                 "SELECT DISTINCT account_id FROM reviews WHERE status <> 'closed' AND account_id IN ({})",
-                marks.join(", ")
+                marks
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -2206,6 +2238,58 @@ mod migration_tests {
         assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), vec![100, 101, 102, 200]);
         assert!(all[3].seq > all[2].seq);
         assert_eq!(s.event_segments().await.unwrap(), 2);
+    }
+
+    /// Last access moves out of the accounts row (migration 0023) with every value kept: an
+    /// account accessed keeps its time, one never accessed has none, and retention still
+    /// spares the accessed one while taking the other.
+    async fn last_access_survives_the_activity_migration(s: SqlStore) {
+        s.migrate_through(22).await.unwrap();
+        let day = |d: u32| Utc.with_ymd_and_hms(2024, 1, d, 0, 0, 0).single().unwrap();
+        let seen = AccountId::new(day(1), [1; 10]);
+        let never = AccountId::new(day(1), [2; 10]);
+        for (id, ext, last) in [(seen, "ext-seen", Some(millis(day(20)))), (never, "ext-never", None)] {
+            sqlx::query(
+                "INSERT INTO accounts (id, external_id, account_type, opening_method, customer_kind, \
+                 classification_status, outcome, created_at, updated_at, summary, application, sealed, \
+                 closed_at, last_accessed_at) \
+                 VALUES ($1, $2, 'standard', 'api', 'individual', 'classified', 'approve', $3, $3, '{}', '', $4, $5, $6)",
+            )
+            .bind(id.to_string())
+            .bind(ext)
+            .bind(millis(day(1)))
+            .bind(vec![0u8])
+            .bind(millis(day(2)))
+            .bind(last)
+            .execute(&s.write)
+            .await
+            .unwrap();
+        }
+        s.migrate().await.unwrap();
+        assert_eq!(s.last_accessed(seen).await.unwrap(), Some(day(20)));
+        assert_eq!(s.last_accessed(never).await.unwrap(), None);
+        assert_eq!(s.retention_candidates(day(10), 10).await.unwrap(), vec![never]);
+        let mut both = s.retention_candidates(day(25), 10).await.unwrap();
+        both.sort();
+        let mut expect = vec![seen, never];
+        expect.sort();
+        assert_eq!(both, expect);
+    }
+
+    #[tokio::test]
+    async fn sqlite_last_access_survives_the_activity_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        last_access_survives_the_activity_migration(
+            SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_last_access_survives_the_activity_migration() {
+        let url = crate::testing::fresh_postgres_url().await.unwrap_or_else(|e| panic!("{e}"));
+        let s = SqlStore::connect(&url, &PoolConfig::default()).await.unwrap();
+        last_access_survives_the_activity_migration(s).await;
     }
 
     #[tokio::test]

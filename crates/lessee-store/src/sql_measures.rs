@@ -236,10 +236,10 @@ impl MeasureStore for SqlStore {
     async fn sub_lessees_of_many(&self, resellers: &[AccountId]) -> Result<Vec<(AccountId, AccountId)>> {
         let mut out = Vec::new();
         for chunk in resellers.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let marks = self.params(0, chunk.len());
             let sql = format!(
                 "SELECT reseller_account_id, account_id FROM sub_lessee_links WHERE reseller_account_id IN ({})",
-                marks.join(", ")
+                marks
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -303,8 +303,7 @@ impl SqlStore {
         let decided: Vec<&lessee_domain::Account> = writes.iter().filter_map(|w| w.decision.as_ref()).collect();
         for chunk in decided.chunks(IMPACT_ROWS) {
             let ids: Vec<String> = chunk.iter().map(|a| a.id.to_string()).collect();
-            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-            let list = marks.join(", ");
+            let list = self.params(0, ids.len());
             // Serialize re-decisions of these accounts (SQLite's single writer does it already);
             // in id order, so that two batches cannot deadlock.
             let found = if self.backend == Backend::Postgres {
