@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod export;
+mod facts;
 pub mod geo;
 pub mod jobs;
 pub mod measures;
@@ -95,6 +96,8 @@ pub struct Service {
     vendor_secrets: verification::VendorSecrets,
     /// The screener built from the current list versions, rebuilt when they change.
     screening: std::sync::RwLock<Option<Arc<screening::Loaded>>>,
+    /// Facts the ingestion path looks up on every batch and that never change once stored.
+    facts: Arc<events::IngestFacts>,
 }
 
 impl Service {
@@ -117,6 +120,7 @@ impl Service {
             messaging: verification::Messaging::default(),
             vendor_secrets: verification::VendorSecrets::default(),
             screening: std::sync::RwLock::new(None),
+            facts: Arc::default(),
         }
     }
 
