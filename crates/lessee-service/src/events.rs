@@ -6,10 +6,12 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use lessee_crypto::DataKey;
 use lessee_domain::access::{
     AccessEventInput, AccessKind, AccountRef, Cidr, ValidEvent, index_prefixes, plan, validate_event,
 };
@@ -26,17 +28,34 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::facts::Facts;
 
 /// What ingestion remembers between batches (see [`crate::facts`]): the account each external
-/// id names, and the (account, country) pairs the jurisdiction watch has noted. With them a
-/// batch from known accounts at known places reads neither from the database.
+/// id names, the (account, country) pairs the jurisdiction watch has noted, and, for a minute,
+/// accounts' unwrapped data keys. With them a batch from known accounts at known places reads
+/// nothing from the database and unwraps no key (with an HSM, an unwrap is a round trip).
 pub(crate) struct IngestFacts {
     accounts: Facts<String, AccountId>,
     countries: Facts<(AccountId, Country), ()>,
+    keys: Facts<AccountId, Arc<DataKey>>,
 }
+
+/// How long an unwrapped data key is kept for sealing events (see [`crate::facts`]).
+pub(crate) const DATA_KEY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Default for IngestFacts {
     fn default() -> Self {
-        // About 100 bytes an entry: some 25 MB and 40 MB at most.
-        IngestFacts { accounts: Facts::new(262_144), countries: Facts::new(524_288) }
+        // About 100 bytes an entry (a key with its cipher state about 1 KB): at most some 25,
+        // 40 and 64 MB.
+        IngestFacts {
+            accounts: Facts::new(262_144),
+            countries: Facts::new(524_288),
+            keys: Facts::with_max_age(65_536, DATA_KEY_MAX_AGE),
+        }
+    }
+}
+
+impl IngestFacts {
+    /// Stops using an account's data key at once (it has just been destroyed).
+    pub(crate) fn forget_key(&self, id: AccountId) {
+        self.keys.forget(&id);
     }
 }
 
@@ -243,15 +262,23 @@ impl Service {
             }
         }
         let ids: Vec<AccountId> = resolved.iter().map(|(_, id, _)| *id).collect::<HashSet<_>>().into_iter().collect();
-        let keys: HashMap<AccountId, Vec<u8>> = self.store.wrapped_keys(&ids).await?.into_iter().collect();
+        let (mut keys, missing) = self.facts.keys.get_many(ids.iter());
+        if !missing.is_empty() {
+            let mut learnt = Vec::with_capacity(missing.len());
+            for (id, wrapped) in self.store.wrapped_keys(&missing).await? {
+                learnt.push((id, Arc::new(self.vault.data_key(id, &wrapped)?)));
+            }
+            self.facts.keys.insert_many(learnt.iter().cloned());
+            keys.extend(learnt);
+        }
         mark(1, &mut step);
-        let mut unwrapped = HashMap::new();
         let mut by_address: HashMap<IpAddr, ([i64; 4], Option<Country>)> = HashMap::new();
         let mut stored = Vec::with_capacity(resolved.len());
         // Countries each account was seen from in this batch, for the jurisdiction watch.
         let mut seen: HashMap<AccountId, std::collections::BTreeSet<Country>> = HashMap::new();
         for (line, id, v) in resolved {
-            let Some(wrapped) = keys.get(&id) else {
+            // An account whose key is destroyed takes no more events.
+            let Some(key) = keys.get(&id) else {
                 rejected.push(LineError {
                     line,
                     errors: vec![FieldError {
@@ -261,10 +288,6 @@ impl Service {
                     }],
                 });
                 continue;
-            };
-            let key = match unwrapped.entry(id) {
-                Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert(self.vault.data_key(id, wrapped)?),
             };
             let eid = event_id(v.at);
             let secret = serde_json::to_vec(&Secret { ip: v.ip.to_string(), principal: v.principal.clone() })

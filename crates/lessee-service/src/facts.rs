@@ -1,8 +1,18 @@
-//! Per-process memory of facts that never stop being true once the database holds them, so a
-//! cached entry cannot go stale and needs no invalidation:
+//! Per-process memory for the access-event ingestion path, which looks the same things up on
+//! every batch.
+//!
+//! Most of what it holds never stops being true once the database holds it, so an entry cannot
+//! go stale and needs no invalidation:
 //! - the account a provider's `external_id` names (set when the account is opened, never
 //!   changed; accounts are never deleted, only their data keys are destroyed);
 //! - an (account, country) pair the jurisdiction watch has noted (notes are never removed).
+//!
+//! Unwrapped data keys are the exception: destroying a key (crypto-shredding) must stop its
+//! use. They are kept for at most a minute ([`Facts::with_max_age`]), and this process forgets
+//! a key as soon as it destroys it; a key another process destroys may still seal incoming
+//! events here for that minute (events that, like the account's other records, can no longer
+//! be read). Reads never use this memory: they unwrap the stored key each time, so a destroyed
+//! key opens nothing.
 //!
 //! Only what the database confirmed is remembered; a miss always goes to the database. The
 //! memory is bounded: two generations, the older dropped whole when the newer fills, and a hit
@@ -11,25 +21,33 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 pub(crate) struct Facts<K, V> {
     inner: Mutex<Generations<K, V>>,
     /// Entries per generation.
     half: usize,
+    max_age: Option<Duration>,
 }
 
 struct Generations<K, V> {
-    young: HashMap<K, V>,
-    old: HashMap<K, V>,
+    young: HashMap<K, (Instant, V)>,
+    old: HashMap<K, (Instant, V)>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Facts<K, V> {
-    /// Remembers at most `capacity` entries.
+    /// Remembers at most `capacity` entries, for good.
     pub(crate) fn new(capacity: usize) -> Self {
         Facts {
             inner: Mutex::new(Generations { young: HashMap::new(), old: HashMap::new() }),
             half: (capacity / 2).max(1),
+            max_age: None,
         }
+    }
+
+    /// Remembers at most `capacity` entries, each for at most `max_age` after it was learnt.
+    pub(crate) fn with_max_age(capacity: usize, max_age: Duration) -> Self {
+        Facts { max_age: Some(max_age), ..Self::new(capacity) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Generations<K, V>> {
@@ -37,45 +55,67 @@ impl<K: Eq + Hash + Clone, V: Clone> Facts<K, V> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The remembered value of each key, and the keys not remembered.
+    fn fresh(&self, learnt: Instant, now: Instant) -> bool {
+        self.max_age.is_none_or(|max| now.saturating_duration_since(learnt) < max)
+    }
+
+    /// The remembered value of each key, and the keys not remembered (or remembered too long).
     pub(crate) fn get_many<'a>(&self, keys: impl IntoIterator<Item = &'a K>) -> (HashMap<K, V>, Vec<K>)
     where
         K: 'a,
     {
-        let g = self.lock();
+        let now = Instant::now();
+        let mut g = self.lock();
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         let mut promote = Vec::new();
         for k in keys {
-            if let Some(v) = g.young.get(k) {
-                found.insert(k.clone(), v.clone());
-            } else if let Some(v) = g.old.get(k) {
-                found.insert(k.clone(), v.clone());
-                promote.push((k.clone(), v.clone()));
-            } else {
-                missing.push(k.clone());
+            match (g.young.get(k), g.old.get(k)) {
+                (Some((at, v)), _) if self.fresh(*at, now) => {
+                    found.insert(k.clone(), v.clone());
+                }
+                (None, Some((at, v))) if self.fresh(*at, now) => {
+                    found.insert(k.clone(), v.clone());
+                    promote.push((k.clone(), (*at, v.clone())));
+                }
+                _ => missing.push(k.clone()),
             }
         }
-        drop(g);
-        self.insert_many(promote);
+        for (k, entry) in promote {
+            g.old.remove(&k);
+            self.put(&mut g, k, entry);
+        }
         (found, missing)
     }
 
-    /// Remembers facts the database has confirmed.
+    fn put(&self, g: &mut Generations<K, V>, k: K, entry: (Instant, V)) {
+        if g.young.len() >= self.half {
+            g.old = std::mem::take(&mut g.young);
+        }
+        g.young.insert(k, entry);
+    }
+
+    /// Remembers facts the database has confirmed just now.
     pub(crate) fn insert_many(&self, facts: impl IntoIterator<Item = (K, V)>) {
+        let now = Instant::now();
         let mut g = self.lock();
         for (k, v) in facts {
-            if g.young.len() >= self.half {
-                g.old = std::mem::take(&mut g.young);
-            }
-            g.young.insert(k, v);
+            g.old.remove(&k);
+            self.put(&mut g, k, (now, v));
         }
+    }
+
+    /// Forgets `key` (a data key this process has just destroyed).
+    pub(crate) fn forget(&self, key: &K) {
+        let mut g = self.lock();
+        g.young.remove(key);
+        g.old.remove(key);
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
         let g = self.lock();
-        g.young.len() + g.old.iter().filter(|(k, _)| !g.young.contains_key(*k)).count()
+        g.young.len() + g.old.len()
     }
 }
 
@@ -92,6 +132,9 @@ mod tests {
         assert_eq!(found.get("a"), Some(&1));
         assert_eq!(found.get("b"), Some(&2));
         assert_eq!(missing, vec!["c".to_string()]);
+        f.forget(&"a".to_string());
+        let (found, missing) = f.get_many(keys.iter());
+        assert_eq!((found.len(), missing.len()), (1, 2), "a forgotten key is missing");
     }
 
     #[test]
@@ -109,5 +152,19 @@ mod tests {
         let (found, missing) = f.get_many([1u32, 998, 999].iter());
         assert_eq!(missing, vec![1]);
         assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn entries_with_a_max_age_lapse_even_when_used() {
+        let f: Facts<u32, u32> = Facts::with_max_age(10, Duration::from_millis(50));
+        f.insert_many([(1, 1)]);
+        assert_eq!(f.get_many([1u32].iter()).0.len(), 1);
+        std::thread::sleep(Duration::from_millis(60));
+        // Being used (moved forward) does not renew it: the age counts from when it was learnt.
+        let (found, missing) = f.get_many([1u32].iter());
+        assert!(found.is_empty());
+        assert_eq!(missing, vec![1]);
+        f.insert_many([(1, 1)]);
+        assert_eq!(f.get_many([1u32].iter()).0.len(), 1, "learnt again, remembered again");
     }
 }

@@ -190,6 +190,7 @@ impl Service {
                 }
                 let audit = self.audit_event(by, ctx, Purpose::Audit, "retention.destroy", "account", &id.to_string());
                 self.store.destroy_account(id, self.now(), &audit).await?;
+                self.facts.forget_key(id);
                 tracing::info!(account_id = %id, "Personal data destroyed at the end of retention.");
                 report.destroyed.push(id.to_string());
             }

@@ -137,6 +137,12 @@ async fn run(postgres: bool) {
     clock.advance(Duration::days(400));
     let r = svc.run_retention(&op, &ctx).await.unwrap();
     assert_eq!(r.destroyed, vec![d.clone()], "D is due two years after its last access");
+    // D's key was unwrapped for its last access and is kept for sealing events; destroying it
+    // ends that at once: D takes no more events.
+    let batch = lessee_service::events::parse_batch(ev(&d, "24.114.0.8", svc.now()).as_bytes()).unwrap();
+    let r = svc.ingest_events(&op, &ctx, batch, BatchMode::Partial).await.unwrap();
+    assert_eq!((r.accepted, r.rejected.len()), (0, 1));
+    assert_eq!(r.rejected[0].errors[0].code, "unknown_account");
     // Every destruction and hold is in the audit log.
     svc.sequence_audit().await.unwrap();
     let entries = store.audit_entries(0, 10_000).await.unwrap();
