@@ -20,6 +20,9 @@ use crate::{
 
 /// Key of the PostgreSQL advisory lock that serializes audit appends across processes.
 const AUDIT_LOCK: i64 = 7_301_398_413;
+/// Sequence numbers one `nextval` of `access_event_seq` reserves on PostgreSQL (its increment,
+/// migration 0024): the most events one segment can be appended with.
+const SEQ_BLOCK: i64 = 65_536;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -809,8 +812,8 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Appends a batch as a new segment: the rows in ingestion order, then their keys sorted,
-    /// all at the end of their trees (see migration 0014).
+    /// Appends a batch (at most SEQ_BLOCK events) as a new segment: the rows in ingestion order,
+    /// then their keys sorted, all at the end of their trees (see migration 0014).
     async fn append_segment(&self, tx: &mut Transaction<'static, Any>, events: &[StoredEvent]) -> Result<()> {
         let n = i64::try_from(events.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
         let min_at = events.iter().map(|e| millis(e.at)).min().unwrap_or(0);
@@ -824,23 +827,21 @@ impl SqlStore {
         .fetch_one(&mut **tx)
         .await?
         .try_get(0)?;
-        // Sequence numbers: SQLite has one writer, so the next ones after the largest are
-        // free; PostgreSQL draws them from a sequence (concurrent batches interleave).
-        let seqs: Vec<i64> = if self.backend == Backend::Postgres {
-            sqlx::query("SELECT nextval('access_event_seq') FROM generate_series(1, $1)")
-                .bind(n)
-                .fetch_all(&mut **tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<i64, _>(0))
-                .collect::<std::result::Result<_, _>>()?
+        // Sequence numbers, one contiguous range per batch, so that the keys can be copied
+        // from the rows by range below. SQLite has one writer: the next ones after the largest
+        // are free. On PostgreSQL each `nextval` reserves a block of SEQ_BLOCK (migration 0024),
+        // so concurrent batches never interleave and a failed one leaves a gap, never a reuse.
+        let (lo, hi) = if self.backend == Backend::Postgres {
+            let lo: i64 = sqlx::query("SELECT nextval('access_event_seq')").fetch_one(&mut **tx).await?.try_get(0)?;
+            (lo, lo + n - 1)
         } else {
             let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM access_events")
                 .fetch_one(&mut **tx)
                 .await?
                 .try_get(0)?;
-            (1..=n).map(|i| last + i).collect()
+            (last + 1, last + n)
         };
+        let seqs: Vec<i64> = (lo..=hi).collect();
         // Rows: 500 x 11 columns per statement, under both databases' parameter limits.
         for (chunk, seqs) in events.chunks(500).zip(seqs.chunks(500)) {
             let mut sql = format!("INSERT INTO access_events ({EVENT_COLUMNS}) VALUES ");
@@ -863,45 +864,23 @@ impl SqlStore {
             }
             q.execute(&mut **tx).await?;
         }
-        // Keys, sorted so that each tree takes them as one run of appends. Integers are
-        // written into the statement (nothing to escape, nothing to bind).
-        let mut ip: Vec<(i64, i64, i64, i64)> = Vec::with_capacity(events.len() * 4);
-        let mut acct: Vec<(String, i64, i64)> = Vec::with_capacity(events.len());
-        for (e, seq) in events.iter().zip(&seqs) {
-            let at = millis(e.at);
-            for (lvl, key) in e.ip.iter().enumerate() {
-                ip.push((lvl as i64, *key, at, *seq));
-            }
-            acct.push((e.account_id.to_string(), at, *seq));
-        }
-        ip.sort_unstable();
-        acct.sort_unstable();
-        for chunk in ip.chunks(2000) {
-            let mut sql = String::with_capacity(64 + chunk.len() * 64);
-            sql.push_str("INSERT INTO access_ip_keys (seg, lvl, key, at, seq) VALUES ");
-            for (i, (lvl, key, at, seq)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({seg},{lvl},{key},{at},{seq})"));
-            }
+        // Keys, sorted so that each tree takes them as one run of appends, copied from the rows
+        // just written, and sorted, by the database itself: no statement text per key to build
+        // and parse (on SQLite about 1.7 times less time for the keys than literal rows). The
+        // time bounds let PostgreSQL visit only the batch's monthly partitions.
+        let range = format!("FROM access_events WHERE seq BETWEEN {lo} AND {hi} AND at BETWEEN {min_at} AND {max_at}");
+        let ip: Vec<String> = (0..4).map(|l| format!("SELECT {seg}, {l}, ip{l}, at, seq {range}")).collect();
+        for sql in [
+            format!(
+                "INSERT INTO access_ip_keys (seg, lvl, key, at, seq) {} ORDER BY 2, 3, 4, 5",
+                ip.join(" UNION ALL ")
+            ),
+            format!(
+                "INSERT INTO access_account_keys (seg, account_id, at, seq) \
+                 SELECT {seg}, account_id, at, seq {range} ORDER BY 2, 3, 4"
+            ),
+        ] {
             sqlx::query(&sql).execute(&mut **tx).await?;
-        }
-        for chunk in acct.chunks(1000) {
-            let mut sql = String::with_capacity(64 + chunk.len() * 48);
-            sql.push_str("INSERT INTO access_account_keys (seg, account_id, at, seq) VALUES ");
-            for (i, (_, at, seq)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let mark = if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${}", i + 1) };
-                sql.push_str(&format!("({seg},{mark},{at},{seq})"));
-            }
-            let mut q = sqlx::query(&sql);
-            for (id, _, _) in chunk {
-                q = q.bind(id.clone());
-            }
-            q.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -1253,8 +1232,9 @@ impl Store for SqlStore {
     async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()> {
         let mut tx = self.write.begin().await?;
         self.ensure_partitions(&mut tx, events.iter().map(|e| millis(e.at))).await?;
-        if !events.is_empty() {
-            self.append_segment(&mut tx, events).await?;
+        // A segment takes at most one block of sequence numbers (PostgreSQL; see SEQ_BLOCK).
+        for part in events.chunks(usize::try_from(SEQ_BLOCK).unwrap_or(usize::MAX)) {
+            self.append_segment(&mut tx, part).await?;
         }
         // Each account's latest event, in id order: one statement per 1,000 accounts rather than
         // one per account, into the narrow `account_activity` (migration 0023). Rows are taken

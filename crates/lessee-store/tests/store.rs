@@ -537,6 +537,54 @@ async fn events_are_segmented_paged_and_compacted(s: Arc<SqlStore>) {
     assert_eq!(s.last_accessed(a.id).await.unwrap(), latest);
 }
 
+/// Each batch's keys are copied from its rows by a contiguous range of sequence numbers:
+/// concurrent batches (PostgreSQL) must get disjoint ranges, and a batch larger than one range
+/// is split into segments, every event still found once.
+async fn concurrent_and_oversized_batches_keep_every_event(s: Arc<SqlStore>) {
+    let app = application("seg-4", "US");
+    let a = account(&app, 4);
+    create(&s, &a, &app, None).await.unwrap();
+    let before = s.event_segments().await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.insert_events(&event_batch(1000 + i, &[a.id]), &event("events.ingest", "batch")).await.unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rows = all_events(&s, &EventQuery::Account(a.id), 1000).await;
+    let mut ids: Vec<i64> = rows.iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (5000..5040).collect::<Vec<i64>>(), "every event of the eight batches, once");
+    let seqs: std::collections::HashSet<i64> = rows.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs.len(), 40, "sequence numbers are unique");
+    // 70,000 events in one call: more than one block of sequence numbers, so two segments.
+    let base = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).single().unwrap();
+    let big: Vec<StoredEvent> = (0..70_000i64)
+        .map(|i| StoredEvent {
+            id: 1_000_000 + i,
+            account_id: a.id,
+            at: base + chrono::Duration::milliseconds(i),
+            kind: 1,
+            action: "console.login".into(),
+            sealed: vec![1; 8],
+            ip: [2_000_000 + i, 5, 6, 77],
+            seq: 0,
+        })
+        .collect();
+    s.insert_events(&big, &event("events.ingest", "big")).await.unwrap();
+    assert_eq!(s.event_segments().await.unwrap(), before + 8 + 2);
+    let found = all_events(&s, &EventQuery::IpPrefixes { level: 3, values: vec![77] }, 10_000).await;
+    assert_eq!(found.len(), 70_000);
+    assert!(found.iter().zip(&big).all(|(f, b)| f.id == b.id), "in time order, each once");
+    let one = all_events(&s, &EventQuery::IpPrefixes { level: 0, values: vec![2_000_000 + 68_000] }, 10).await;
+    assert_eq!(one.iter().map(|e| e.id).collect::<Vec<_>>(), vec![1_068_000]);
+}
+
 async fn queries_during_compaction_see_every_event(s: Arc<SqlStore>) {
     let app = application("seg-3", "US");
     let a = account(&app, 3);
@@ -693,6 +741,7 @@ on_both_backends!(
     migrate_is_repeatable,
     events_are_segmented_paged_and_compacted,
     queries_during_compaction_see_every_event,
+    concurrent_and_oversized_batches_keep_every_event,
     job_queue_dedupes_leases_and_retries,
     concurrent_access_country_notes_do_not_deadlock,
 );
