@@ -720,7 +720,6 @@ pub struct EventsArgs {
     common: Common,
 }
 
-/// The access-event compactor as `serve` runs it (every second), for the duration of a run.
 /// Runs the compactor until it has nothing to merge; its time in seconds.
 async fn catch_up(store: &SqlStore) -> anyhow::Result<f64> {
     let max = lessee_service::Config::default().event_segment_events;
@@ -729,6 +728,7 @@ async fn catch_up(store: &SqlStore) -> anyhow::Result<f64> {
     Ok(t.elapsed().as_secs_f64())
 }
 
+/// The access-event compactor as `serve` runs it (every second), for the duration of a run.
 fn spawn_compactor(store: Arc<SqlStore>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let max = lessee_service::Config::default().event_segment_events;

@@ -35,6 +35,9 @@ pub(crate) struct IngestFacts {
     accounts: Facts<String, AccountId>,
     countries: Facts<(AccountId, Country), ()>,
     keys: Facts<AccountId, Arc<DataKey>>,
+    /// Accounts whose key this process destroyed in the last DATA_KEY_MAX_AGE: a batch that
+    /// read the key just before it went must not put it back in `keys`.
+    destroyed: std::sync::Mutex<HashMap<AccountId, std::time::Instant>>,
 }
 
 /// How long an unwrapped data key is kept for sealing events (see [`crate::facts`]).
@@ -48,14 +51,33 @@ impl Default for IngestFacts {
             accounts: Facts::new(262_144),
             countries: Facts::new(524_288),
             keys: Facts::with_max_age(65_536, DATA_KEY_MAX_AGE),
+            destroyed: std::sync::Mutex::default(),
         }
     }
 }
 
 impl IngestFacts {
-    /// Stops using an account's data key at once (it has just been destroyed).
+    fn destroyed(&self) -> std::sync::MutexGuard<'_, HashMap<AccountId, std::time::Instant>> {
+        self.destroyed.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stops using an account's data key and refuses to learn it again (called before the key
+    /// is destroyed, so a batch reading it meanwhile cannot put it back).
     pub(crate) fn forget_key(&self, id: AccountId) {
+        let now = std::time::Instant::now();
+        {
+            let mut destroyed = self.destroyed();
+            // After the maximum age no key learnt before the destruction can still be in use.
+            destroyed.retain(|_, at| now.saturating_duration_since(*at) < DATA_KEY_MAX_AGE);
+            destroyed.insert(id, now);
+        }
         self.keys.forget(&id);
+    }
+
+    /// Remembers keys just unwrapped, except those of accounts being destroyed.
+    fn learn_keys(&self, learnt: &[(AccountId, Arc<DataKey>)]) {
+        let destroyed = self.destroyed();
+        self.keys.insert_many(learnt.iter().filter(|(id, _)| !destroyed.contains_key(id)).cloned());
     }
 }
 
@@ -268,7 +290,7 @@ impl Service {
             for (id, wrapped) in self.store.wrapped_keys(&missing).await? {
                 learnt.push((id, Arc::new(self.vault.data_key(id, &wrapped)?)));
             }
-            self.facts.keys.insert_many(learnt.iter().cloned());
+            self.facts.learn_keys(&learnt);
             keys.extend(learnt);
         }
         mark(1, &mut step);

@@ -8,11 +8,13 @@
 //! - an (account, country) pair the jurisdiction watch has noted (notes are never removed).
 //!
 //! Unwrapped data keys are the exception: destroying a key (crypto-shredding) must stop its
-//! use. They are kept for at most a minute ([`Facts::with_max_age`]), and this process forgets
-//! a key as soon as it destroys it; a key another process destroys may still seal incoming
-//! events here for that minute (events that, like the account's other records, can no longer
-//! be read). Reads never use this memory: they unwrap the stored key each time, so a destroyed
-//! key opens nothing.
+//! use. They are used for at most a minute after they were unwrapped ([`Facts::with_max_age`];
+//! an entry found too old is dropped, and a key the database no longer holds is forgotten when
+//! it is next asked for). Before this process destroys a key it forgets it and refuses to
+//! learn it again for that minute (`IngestFacts::forget_key`); a key another process destroys
+//! may still seal incoming events here for up to that minute (events that, like the account's
+//! other records, can no longer be read). Reads never use this memory: they unwrap the stored
+//! key each time, so a destroyed key opens nothing.
 //!
 //! Only what the database confirmed is remembered; a miss always goes to the database. The
 //! memory is bounded: two generations, the older dropped whole when the newer fills, and a hit
@@ -33,13 +35,15 @@ pub(crate) struct Facts<K, V> {
 struct Generations<K, V> {
     young: HashMap<K, (Instant, V)>,
     old: HashMap<K, (Instant, V)>,
+    /// When entries past their maximum age were last swept out.
+    swept: Instant,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Facts<K, V> {
     /// Remembers at most `capacity` entries, for good.
     pub(crate) fn new(capacity: usize) -> Self {
         Facts {
-            inner: Mutex::new(Generations { young: HashMap::new(), old: HashMap::new() }),
+            inner: Mutex::new(Generations { young: HashMap::new(), old: HashMap::new(), swept: Instant::now() }),
             half: (capacity / 2).max(1),
             max_age: None,
         }
@@ -78,7 +82,13 @@ impl<K: Eq + Hash + Clone, V: Clone> Facts<K, V> {
                     found.insert(k.clone(), v.clone());
                     promote.push((k.clone(), (*at, v.clone())));
                 }
-                _ => missing.push(k.clone()),
+                (None, None) => missing.push(k.clone()),
+                _ => {
+                    // Too old: dropped now rather than left until its generation goes.
+                    g.young.remove(k);
+                    g.old.remove(k);
+                    missing.push(k.clone());
+                }
             }
         }
         for (k, entry) in promote {
@@ -89,16 +99,29 @@ impl<K: Eq + Hash + Clone, V: Clone> Facts<K, V> {
     }
 
     fn put(&self, g: &mut Generations<K, V>, k: K, entry: (Instant, V)) {
-        if g.young.len() >= self.half {
+        if g.young.len() >= self.half && !g.young.contains_key(&k) {
             g.old = std::mem::take(&mut g.young);
         }
         g.young.insert(k, entry);
+    }
+
+    /// Drops every entry past its maximum age (at most four times per maximum age), so a value
+    /// no one asks for again (the key of an account destroyed elsewhere) does not stay in memory.
+    fn sweep(&self, g: &mut Generations<K, V>, now: Instant) {
+        let Some(max) = self.max_age else { return };
+        if now.saturating_duration_since(g.swept) < max / 4 {
+            return;
+        }
+        g.young.retain(|_, (at, _)| now.saturating_duration_since(*at) < max);
+        g.old.retain(|_, (at, _)| now.saturating_duration_since(*at) < max);
+        g.swept = now;
     }
 
     /// Remembers facts the database has confirmed just now.
     pub(crate) fn insert_many(&self, facts: impl IntoIterator<Item = (K, V)>) {
         let now = Instant::now();
         let mut g = self.lock();
+        self.sweep(&mut g, now);
         for (k, v) in facts {
             g.old.remove(&k);
             self.put(&mut g, k, (now, v));
@@ -164,7 +187,12 @@ mod tests {
         let (found, missing) = f.get_many([1u32].iter());
         assert!(found.is_empty());
         assert_eq!(missing, vec![1]);
+        assert_eq!(f.len(), 0, "an entry found too old is dropped, not left in memory");
         f.insert_many([(1, 1)]);
         assert_eq!(f.get_many([1u32].iter()).0.len(), 1, "learnt again, remembered again");
+        // An entry no one asks for again is swept out when others are learnt.
+        std::thread::sleep(Duration::from_millis(60));
+        f.insert_many([(2, 2)]);
+        assert_eq!(f.len(), 1, "only the entry just learnt is left");
     }
 }

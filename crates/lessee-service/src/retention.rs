@@ -189,8 +189,9 @@ impl Service {
                     continue;
                 }
                 let audit = self.audit_event(by, ctx, Purpose::Audit, "retention.destroy", "account", &id.to_string());
-                self.store.destroy_account(id, self.now(), &audit).await?;
+                // Forgotten first: a batch that reads the key meanwhile cannot keep it.
                 self.facts.forget_key(id);
+                self.store.destroy_account(id, self.now(), &audit).await?;
                 tracing::info!(account_id = %id, "Personal data destroyed at the end of retention.");
                 report.destroyed.push(id.to_string());
             }

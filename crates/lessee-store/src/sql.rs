@@ -582,7 +582,6 @@ async fn delete_indexes(tx: &mut Transaction<'static, Any>, account_id: &str) ->
     Ok(())
 }
 
-/// Month index (months since 1970-01) of a time in ms, and the ms bounds of that month.
 /// `rows` rows of `cols` parameters each, `(…), (…)`: `$N` on PostgreSQL; anonymous `?` on
 /// SQLite, whose lookup of a numbered parameter walks a list (quadratic over a multi-row
 /// statement's thousands of parameters).
@@ -617,6 +616,7 @@ fn from_hex(text: &str) -> Result<Vec<u8>> {
     hex::decode(text).map_err(|e| StoreError::Corrupt(format!("a hex value is not hex: {e}")))
 }
 
+/// Month index (months since 1970-01) of a time in ms, and the ms bounds of that month.
 fn month_of(ms: i64) -> Option<(i64, i64, i64)> {
     use chrono::Datelike;
     let t = DateTime::from_timestamp_millis(ms)?;
@@ -969,7 +969,23 @@ impl Store for SqlStore {
     async fn migrate(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => {
+                POSTGRES_MIGRATIONS.run(&self.write).await?;
+                // `append_segment` copies a batch's keys by its sequence range: each `nextval`
+                // must reserve a whole block, or concurrent batches' ranges could interleave.
+                let step: i64 = sqlx::query(
+                    "SELECT increment_by FROM pg_sequences WHERE schemaname = current_schema() \
+                     AND sequencename = 'access_event_seq'",
+                )
+                .fetch_one(&self.write)
+                .await?
+                .try_get(0)?;
+                if step < SEQ_BLOCK {
+                    return Err(StoreError::Config(format!(
+                        "sequence access_event_seq reserves {step} numbers per nextval, not {SEQ_BLOCK} (migration 0024)"
+                    )));
+                }
+            }
         }
         Ok(())
     }

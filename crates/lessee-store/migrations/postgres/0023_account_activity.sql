@@ -2,6 +2,9 @@
 -- accounts row, each move rewrote that row whole (its summary and sealed application, several
 -- kilobytes), thousands of rows per batch; a narrow table of its own takes the same update as a
 -- few bytes. Retention reads it beside the account.
+-- Servers of the previous version must be stopped first (they write the dropped column); the
+-- lock keeps any straggler's last-access update from landing between the copy and the drop.
+LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE account_activity (
     account_id       TEXT PRIMARY KEY,
     last_accessed_at BIGINT NOT NULL
