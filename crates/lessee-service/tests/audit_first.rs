@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use lessee_service::{AuditKeys, Principal, Purpose, RequestContext, Service, Vault};
-use lessee_store::{PoolConfig, SqlStore, Store};
+use lessee_store::Store;
 
 fn fixture(name: &str) -> lessee_domain::Application {
     let p =
@@ -16,13 +16,7 @@ fn fixture(name: &str) -> lessee_domain::Application {
 
 async fn run(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let store = if postgres {
-        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
-        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
-    } else {
-        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
-    };
-    store.migrate().await.unwrap();
+    let store = lessee_store::testing::migrated_store(postgres, dir.path()).await.unwrap();
     let store = Arc::new(store);
     let vault =
         Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());

@@ -12,7 +12,7 @@ use lessee_service::{
     AuditKeys, BatchMode, Config, EmbeddedGeoIp, GeoIp, IngestReport, Principal, Purpose, RequestContext, Service,
     SystemClock, Vault,
 };
-use lessee_store::{PoolConfig, SqlStore, Store};
+use lessee_store::Store;
 
 fn fixture(name: &str) -> lessee_domain::Application {
     let p =
@@ -42,13 +42,7 @@ async fn cases(svc: &Service, id: AccountId) -> usize {
 
 async fn run(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let store = if postgres {
-        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
-        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
-    } else {
-        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
-    };
-    store.migrate().await.unwrap();
+    let store = lessee_store::testing::migrated_store(postgres, dir.path()).await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let keyring = Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap());
     // Two services on one database: two `serve` processes, each with its own memory.

@@ -5,18 +5,12 @@
 use std::sync::Arc;
 
 use lessee_service::{AuditKeys, Service, Vault};
-use lessee_store::{PoolConfig, SqlStore, Store};
+use lessee_store::Store;
 use serde_json::json;
 
 async fn run(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let store = if postgres {
-        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
-        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
-    } else {
-        SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap()
-    };
-    store.migrate().await.unwrap();
+    let store = lessee_store::testing::migrated_store(postgres, dir.path()).await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let vault =
         Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir.path()).unwrap())).unwrap());

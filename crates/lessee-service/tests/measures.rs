@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 use lessee_domain::{Application, Outcome};
 use lessee_service::{AuditKeys, Clock, Config, EmbeddedGeoIp, Principal, RequestContext, Service, Vault};
-use lessee_store::{PoolConfig, SqlStore, Store};
+use lessee_store::Store;
 use serde_json::json;
 
 struct TestClock(Mutex<DateTime<Utc>>);
@@ -51,13 +51,7 @@ fn codes(d: &lessee_domain::Decision) -> Vec<&str> {
 /// A service on a fresh SQLite database in `dir` (or a fresh PostgreSQL database), its keys in
 /// `dir`, with a clock the test moves (2026-12-01 12:00 UTC).
 async fn service(postgres: bool, dir: &std::path::Path) -> (Arc<dyn Store>, Arc<TestClock>, Service) {
-    let store = if postgres {
-        let url = lessee_store::testing::fresh_postgres_url().await.unwrap();
-        SqlStore::connect(&url, &PoolConfig::default()).await.unwrap()
-    } else {
-        SqlStore::open_dir(dir, &PoolConfig::default()).await.unwrap()
-    };
-    store.migrate().await.unwrap();
+    let store = lessee_store::testing::migrated_store(postgres, dir).await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let vault = Arc::new(Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir).unwrap())).unwrap());
     let (keys, _, _) = AuditKeys::open_or_create(dir).unwrap();

@@ -586,24 +586,15 @@ async fn delete_indexes(tx: &mut Transaction<'static, Any>, account_id: &str) ->
 /// SQLite, whose lookup of a numbered parameter walks a list (quadratic over a multi-row
 /// statement's thousands of parameters).
 pub(crate) fn row_marks(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 6);
-    for r in 0..rows {
-        out.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => out.push('?'),
-                Backend::Postgres => {
-                    out.push('$');
-                    out.push_str(&(r * cols + c + 1).to_string());
-                }
-            }
-        }
-        out.push(')');
-    }
-    out
+    (0..rows).map(|r| format!("({})", param_list(backend, r * cols, cols))).collect::<Vec<_>>().join(", ")
+}
+
+/// `count` parameters, numbered from `first + 1` on PostgreSQL, anonymous `?` on SQLite.
+fn param_list(backend: Backend, first: usize, count: usize) -> String {
+    let marks: Vec<String> = (first + 1..=first + count)
+        .map(|n| if backend == Backend::Sqlite { "?".to_owned() } else { format!("${n}") })
+        .collect();
+    marks.join(", ")
 }
 
 /// The backend of a transaction's connection.
@@ -677,10 +668,7 @@ impl SqlStore {
 
     /// The same without parentheses, for `IN (...)` lists.
     pub(crate) fn params(&self, first: usize, count: usize) -> String {
-        let marks: Vec<String> = (first + 1..=first + count)
-            .map(|n| if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${n}") })
-            .collect();
-        marks.join(", ")
+        param_list(self.backend, first, count)
     }
 }
 
@@ -841,14 +829,14 @@ impl SqlStore {
                 .try_get(0)?;
             (last + 1, last + n)
         };
-        let seqs: Vec<i64> = (lo..=hi).collect();
         // Rows: 500 x 11 columns per statement, under both databases' parameter limits.
-        for (chunk, seqs) in events.chunks(500).zip(seqs.chunks(500)) {
-            let mut sql = format!("INSERT INTO access_events ({EVENT_COLUMNS}) VALUES ");
-            let rows: Vec<String> = (0..chunk.len()).map(|r| self.placeholders(r * 11, 11)).collect();
-            sql.push_str(&rows.join(", "));
+        for (chunk, first) in events.chunks(500).zip((lo..=hi).step_by(500)) {
+            let sql = format!(
+                "INSERT INTO access_events ({EVENT_COLUMNS}) VALUES {}",
+                row_marks(self.backend, chunk.len(), 11)
+            );
             let mut q = sqlx::query(&sql);
-            for (e, seq) in chunk.iter().zip(seqs) {
+            for (e, seq) in chunk.iter().zip(first..) {
                 q = q
                     .bind(e.id)
                     .bind(e.account_id.to_string())
@@ -860,7 +848,7 @@ impl SqlStore {
                     .bind(e.ip[1])
                     .bind(e.ip[2])
                     .bind(e.ip[3])
-                    .bind(*seq);
+                    .bind(seq);
             }
             q.execute(&mut **tx).await?;
         }
@@ -2270,6 +2258,22 @@ mod migration_tests {
         let mut expect = vec![seen, never];
         expect.sort();
         assert_eq!(both, expect);
+    }
+
+    /// Batches' keys are copied by sequence range, so on PostgreSQL `migrate` refuses a
+    /// sequence that does not reserve a whole block per `nextval`, and accepts it once it does.
+    #[tokio::test]
+    async fn postgres_migrate_refuses_a_sequence_without_blocks() {
+        let url = crate::testing::fresh_postgres_url().await.unwrap_or_else(|e| panic!("{e}"));
+        let s = SqlStore::connect(&url, &PoolConfig::default()).await.unwrap();
+        s.migrate().await.unwrap();
+        sqlx::query("ALTER SEQUENCE access_event_seq INCREMENT BY 1").execute(&s.write).await.unwrap();
+        match s.migrate().await {
+            Err(StoreError::Config(m)) => assert!(m.contains("access_event_seq"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        sqlx::query("ALTER SEQUENCE access_event_seq INCREMENT BY 65536").execute(&s.write).await.unwrap();
+        s.migrate().await.unwrap();
     }
 
     #[tokio::test]

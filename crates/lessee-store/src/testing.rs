@@ -17,3 +17,17 @@ pub async fn fresh_postgres_url() -> Result<String, String> {
         .await
         .map_err(|e| format!("PostgreSQL for tests is not reachable at {admin} ({e}); scripts/test.sh starts it"))
 }
+
+/// A migrated store for a test: a fresh PostgreSQL database, or SQLite in `dir`.
+pub async fn migrated_store(postgres: bool, dir: &std::path::Path) -> Result<crate::SqlStore, String> {
+    use crate::Store;
+    let config = crate::PoolConfig::default();
+    let store = if postgres {
+        crate::SqlStore::connect(&fresh_postgres_url().await?, &config).await
+    } else {
+        crate::SqlStore::open_dir(dir, &config).await
+    }
+    .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
