@@ -18,6 +18,7 @@
 mod audit_batch;
 mod batch;
 mod bulk;
+pub mod keyblocks;
 pub mod measures;
 mod sql;
 mod sql_jobs;

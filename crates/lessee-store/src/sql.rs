@@ -12,6 +12,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
+use crate::keyblocks::{self, Block, Entry};
 use crate::{
     AccountFilter, BlindEntry, COMPACTION_FANOUT, ChallengeRecord, Compaction, Created, EventQuery, IdempotencyKey,
     Job, JobCount, LegacyApplication, LegalHold, NewJob, Page, PendingDelivery, PolicyRecord, Result, ReviewRecord,
@@ -270,6 +271,9 @@ pub(crate) async fn open_review_tx(
     by: &str,
     at: i64,
 ) -> Result<bool> {
+    // Two transactions opening a case for one account at once (PostgreSQL) both see none open
+    // and pick the same id: the loser's insert meets the winner's row (the primary key, or the
+    // one-open-case index) and does nothing, which is the answer: a case is open.
     let n: i64 = sqlx::query("SELECT COUNT(*) FROM reviews WHERE account_id = $1")
         .bind(account_id)
         .fetch_one(&mut **tx)
@@ -278,7 +282,8 @@ pub(crate) async fn open_review_tx(
     let done = sqlx::query(
         "INSERT INTO reviews (id, account_id, status, engine_outcome, reason, opened_by, opened_at) \
          SELECT $1, id, 'open', outcome, $2, $3, $4 FROM accounts WHERE id = $5 \
-         AND NOT EXISTS (SELECT 1 FROM reviews WHERE account_id = $5 AND status <> 'closed')",
+         AND NOT EXISTS (SELECT 1 FROM reviews WHERE account_id = $5 AND status <> 'closed') \
+         ON CONFLICT DO NOTHING",
     )
     .bind(format!("{account_id}.{}", n + 1))
     .bind(reason)
@@ -597,6 +602,33 @@ fn param_list(backend: Backend, first: usize, count: usize) -> String {
     marks.join(", ")
 }
 
+/// Writes one level of a segment's keys (`entries` sorted) as blocks of `2^bits` buckets; the
+/// integers go into the statement text, only the blocks are bound.
+async fn write_blocks(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    seg: i64,
+    lvl: i16,
+    entries: &[Entry],
+    bits: u32,
+) -> Result<()> {
+    let blocks = keyblocks::encode_buckets(entries, bits);
+    for chunk in blocks.chunks(500) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .zip(0..)
+            .map(|((bucket, _), i)| format!("({seg}, {lvl}, {bucket}, {})", param_list(backend, i, 1)))
+            .collect();
+        let sql = format!("INSERT INTO access_key_blocks (seg, lvl, bucket, data) VALUES {}", rows.join(", "));
+        let mut q = sqlx::query(&sql);
+        for (_, data) in chunk {
+            q = q.bind(data.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// The backend of a transaction's connection.
 pub(crate) fn tx_backend(tx: &Transaction<'static, Any>) -> Backend {
     if tx.backend_name().eq_ignore_ascii_case("sqlite") { Backend::Sqlite } else { Backend::Postgres }
@@ -782,6 +814,78 @@ impl SqlStore {
         self.account_by_id(&self.write, id).await
     }
 
+    /// Moves the keys of segments written before migration 0025 from the row-per-key tables
+    /// into blocks, one segment per transaction (an interrupted run resumes where it stopped).
+    /// Memory: one level of one segment at a time (24 bytes an event).
+    async fn convert_row_keys(&self) -> Result<()> {
+        let old_tables: i64 = sqlx::query(match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'access_ip_keys'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'access_ip_keys'"
+            }
+        })
+        .fetch_one(&self.write)
+        .await?
+        .try_get(0)?;
+        if old_tables == 0 {
+            return Ok(());
+        }
+        loop {
+            let mut tx = self.write.begin().await?;
+            let Some(row) =
+                sqlx::query("SELECT seg, events FROM access_segments WHERE bits IS NULL ORDER BY seg LIMIT 1")
+                    .fetch_optional(&mut *tx)
+                    .await?
+            else {
+                tx.commit().await?;
+                return Ok(());
+            };
+            let (seg, events): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            let bits = keyblocks::bits_for(u64::try_from(events).unwrap_or(0));
+            for lvl in 0..=keyblocks::ACCOUNT_LEVEL {
+                let rows = if lvl == keyblocks::ACCOUNT_LEVEL {
+                    sqlx::query("SELECT account_id, at, seq FROM access_account_keys WHERE seg = $1")
+                        .bind(seg)
+                        .fetch_all(&mut *tx)
+                        .await?
+                } else {
+                    sqlx::query("SELECT key, at, seq FROM access_ip_keys WHERE seg = $1 AND lvl = $2")
+                        .bind(seg)
+                        .bind(lvl)
+                        .fetch_all(&mut *tx)
+                        .await?
+                };
+                let mut entries = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let key = if lvl == keyblocks::ACCOUNT_LEVEL {
+                        let id: String = r.try_get(0)?;
+                        let id =
+                            AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("bad account id {id}")))?;
+                        keyblocks::account_key(&id)
+                    } else {
+                        r.try_get(0)?
+                    };
+                    entries.push(Entry { key, at: r.try_get(1)?, seq: r.try_get(2)? });
+                }
+                drop(rows);
+                entries.sort_unstable();
+                write_blocks(&mut tx, self.backend, seg, lvl, &entries, bits).await?;
+            }
+            for sql in [
+                "DELETE FROM access_ip_keys WHERE seg = $1",
+                "DELETE FROM access_account_keys WHERE seg = $1",
+                "UPDATE access_segments SET bits = $2 WHERE seg = $1",
+            ] {
+                let mut q = sqlx::query(sql).bind(seg);
+                if sql.contains("$2") {
+                    q = q.bind(i64::from(bits));
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }
+    }
+
     /// Applies the migrations up to and including `version` only, for tests that write data in
     /// an older layout and then check that a later migration keeps all of it.
     #[doc(hidden)]
@@ -792,7 +896,8 @@ impl SqlStore {
         };
         let some = Migrator {
             migrations: std::borrow::Cow::Owned(all.iter().filter(|m| m.version <= version).cloned().collect()),
-            ignore_missing: all.ignore_missing,
+            // Later migrations may already be applied: they are not missing, only not run here.
+            ignore_missing: true,
             locking: all.locking,
             no_tx: all.no_tx,
         };
@@ -806,12 +911,14 @@ impl SqlStore {
         let n = i64::try_from(events.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
         let min_at = events.iter().map(|e| millis(e.at)).min().unwrap_or(0);
         let max_at = events.iter().map(|e| millis(e.at)).max().unwrap_or(0);
+        let bits = keyblocks::bits_for(u64::try_from(n).unwrap_or(0));
         let seg: i64 = sqlx::query(
-            "INSERT INTO access_segments (tier, min_at, max_at, events) VALUES (0, $1, $2, $3) RETURNING seg",
+            "INSERT INTO access_segments (tier, min_at, max_at, events, bits) VALUES (0, $1, $2, $3, $4) RETURNING seg",
         )
         .bind(min_at)
         .bind(max_at)
         .bind(n)
+        .bind(i64::from(bits))
         .fetch_one(&mut **tx)
         .await?
         .try_get(0)?;
@@ -852,23 +959,19 @@ impl SqlStore {
             }
             q.execute(&mut **tx).await?;
         }
-        // Keys, sorted so that each tree takes them as one run of appends, copied from the rows
-        // just written, and sorted, by the database itself: no statement text per key to build
-        // and parse (on SQLite about 1.7 times less time for the keys than literal rows). The
-        // time bounds let PostgreSQL visit only the batch's monthly partitions.
-        let range = format!("FROM access_events WHERE seq BETWEEN {lo} AND {hi} AND at BETWEEN {min_at} AND {max_at}");
-        let ip: Vec<String> = (0..4).map(|l| format!("SELECT {seg}, {l}, ip{l}, at, seq {range}")).collect();
-        for sql in [
-            format!(
-                "INSERT INTO access_ip_keys (seg, lvl, key, at, seq) {} ORDER BY 2, 3, 4, 5",
-                ip.join(" UNION ALL ")
-            ),
-            format!(
-                "INSERT INTO access_account_keys (seg, account_id, at, seq) \
-                 SELECT {seg}, account_id, at, seq {range} ORDER BY 2, 3, 4"
-            ),
-        ] {
-            sqlx::query(&sql).execute(&mut **tx).await?;
+        // Keys: each level's entries sorted and packed into buckets (see `keyblocks`).
+        let mut levels: [Vec<Entry>; 5] = Default::default();
+        for (e, seq) in events.iter().zip(lo..) {
+            let at = millis(e.at);
+            for (level, key) in
+                levels.iter_mut().zip(e.ip.iter().copied().chain([keyblocks::account_key(&e.account_id)]))
+            {
+                level.push(Entry { key, at, seq });
+            }
+        }
+        for (lvl, mut entries) in (0i16..).zip(levels) {
+            entries.sort_unstable();
+            write_blocks(tx, self.backend, seg, lvl, &entries, bits).await?;
         }
         Ok(())
     }
@@ -955,6 +1058,9 @@ impl Store for SqlStore {
     }
 
     async fn migrate(&self) -> Result<()> {
+        // Keys move from rows to blocks between migrations 0025 and 0026, in Rust.
+        self.migrate_through(25).await?;
+        self.convert_row_keys().await?;
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
             Backend::Postgres => {
@@ -1286,53 +1392,73 @@ impl Store for SqlStore {
         if self.backend == Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
         }
-        let segs: Vec<i64> =
-            sqlx::query("SELECT seg FROM access_segments WHERE max_at >= $1 AND min_at < $2 ORDER BY seg")
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<i64, _>(0))
-                .collect::<std::result::Result<_, _>>()?;
-        if segs.is_empty() {
+        let mut segs: std::collections::HashMap<i64, u32> = std::collections::HashMap::new();
+        for r in sqlx::query("SELECT seg, bits FROM access_segments WHERE max_at >= $1 AND min_at < $2")
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let bits: i64 = r.try_get(1)?;
+            segs.insert(r.try_get(0)?, u32::try_from(bits).unwrap_or(keyblocks::MAX_BITS).min(keyblocks::MAX_BITS));
+        }
+        let (lvl, mut keys) = match query {
+            EventQuery::Account(id) => (keyblocks::ACCOUNT_LEVEL, vec![keyblocks::account_key(id)]),
+            EventQuery::IpPrefixes { level, values } => (i16::try_from((*level).min(3)).unwrap_or(3), values.clone()),
+        };
+        keys.sort_unstable();
+        keys.dedup();
+        if segs.is_empty() || keys.is_empty() {
             return Ok(Vec::new());
         }
-        // Integers are written into the statement (they are i64s: nothing to escape); the one
-        // text value is bound.
-        let seg_list = join_ints(&segs);
-        let mut text_bind: Option<String> = None;
-        let (table, filter) = match query {
-            EventQuery::Account(id) => {
-                text_bind = Some(id.to_string());
-                ("access_account_keys", "account_id = $3".to_owned())
-            }
-            EventQuery::IpPrefixes { level, values } => {
-                if values.is_empty() {
-                    return Ok(Vec::new());
+        // One primary-key read per segment and bucket: the buckets of the wanted keys in each
+        // segment (their bits differ), as UNION ALL arms of at most 200 (SQLite's compound
+        // SELECT limit is 500); integers only, written into the statement.
+        let mut seg_list: Vec<(i64, u32)> = segs.iter().map(|(s, b)| (*s, *b)).collect();
+        seg_list.sort_unstable();
+        let arms: Vec<String> = seg_list
+            .iter()
+            .map(|(seg, bits)| {
+                let mut buckets: Vec<i64> = keys.iter().map(|k| keyblocks::bucket(*k, *bits)).collect();
+                buckets.dedup();
+                format!(
+                    "SELECT seg, bucket, data FROM access_key_blocks WHERE seg = {seg} AND lvl = {lvl} AND bucket IN ({})",
+                    join_ints(&buckets)
+                )
+            })
+            .collect();
+        let limit = usize::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000);
+        let mut found: Vec<Entry> = Vec::new();
+        for group in arms.chunks(200) {
+            for r in sqlx::query(&group.join(" UNION ALL ")).fetch_all(&mut *tx).await? {
+                let (seg, bucket, data): (i64, i64, Vec<u8>) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                let bits = segs.get(&seg).copied().unwrap_or(0);
+                let block = Block::new(&data).map_err(|e| StoreError::Corrupt(format!("segment {seg}: {e}")))?;
+                for key in keys.iter().filter(|k| keyblocks::bucket(**k, bits) == bucket) {
+                    found.extend(block.matching(*key, from, to, after, limit));
                 }
-                ("access_ip_keys", format!("lvl = {} AND key IN ({})", (*level).min(3), join_ints(values)))
             }
+            // Keep memory to one page beyond what is needed.
+            if found.len() > limit {
+                found.sort_unstable_by_key(|e| (e.at, e.seq));
+                found.truncate(limit);
+            }
+        }
+        found.sort_unstable_by_key(|e| (e.at, e.seq));
+        found.truncate(limit);
+        let (Some(first), Some(last)) = (found.first(), found.last()) else {
+            tx.commit().await?;
+            return Ok(Vec::new());
         };
-        let (mut lo, mut cursor) = (from, String::new());
-        if let Some((at, seq)) = after {
-            lo = lo.max(at);
-            cursor = format!(" AND (at > {at} OR (at = {at} AND seq > {seq}))");
-        }
-        let limit = limit.clamp(1, 10_000);
-        // Partition pruning on PostgreSQL needs `at` beside `seq` in the join.
-        let join_at = if self.backend == Backend::Postgres { " AND e.at = k.at" } else { "" };
-        let cols = EVENT_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
+        // The rows by sequence number; on PostgreSQL the time bounds prune monthly partitions.
+        let seqs: Vec<i64> = found.iter().map(|e| e.seq).collect();
         let sql = format!(
-            "SELECT {cols} FROM (SELECT at, seq FROM {table} WHERE seg IN ({seg_list}) AND {filter} \
-             AND at >= $1 AND at < $2{cursor} ORDER BY at, seq LIMIT {limit}) k \
-             JOIN access_events e ON e.seq = k.seq{join_at} ORDER BY k.at, k.seq"
+            "SELECT {EVENT_COLUMNS} FROM access_events WHERE seq IN ({}) AND at BETWEEN {} AND {} ORDER BY at, seq",
+            join_ints(&seqs),
+            first.at,
+            last.at
         );
-        let mut q = sqlx::query(&sql).bind(lo).bind(to);
-        if let Some(t) = text_bind {
-            q = q.bind(t);
-        }
-        let rows = q.fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(&sql).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows.iter().map(event_from_row).collect()
     }
@@ -1364,27 +1490,36 @@ impl Store for SqlStore {
         let max_at = run.iter().map(|s| s.3).max().unwrap_or(0);
         let events: i64 = run.iter().map(|s| s.4).sum();
         let list = join_ints(&run.iter().map(|s| s.0).collect::<Vec<_>>());
+        let bits = keyblocks::bits_for(u64::try_from(events).unwrap_or(0));
         let seg: i64 = sqlx::query(
-            "INSERT INTO access_segments (tier, min_at, max_at, events) VALUES ($1, $2, $3, $4) RETURNING seg",
+            "INSERT INTO access_segments (tier, min_at, max_at, events, bits) VALUES ($1, $2, $3, $4, $5) RETURNING seg",
         )
         .bind(tier)
         .bind(min_at)
         .bind(max_at)
         .bind(events)
+        .bind(i64::from(bits))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+        // Each level's blocks merged in memory (one level at a time bounds the memory to one
+        // level of the merged segment: 24 bytes an event) and cut into the new segment's buckets.
+        for lvl in 0..=keyblocks::ACCOUNT_LEVEL {
+            let rows =
+                sqlx::query(&format!("SELECT data FROM access_key_blocks WHERE seg IN ({list}) AND lvl = {lvl}"))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let mut entries: Vec<Entry> = Vec::with_capacity(usize::try_from(events).unwrap_or(0));
+            for r in &rows {
+                let data: Vec<u8> = r.try_get(0)?;
+                entries.extend(Block::new(&data).map_err(|e| StoreError::Corrupt(e.to_string()))?.iter());
+            }
+            drop(rows);
+            entries.sort_unstable();
+            write_blocks(&mut tx, self.backend, seg, lvl, &entries, bits).await?;
+        }
         for sql in [
-            format!(
-                "INSERT INTO access_ip_keys (seg, lvl, key, at, seq) SELECT {seg}, lvl, key, at, seq \
-                 FROM access_ip_keys WHERE seg IN ({list}) ORDER BY lvl, key, at, seq"
-            ),
-            format!(
-                "INSERT INTO access_account_keys (seg, account_id, at, seq) SELECT {seg}, account_id, at, seq \
-                 FROM access_account_keys WHERE seg IN ({list}) ORDER BY account_id, at, seq"
-            ),
-            format!("DELETE FROM access_ip_keys WHERE seg IN ({list})"),
-            format!("DELETE FROM access_account_keys WHERE seg IN ({list})"),
+            format!("DELETE FROM access_key_blocks WHERE seg IN ({list})"),
             format!("DELETE FROM access_segments WHERE seg IN ({list})"),
         ] {
             sqlx::query(&sql).execute(&mut *tx).await?;

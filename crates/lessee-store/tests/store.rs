@@ -585,6 +585,122 @@ async fn concurrent_and_oversized_batches_keep_every_event(s: Arc<SqlStore>) {
     assert_eq!(one.iter().map(|e| e.id).collect::<Vec<_>>(), vec![1_068_000]);
 }
 
+/// Keys spread over the whole 64-bit range (as blind indexes are) land in many buckets of a
+/// segment; lookups of several keys at once, across segments cut into different numbers of
+/// buckets, before and after a merge, find exactly what a scan of all events finds.
+async fn keys_across_buckets_match_a_scan(s: Arc<SqlStore>) {
+    let app = application("seg-5", "US");
+    let (a, b) = (account(&app, 5), account(&application("seg-6", "US"), 6));
+    create(&s, &a, &app, None).await.unwrap();
+    let base = Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).single().unwrap();
+    // A fixed scrambler so the keys cover the range, negatives included; level 2 has 50
+    // distinct keys, so each is shared by many events.
+    let spread = |x: i64| (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) as i64;
+    let mut all: Vec<StoredEvent> = Vec::new();
+    // Sixteen segments (one compaction run) of different sizes: 3,000 events (16 buckets),
+    // 700 (4), 300 (2), 40 (1).
+    for (n, size) in [3000i64, 700, 300, 40].repeat(COMPACTION_FANOUT / 4).into_iter().enumerate() {
+        let batch: Vec<StoredEvent> = (0..size)
+            .map(|i| {
+                let x = n as i64 * 10_000 + i;
+                StoredEvent {
+                    id: 3_000_000 + x,
+                    account_id: if x % 3 == 0 { b.id } else { a.id },
+                    at: base + chrono::Duration::milliseconds((x * 7919) % 100_000),
+                    kind: 1,
+                    action: "console.login".into(),
+                    sealed: vec![2; 8],
+                    ip: [spread(x), spread(x % 500 + 1), spread(x % 50 + 2), 1],
+                    seq: 0,
+                }
+            })
+            .collect();
+        s.insert_events(&batch, &event("events.ingest", "spread")).await.unwrap();
+        all.extend(batch);
+    }
+    let (from, to) = (base + chrono::Duration::milliseconds(20_000), base + chrono::Duration::milliseconds(80_000));
+    let check = |found: Vec<StoredEvent>, want: &dyn Fn(&StoredEvent) -> bool, what: &str| {
+        let mut expect: Vec<i64> = all.iter().filter(|e| want(e) && e.at >= from && e.at < to).map(|e| e.id).collect();
+        expect.sort_unstable();
+        let mut got: Vec<i64> = found.iter().map(|e| e.id).collect();
+        assert!(found.windows(2).all(|w| (w[0].at, w[0].seq) < (w[1].at, w[1].seq)), "{what}: order");
+        got.sort_unstable();
+        assert!(!expect.is_empty(), "{what}: the test must expect something");
+        assert_eq!(got, expect, "{what}");
+    };
+    for round in 0..2 {
+        let mut pages = Vec::new();
+        let mut after = None;
+        let level1: Vec<i64> = [1i64, 7, 250, 499].iter().map(|x| spread(*x + 1)).collect();
+        let q = EventQuery::IpPrefixes { level: 1, values: level1.clone() };
+        loop {
+            let page = s.events(&q, from, to, after, 13).await.unwrap();
+            let n = page.len();
+            after = page.last().map(|e| (e.at.timestamp_millis(), e.seq));
+            pages.extend(page);
+            if n < 13 {
+                break;
+            }
+        }
+        check(pages, &|e: &StoredEvent| level1.contains(&e.ip[1]), &format!("round {round}: four level-1 keys, paged"));
+        let level2 = vec![spread(2), spread(30)];
+        let q2 = EventQuery::IpPrefixes { level: 2, values: level2.clone() };
+        check(
+            s.events(&q2, from, to, None, 10_000).await.unwrap(),
+            &|e: &StoredEvent| level2.contains(&e.ip[2]),
+            &format!("round {round}: level 2"),
+        );
+        let one = spread(10_000 + 123);
+        let found =
+            s.events(&EventQuery::IpPrefixes { level: 0, values: vec![one] }, base, to, None, 10).await.unwrap();
+        assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3_010_123], "round {round}: one address");
+        let by_b = s.events(&EventQuery::Account(b.id), from, to, None, 10_000).await.unwrap();
+        check(by_b, &|e: &StoredEvent| e.account_id == b.id, &format!("round {round}: account"));
+        // Merge the sixteen (all small under a cap of 1,000,000) into one and ask again.
+        if round == 0 {
+            assert_eq!(s.compact_events(1_000_000).await.unwrap().merged, COMPACTION_FANOUT);
+        }
+    }
+}
+
+/// Concurrent openings of a case for one account (as concurrent ingestion batches' jurisdiction
+/// watches do) open exactly one and fail none.
+async fn concurrent_review_openings_open_one(s: Arc<SqlStore>) {
+    let app = application("rev-race", "US");
+    let a = account(&app, 7);
+    create(&s, &a, &app, None).await.unwrap();
+    for round in 0..3 {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.open_review(
+                        a.id,
+                        "access from a new jurisdiction",
+                        "monitor",
+                        Utc::now(),
+                        &event("review.open", "x"),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut opened = 0;
+        for t in tasks {
+            opened += usize::from(t.await.unwrap().unwrap());
+        }
+        assert_eq!(opened, 1, "round {round}: one case opened");
+        let open: Vec<_> = s.reviews(Some("open"), Some(a.id), 10).await.unwrap();
+        assert_eq!(open.len(), 1);
+        // Close it, so the next round opens the next one.
+        let mut r = open.into_iter().next().unwrap();
+        r.status = "closed".into();
+        r.closed_at = Some(Utc::now());
+        assert!(s.update_review(&r, "open", None, &event("review.close", "x")).await.unwrap());
+    }
+    assert_eq!(s.reviews(None, Some(a.id), 10).await.unwrap().len(), 3);
+}
+
 async fn queries_during_compaction_see_every_event(s: Arc<SqlStore>) {
     let app = application("seg-3", "US");
     let a = account(&app, 3);
@@ -742,6 +858,8 @@ on_both_backends!(
     events_are_segmented_paged_and_compacted,
     queries_during_compaction_see_every_event,
     concurrent_and_oversized_batches_keep_every_event,
+    keys_across_buckets_match_a_scan,
+    concurrent_review_openings_open_one,
     job_queue_dedupes_leases_and_retries,
     concurrent_access_country_notes_do_not_deadlock,
 );
