@@ -368,7 +368,12 @@ impl Service {
         // The events are stored: a failure of the watch is logged, not returned (a retry of the
         // batch would store the events twice), and the countries it missed are seen again.
         if let Err(e) = self.watch_jurisdictions(ctx, seen).await {
-            tracing::error!(error = %e, request_id = %ctx.request_id, "The jurisdiction watch failed.");
+            tracing::error!(
+                error = %e,
+                internal = e.internal.as_deref().unwrap_or(""),
+                request_id = %ctx.request_id,
+                "The jurisdiction watch failed."
+            );
         }
         let t5 = std::time::Instant::now();
         let us = |from: std::time::Instant, to: std::time::Instant| to.saturating_duration_since(from).as_micros();
