@@ -187,6 +187,15 @@ pub fn parse_batch(body: &[u8]) -> std::result::Result<Batch, Error> {
     Ok(out)
 }
 
+/// What the jurisdiction watch does for a batch (see [`Service::plan_watch`]).
+#[derive(Default)]
+struct WatchPlan {
+    /// New (account, country) pairs that need no case: noted with the batch.
+    note: Vec<(AccountId, Country)>,
+    /// Accounts due a case, with their new foreign countries (noted once the case is open).
+    review: Vec<(AccountId, Vec<Country>)>,
+}
+
 fn event_id(at: DateTime<Utc>) -> i64 {
     let mut r = [0u8; 2];
     rand::rng().fill_bytes(&mut r);
@@ -352,6 +361,26 @@ impl Service {
                 )
             });
         }
+        // The jurisdiction watch's reads, before the write: its notes that need no case go
+        // into the batch's own transaction. A failure is logged, not returned: the events are
+        // still stored, and the countries it missed are seen again.
+        let watch_failed = |e: Error| {
+            tracing::error!(
+                error = %e,
+                internal = e.internal.as_deref().unwrap_or(""),
+                request_id = %ctx.request_id,
+                "The jurisdiction watch failed."
+            );
+        };
+        let plan = if stored.is_empty() {
+            WatchPlan::default()
+        } else {
+            self.plan_watch(seen).await.unwrap_or_else(|e| {
+                watch_failed(e);
+                WatchPlan::default()
+            })
+        };
+        let t4 = std::time::Instant::now();
         if !stored.is_empty() {
             let audit = self.audit_event(
                 by,
@@ -361,30 +390,28 @@ impl Service {
                 "access_events",
                 &format!("batch-{}", stored.len()),
             );
-            self.store.insert_events(&stored, &audit).await?;
-        }
-        let t4 = std::time::Instant::now();
-        metrics::counter!("lessee_access_events_ingested_total").increment(stored.len() as u64);
-        // The events are stored: a failure of the watch is logged, not returned (a retry of the
-        // batch would store the events twice), and the countries it missed are seen again.
-        if let Err(e) = self.watch_jurisdictions(ctx, seen).await {
-            tracing::error!(
-                error = %e,
-                internal = e.internal.as_deref().unwrap_or(""),
-                request_id = %ctx.request_id,
-                "The jurisdiction watch failed."
-            );
+            let notes: Vec<(AccountId, String)> = plan.note.iter().map(|(id, c)| (*id, c.to_string())).collect();
+            self.store.insert_events_noting(&stored, &audit, &notes, now).await?;
+            self.facts.countries.insert_many(plan.note.into_iter().map(|k| (k, ())));
         }
         let t5 = std::time::Instant::now();
+        metrics::counter!("lessee_access_events_ingested_total").increment(stored.len() as u64);
+        // The events are stored: a failure here is logged, not returned (a retry of the batch
+        // would store the events twice), and the countries it missed are seen again.
+        if let Err(e) = self.finish_watch(ctx, plan.review).await {
+            watch_failed(e);
+        }
+        let t6 = std::time::Instant::now();
         let us = |from: std::time::Instant, to: std::time::Instant| to.saturating_duration_since(from).as_micros();
         tracing::debug!(
             events = stored.len(),
-            total_us = us(t0, t5),
+            total_us = us(t0, t6),
             validate_us = us(t0, t1),
             resolve_us = us(t1, t2),
             seal_us = us(t2, t3),
-            insert_us = us(t3, t4),
-            watch_us = us(t4, t5),
+            watch_plan_us = us(t3, t4),
+            insert_us = us(t4, t5),
+            watch_cases_us = us(t5, t6),
             "Access-event batch ingested."
         );
         Ok(IngestReport { accepted: stored.len(), rejected })
@@ -409,17 +436,19 @@ impl Service {
     /// none of its classification evidence (address, citizenship, sign-up IP, owners,
     /// sub-lessees; not the parties it is held on behalf of) names, gets a review case ("access
     /// from a new jurisdiction").
-    async fn watch_jurisdictions(
-        &self,
-        ctx: &RequestContext,
-        seen: HashMap<AccountId, std::collections::BTreeSet<Country>>,
-    ) -> Result<()> {
+    ///
+    /// Planned before the batch is stored (reads only): the new (account, country) pairs that
+    /// need no case (the account has one open, or the country is one of its own) are noted in
+    /// the batch's own transaction; the rest are noted by [`Service::finish_watch`] only once
+    /// their case is open, so a crash in between leaves them unnoted and seen again, never
+    /// noted without their case.
+    async fn plan_watch(&self, seen: HashMap<AccountId, std::collections::BTreeSet<Country>>) -> Result<WatchPlan> {
         let pairs: Vec<(AccountId, Country)> =
             seen.into_iter().flat_map(|(id, cs)| cs.into_iter().map(move |c| (id, c))).collect();
         // Pairs this process already knows are noted need no query.
         let (_, unknown) = self.facts.countries.get_many(pairs.iter());
         if unknown.is_empty() {
-            return Ok(());
+            return Ok(WatchPlan::default());
         }
         let ids: Vec<AccountId> = unknown.iter().map(|(id, _)| *id).collect::<HashSet<_>>().into_iter().collect();
         let mut known: HashSet<(AccountId, Country)> = HashSet::new();
@@ -432,16 +461,17 @@ impl Service {
         self.facts.countries.insert_many(known.iter().map(|k| (*k, ())));
         let new: Vec<(AccountId, Country)> = unknown.into_iter().filter(|p| !known.contains(p)).collect();
         if new.is_empty() {
-            return Ok(());
+            return Ok(WatchPlan::default());
         }
         // Accounts with a case still open need no second one; the rest are read in one query.
         let mut fresh: Vec<AccountId> = new.iter().map(|(id, _)| *id).collect::<HashSet<_>>().into_iter().collect();
         let open: HashSet<AccountId> = self.store.open_review_accounts(&fresh).await?.into_iter().collect();
         fresh.retain(|id| !open.contains(id));
-        let mut by_account: HashMap<AccountId, Vec<String>> = HashMap::new();
+        let mut by_account: HashMap<AccountId, Vec<Country>> = HashMap::new();
         for (id, c) in &new {
-            by_account.entry(*id).or_default().push(c.to_string());
+            by_account.entry(*id).or_default().push(*c);
         }
+        let mut foreign_of: HashMap<AccountId, Vec<Country>> = HashMap::new();
         for account in self.store.accounts(&fresh).await? {
             let mut home = HashSet::new();
             let mut evidence = serde_json::to_value(&account.classification).map_err(Error::internal)?;
@@ -451,25 +481,41 @@ impl Service {
                 o.remove("on_behalf_of");
             }
             collect_countries(&evidence, &mut home);
-            let mut foreign: Vec<&str> = by_account
+            let mut foreign: Vec<Country> = by_account
                 .get(&account.id)
-                .map(|cs| cs.iter().map(String::as_str).filter(|c| !home.contains(*c)).collect())
+                .map(|cs| cs.iter().copied().filter(|c| !home.contains(&c.to_string())).collect())
                 .unwrap_or_default();
-            if foreign.is_empty() {
-                continue;
-            }
-            foreign.sort_unstable();
-            let reason = format!("access from a new jurisdiction: {}", foreign.join(", "));
-            let monitor = Principal::local_operator();
-            let id = account.id;
-            let audit = self.audit_event(&monitor, ctx, Purpose::Review, "review.open", "account", &id.to_string());
-            if self.store.open_review(id, &reason, "monitor", self.now(), &audit).await? {
-                tracing::info!(account_id = %id, "Access from a new jurisdiction: review opened.");
+            if !foreign.is_empty() {
+                foreign.sort_unstable();
+                foreign_of.insert(account.id, foreign);
             }
         }
-        let noted: Vec<(AccountId, String)> = new.iter().map(|(id, c)| (*id, c.to_string())).collect();
-        self.store.note_access_countries(&noted, self.now()).await?;
-        self.facts.countries.insert_many(new.into_iter().map(|k| (k, ())));
+        let note = new.into_iter().filter(|(id, c)| !foreign_of.get(id).is_some_and(|f| f.contains(c))).collect();
+        Ok(WatchPlan { note, review: foreign_of.into_iter().collect() })
+    }
+
+    /// Opens the cases a [`WatchPlan`] found due and notes their countries, in one transaction.
+    async fn finish_watch(&self, ctx: &RequestContext, review: Vec<(AccountId, Vec<Country>)>) -> Result<()> {
+        if review.is_empty() {
+            return Ok(());
+        }
+        let monitor = Principal::local_operator();
+        let cases: Vec<(AccountId, String, lessee_audit::AuditEvent)> = review
+            .iter()
+            .map(|(id, foreign)| {
+                let names: Vec<String> = foreign.iter().map(Country::to_string).collect();
+                let reason = format!("access from a new jurisdiction: {}", names.join(", "));
+                let audit = self.audit_event(&monitor, ctx, Purpose::Review, "review.open", "account", &id.to_string());
+                (*id, reason, audit)
+            })
+            .collect();
+        let pairs: Vec<(AccountId, Country)> =
+            review.into_iter().flat_map(|(id, cs)| cs.into_iter().map(move |c| (id, c))).collect();
+        let noted: Vec<(AccountId, String)> = pairs.iter().map(|(id, c)| (*id, c.to_string())).collect();
+        for id in self.store.open_reviews_noting(&cases, "monitor", self.now(), &noted).await? {
+            tracing::info!(account_id = %id, "Access from a new jurisdiction: review opened.");
+        }
+        self.facts.countries.insert_many(pairs.into_iter().map(|k| (k, ())));
         Ok(())
     }
 

@@ -372,6 +372,15 @@ pub trait Store: ScreeningStore + MeasureStore + Send + Sync + 'static {
     /// Writes a batch of events and moves each account's `last_accessed_at` forward, with an
     /// audit record, in one transaction.
     async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()>;
+    /// [`Store::insert_events`], and in the same transaction [`Store::note_access_countries`]
+    /// of `noted` at `noted_at` (one writer transaction per batch instead of two).
+    async fn insert_events_noting(
+        &self,
+        events: &[StoredEvent],
+        audit: &AuditEvent,
+        noted: &[(AccountId, String)],
+        noted_at: DateTime<Utc>,
+    ) -> Result<()>;
     /// Events in `[from, to)` (ms) matching the query, ordered by (at, seq), after `after`
     /// (an (at, seq) pair), at most `limit`.
     async fn events(
@@ -515,6 +524,17 @@ pub trait Store: ScreeningStore + MeasureStore + Send + Sync + 'static {
     async fn access_countries(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, String)>>;
     /// Remembers that an account was seen accessing from these countries.
     async fn note_access_countries(&self, seen: &[(AccountId, String)], at: DateTime<Utc>) -> Result<()>;
+    /// Opens review cases (account, reason, audit record of the opening) opened by `by` at
+    /// `at`, and notes `noted` (as [`Store::note_access_countries`]), all in one transaction:
+    /// a country is noted if and only if its case is open. Returns the accounts a case was
+    /// opened on; the others had one open already (or do not exist).
+    async fn open_reviews_noting(
+        &self,
+        cases: &[(AccountId, String, AuditEvent)],
+        by: &str,
+        at: DateTime<Utc>,
+        noted: &[(AccountId, String)],
+    ) -> Result<Vec<AccountId>>;
     /// The accounts among `ids` that have a review case not yet closed.
     async fn open_review_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>>;
     /// Claims up to `limit` undelivered decisions due at `now` for `lease_ms` (another deliverer

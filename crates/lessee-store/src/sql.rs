@@ -629,6 +629,36 @@ async fn write_blocks(
     Ok(())
 }
 
+/// Notes accounts seen accessing from countries (`evidence_states` kind `access_country:CC`),
+/// in key order and once each: two transactions noting overlapping accounts at the same time
+/// (PostgreSQL) then wait for each other instead of deadlocking.
+async fn note_access_countries_tx(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    seen: &[(AccountId, String)],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let mut seen: Vec<(String, String)> =
+        seen.iter().map(|(id, cc)| (id.to_string(), format!("access_country:{cc}"))).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    for chunk in seen.chunks(500) {
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|i| format!("({}, 'seen', {})", param_list(backend, 2 * i, 2), millis(at))).collect();
+        let sql = format!(
+            "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES {} \
+             ON CONFLICT (account_id, kind) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, kind) in chunk {
+            q = q.bind(id.clone()).bind(kind.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// The backend of a transaction's connection.
 pub(crate) fn tx_backend(tx: &Transaction<'static, Any>) -> Backend {
     if tx.backend_name().eq_ignore_ascii_case("sqlite") { Backend::Sqlite } else { Backend::Postgres }
@@ -1340,12 +1370,26 @@ impl Store for SqlStore {
     }
 
     async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()> {
+        self.insert_events_noting(events, audit, &[], Utc::now()).await
+    }
+
+    async fn insert_events_noting(
+        &self,
+        events: &[StoredEvent],
+        audit: &AuditEvent,
+        noted: &[(AccountId, String)],
+        noted_at: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         self.ensure_partitions(&mut tx, events.iter().map(|e| millis(e.at))).await?;
         // A segment takes at most one block of sequence numbers (PostgreSQL; see SEQ_BLOCK).
         for part in events.chunks(usize::try_from(SEQ_BLOCK).unwrap_or(usize::MAX)) {
             self.append_segment(&mut tx, part).await?;
         }
+        note_access_countries_tx(&mut tx, self.backend, noted, noted_at).await?;
+        enqueue_audit_tx(&mut tx, audit).await?;
+        // Last: on PostgreSQL these row locks are what two concurrent batches for the same
+        // accounts wait on, so they are held from here to the commit only.
         // Each account's latest event, in id order: one statement per 1,000 accounts rather than
         // one per account, into the narrow `account_activity` (migration 0023). Rows are taken
         // in id order, so two batches touching the same accounts on PostgreSQL wait for each
@@ -1369,7 +1413,6 @@ impl Store for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
-        enqueue_audit_tx(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -2048,35 +2091,34 @@ impl Store for SqlStore {
         if seen.is_empty() {
             return Ok(());
         }
-        // In key order, once each: two batches noting overlapping accounts at the same time
-        // (PostgreSQL) then wait for each other instead of deadlocking.
-        let mut seen: Vec<(String, String)> =
-            seen.iter().map(|(id, cc)| (id.to_string(), format!("access_country:{cc}"))).collect();
-        seen.sort_unstable();
-        seen.dedup();
         let mut tx = self.write.begin().await?;
-        for chunk in seen.chunks(500) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let m = |k: usize| {
-                        if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${}", 3 * i + k) }
-                    };
-                    format!("({}, {}, 'seen', {})", m(1), m(2), m(3))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO evidence_states (account_id, kind, state, updated_at) VALUES {} \
-                 ON CONFLICT (account_id, kind) DO NOTHING",
-                rows.join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (id, kind) in chunk {
-                q = q.bind(id.clone()).bind(kind.clone()).bind(millis(at));
-            }
-            q.execute(&mut *tx).await?;
-        }
+        note_access_countries_tx(&mut tx, self.backend, seen, at).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn open_reviews_noting(
+        &self,
+        cases: &[(AccountId, String, AuditEvent)],
+        by: &str,
+        at: DateTime<Utc>,
+        noted: &[(AccountId, String)],
+    ) -> Result<Vec<AccountId>> {
+        // In account order: two transactions opening cases for overlapping accounts at the same
+        // time (PostgreSQL) then wait for each other instead of deadlocking.
+        let mut order: Vec<&(AccountId, String, AuditEvent)> = cases.iter().collect();
+        order.sort_by_key(|c| c.0.to_string());
+        let mut tx = self.write.begin().await?;
+        let mut opened = Vec::new();
+        for (id, reason, audit) in order {
+            if open_review_tx(&mut tx, &id.to_string(), reason, by, millis(at)).await? {
+                enqueue_audit_tx(&mut tx, audit).await?;
+                opened.push(*id);
+            }
+        }
+        note_access_countries_tx(&mut tx, self.backend, noted, at).await?;
+        tx.commit().await?;
+        Ok(opened)
     }
 
     async fn open_review_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>> {
@@ -2296,7 +2338,8 @@ mod migration_tests {
 
     use super::*;
 
-    /// Events written in the layout before migration 0014 are all found through the new keys.
+    /// Events written in the layout before migration 0014, and a segment written in the
+    /// row-per-key layout before migration 0025, are all found through the key blocks.
     async fn events_survive_the_segment_migration(s: SqlStore) {
         s.migrate_through(13).await.unwrap();
         let acct = AccountId::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap(), [9; 10]);
@@ -2321,7 +2364,70 @@ mod migration_tests {
             .await
             .unwrap();
         }
+        // Migration 0014 makes those one segment in the row-per-key tables; a second one is
+        // written there as the code before migration 0025 did (600 events: more than one bucket).
+        s.migrate_through(24).await.unwrap();
+        let spread = |x: i64| (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) as i64;
+        for i in 0..600i64 {
+            let seq = 1_000 + i;
+            sqlx::query(
+                "INSERT INTO access_events (id, account_id, at, kind, action, sealed, ip0, ip1, ip2, ip3, seq) \
+                 VALUES ($1, $2, $3, 1, 'console.login', $4, $5, $6, 7, 8, $7)",
+            )
+            .bind(10_000 + i)
+            .bind(acct.to_string())
+            .bind(at(100_000 + i))
+            .bind(vec![1u8])
+            .bind(spread(i))
+            .bind(spread(i % 10))
+            .bind(seq)
+            .execute(&s.write)
+            .await
+            .unwrap();
+            for (lvl, key) in [spread(i), spread(i % 10), 7, 8].into_iter().enumerate() {
+                sqlx::query("INSERT INTO access_ip_keys (seg, lvl, key, at, seq) VALUES (2, $1, $2, $3, $4)")
+                    .bind(lvl as i16)
+                    .bind(key)
+                    .bind(at(100_000 + i))
+                    .bind(seq)
+                    .execute(&s.write)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("INSERT INTO access_account_keys (seg, account_id, at, seq) VALUES (2, $1, $2, $3)")
+                .bind(acct.to_string())
+                .bind(at(100_000 + i))
+                .bind(seq)
+                .execute(&s.write)
+                .await
+                .unwrap();
+        }
+        sqlx::query("INSERT INTO access_segments (seg, tier, min_at, max_at, events) VALUES (2, 0, $1, $2, 600)")
+            .bind(at(100_000))
+            .bind(at(100_599))
+            .execute(&s.write)
+            .await
+            .unwrap();
         s.migrate().await.unwrap();
+        let unconverted: i64 = sqlx::query("SELECT COUNT(*) FROM access_segments WHERE bits IS NULL")
+            .fetch_one(&s.read)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(unconverted, 0);
+        assert!(sqlx::query("SELECT 1 FROM access_ip_keys").fetch_all(&s.read).await.is_err(), "old tables dropped");
+        let wide = (from_millis(at(-1)).unwrap(), from_millis(at(1_000_000)).unwrap());
+        let second = s.events(&EventQuery::Account(acct), wide.0, wide.1, None, 1000).await.unwrap();
+        assert_eq!(second.len(), 603);
+        let q = EventQuery::IpPrefixes { level: 1, values: vec![spread(3)] };
+        let tenth: Vec<i64> = s.events(&q, wide.0, wide.1, None, 1000).await.unwrap().iter().map(|e| e.id).collect();
+        assert_eq!(tenth, (0..600).filter(|i| i % 10 == 3).map(|i| 10_000 + i).collect::<Vec<i64>>());
+        let q = EventQuery::IpPrefixes { level: 0, values: vec![spread(599)] };
+        let one = s.events(&q, wide.0, wide.1, None, 9).await.unwrap();
+        assert_eq!(one.iter().map(|e| e.id).collect::<Vec<_>>(), vec![10_599]);
+        sqlx::query("DELETE FROM access_events WHERE seq >= 1000").execute(&s.write).await.unwrap();
+        sqlx::query("DELETE FROM access_key_blocks WHERE seg = 2").execute(&s.write).await.unwrap();
+        sqlx::query("DELETE FROM access_segments WHERE seg = 2").execute(&s.write).await.unwrap();
         let (from, to) = (from_millis(at(-1)).unwrap(), from_millis(at(10_000)).unwrap());
         let by_account = s.events(&EventQuery::Account(acct), from, to, None, 100).await.unwrap();
         assert_eq!(by_account.iter().map(|e| e.id).collect::<Vec<_>>(), vec![100, 101, 102]);

@@ -701,6 +701,48 @@ async fn concurrent_review_openings_open_one(s: Arc<SqlStore>) {
     assert_eq!(s.reviews(None, Some(a.id), 10).await.unwrap().len(), 3);
 }
 
+/// Cases opened in one transaction with their countries' notes: a case per account not already
+/// under review, notes for all; concurrent calls over the same accounts in opposite orders
+/// (two ingestion batches on PostgreSQL) neither deadlock nor open a second case.
+async fn review_cases_open_with_their_notes(s: Arc<SqlStore>) {
+    let mut ids = Vec::new();
+    for n in 0..6u8 {
+        let app = application(&format!("watch-{n}"), "US");
+        let a = account(&app, 40 + n);
+        create(&s, &a, &app, None).await.unwrap();
+        ids.push(a.id);
+    }
+    assert!(s.open_review(ids[0], "earlier", "analyst", Utc::now(), &event("review.open", "x")).await.unwrap());
+    let cases = |order: &[usize]| -> Vec<(AccountId, String, lessee_audit::AuditEvent)> {
+        order
+            .iter()
+            .map(|i| (ids[*i], format!("access from a new jurisdiction: DE ({i})"), event("review.open", "w")))
+            .collect()
+    };
+    let noted: Vec<(AccountId, String)> = ids.iter().map(|id| (*id, "DE".to_string())).collect();
+    let forward: Vec<usize> = (0..6).collect();
+    let backward: Vec<usize> = (0..6).rev().collect();
+    let tasks: Vec<_> = (0..8)
+        .map(|k| {
+            let (s, c, n) = (s.clone(), cases(if k % 2 == 0 { &forward } else { &backward }), noted.clone());
+            tokio::spawn(async move { s.open_reviews_noting(&c, "monitor", Utc::now(), &n).await.unwrap() })
+        })
+        .collect();
+    let mut opened: Vec<AccountId> = Vec::new();
+    for t in tasks {
+        opened.extend(t.await.unwrap());
+    }
+    opened.sort();
+    let mut expect = ids[1..].to_vec();
+    expect.sort();
+    assert_eq!(opened, expect, "one case for each account not already under review, over all eight calls");
+    for id in &ids {
+        assert_eq!(s.reviews(Some("open"), Some(*id), 10).await.unwrap().len(), 1);
+        let countries: Vec<String> = s.access_countries(&[*id]).await.unwrap().into_iter().map(|(_, c)| c).collect();
+        assert_eq!(countries, ["DE"]);
+    }
+}
+
 async fn queries_during_compaction_see_every_event(s: Arc<SqlStore>) {
     let app = application("seg-3", "US");
     let a = account(&app, 3);
@@ -860,6 +902,7 @@ on_both_backends!(
     concurrent_and_oversized_batches_keep_every_event,
     keys_across_buckets_match_a_scan,
     concurrent_review_openings_open_one,
+    review_cases_open_with_their_notes,
     job_queue_dedupes_leases_and_retries,
     concurrent_access_country_notes_do_not_deadlock,
 );
