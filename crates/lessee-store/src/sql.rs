@@ -1463,6 +1463,7 @@ impl Store for SqlStore {
             .iter()
             .map(|(seg, bits)| {
                 let mut buckets: Vec<i64> = keys.iter().map(|k| keyblocks::bucket(*k, *bits)).collect();
+                buckets.sort_unstable();
                 buckets.dedup();
                 format!(
                     "SELECT seg, bucket, data FROM access_key_blocks WHERE seg = {seg} AND lvl = {lvl} AND bucket IN ({})",
