@@ -412,7 +412,7 @@ impl Service {
         loop {
             let rows = self.store.events(q, from, to, after, 5000).await?;
             let Some(last) = rows.last() else { break };
-            after = Some((last.at.timestamp_millis(), last.id));
+            after = Some((last.at.timestamp_millis(), last.seq));
             seen += rows.len();
             let full = rows.len() == 5000;
             out.extend(self.open_events(rows, keep).await?);

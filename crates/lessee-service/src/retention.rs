@@ -157,7 +157,7 @@ impl Service {
         loop {
             let rows = self.store.events(&EventQuery::Account(id), from, to, after, 1000).await?;
             let Some(last) = rows.last() else { return Ok(false) };
-            after = Some((last.at.timestamp_millis(), last.id));
+            after = Some((last.at.timestamp_millis(), last.seq));
             let full = rows.len() == 1000;
             let hit = self.open_event_ips(rows).await?.into_iter().any(|ip| ranges.iter().any(|r| r.contains(ip)));
             if hit {

@@ -65,8 +65,13 @@ async fn run(postgres: bool) {
         )
     };
     let now = svc.now();
-    let batch =
-        lessee_service::events::parse_batch(ev(&b, "80.133.10.7", now - Duration::hours(1)).as_bytes()).unwrap();
+    // B's events all in one millisecond: 1,000 (one page of the hold check) from elsewhere, then
+    // the one from the held range, which only the second page, after the (time, sequence)
+    // cursor, holds.
+    let at = now - Duration::hours(1);
+    let mut lines: Vec<String> = (0..1000).map(|_| ev(&b, "24.114.0.8", at)).collect();
+    lines.push(ev(&b, "80.133.10.7", at));
+    let batch = lessee_service::events::parse_batch(lines.join("\n").as_bytes()).unwrap();
     svc.ingest_events(&op, &ctx, batch, BatchMode::Atomic).await.unwrap();
     let hold_c = svc
         .place_hold(

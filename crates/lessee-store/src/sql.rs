@@ -272,27 +272,46 @@ pub(crate) async fn open_review_tx(
     at: i64,
 ) -> Result<bool> {
     // Two transactions opening a case for one account at once (PostgreSQL) both see none open
-    // and pick the same id: the loser's insert meets the winner's row (the primary key, or the
-    // one-open-case index) and does nothing, which is the answer: a case is open.
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM reviews WHERE account_id = $1")
+    // and pick the same id: the loser's insert meets the winner's row and does nothing. That
+    // means "a case is open" only if one is: the id may instead have met a case opened and
+    // closed meanwhile, so the loser looks, and counts again if none is open.
+    for _ in 0..5 {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM reviews WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+        let done = sqlx::query(
+            "INSERT INTO reviews (id, account_id, status, engine_outcome, reason, opened_by, opened_at) \
+             SELECT $1, id, 'open', outcome, $2, $3, $4 FROM accounts WHERE id = $5 \
+             AND NOT EXISTS (SELECT 1 FROM reviews WHERE account_id = $5 AND status <> 'closed') \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(format!("{account_id}.{}", n + 1))
+        .bind(reason)
+        .bind(by)
+        .bind(at)
         .bind(account_id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
-    let done = sqlx::query(
-        "INSERT INTO reviews (id, account_id, status, engine_outcome, reason, opened_by, opened_at) \
-         SELECT $1, id, 'open', outcome, $2, $3, $4 FROM accounts WHERE id = $5 \
-         AND NOT EXISTS (SELECT 1 FROM reviews WHERE account_id = $5 AND status <> 'closed') \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(format!("{account_id}.{}", n + 1))
-    .bind(reason)
-    .bind(by)
-    .bind(at)
-    .bind(account_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let open: i64 = sqlx::query("SELECT COUNT(*) FROM reviews WHERE account_id = $1 AND status <> 'closed'")
+            .bind(account_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+        let exists: i64 = sqlx::query("SELECT COUNT(*) FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+        if open > 0 || exists == 0 {
+            return Ok(false);
+        }
+    }
+    Err(StoreError::Corrupt(format!("could not pick a free review id for account {account_id}")))
 }
 
 fn log_entry_from_row(r: &AnyRow) -> Result<LogEntry> {
@@ -659,6 +678,71 @@ async fn note_access_countries_tx(
     Ok(())
 }
 
+/// One level of a segment's keys from the row-per-key tables of migration 0014, sorted, read
+/// in keyset-paged pages of 50,000 rows so that only the entries (24 bytes each) accumulate.
+async fn row_keys(tx: &mut Transaction<'static, Any>, seg: i64, lvl: i16) -> Result<Vec<Entry>> {
+    const PAGE: usize = 50_000;
+    let mut entries = Vec::new();
+    if lvl == keyblocks::ACCOUNT_LEVEL {
+        let mut after: Option<(String, i64, i64)> = None;
+        loop {
+            let (id, at, seq) = after.clone().unwrap_or((String::new(), i64::MIN, i64::MIN));
+            let rows = sqlx::query(
+                "SELECT account_id, at, seq FROM access_account_keys WHERE seg = $1 \
+                 AND ($2 = 1 OR account_id > $3 OR (account_id = $3 AND (at > $4 OR (at = $4 AND seq > $5)))) \
+                 ORDER BY account_id, at, seq LIMIT 50000",
+            )
+            .bind(seg)
+            .bind(i64::from(after.is_none()))
+            .bind(id)
+            .bind(at)
+            .bind(seq)
+            .fetch_all(&mut **tx)
+            .await?;
+            for r in &rows {
+                let id: String = r.try_get(0)?;
+                let (at, seq): (i64, i64) = (r.try_get(1)?, r.try_get(2)?);
+                let parsed =
+                    AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("bad account id {id}")))?;
+                entries.push(Entry { key: keyblocks::account_key(&parsed), at, seq });
+                after = Some((id, at, seq));
+            }
+            if rows.len() < PAGE {
+                break;
+            }
+        }
+        // Read in account-id order; blocks are in hashed-key order.
+        entries.sort_unstable();
+    } else {
+        let mut after: Option<Entry> = None;
+        loop {
+            let e = after.unwrap_or(Entry { key: i64::MIN, at: i64::MIN, seq: i64::MIN });
+            let rows = sqlx::query(
+                "SELECT key, at, seq FROM access_ip_keys WHERE seg = $1 AND lvl = $2 \
+                 AND ($3 = 1 OR key > $4 OR (key = $4 AND (at > $5 OR (at = $5 AND seq > $6)))) \
+                 ORDER BY key, at, seq LIMIT 50000",
+            )
+            .bind(seg)
+            .bind(lvl)
+            .bind(i64::from(after.is_none()))
+            .bind(e.key)
+            .bind(e.at)
+            .bind(e.seq)
+            .fetch_all(&mut **tx)
+            .await?;
+            for r in &rows {
+                let e = Entry { key: r.try_get(0)?, at: r.try_get(1)?, seq: r.try_get(2)? };
+                entries.push(e);
+                after = Some(e);
+            }
+            if rows.len() < PAGE {
+                break;
+            }
+        }
+    }
+    Ok(entries)
+}
+
 /// The backend of a transaction's connection.
 pub(crate) fn tx_backend(tx: &Transaction<'static, Any>) -> Backend {
     if tx.backend_name().eq_ignore_ascii_case("sqlite") { Backend::Sqlite } else { Backend::Postgres }
@@ -862,6 +946,11 @@ impl SqlStore {
         }
         loop {
             let mut tx = self.write.begin().await?;
+            if self.backend == Backend::Postgres {
+                // Servers starting together convert one segment at a time, each seeing the
+                // others' committed work (SQLite's one writer serializes them anyway).
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK + 3).execute(&mut *tx).await?;
+            }
             let Some(row) =
                 sqlx::query("SELECT seg, events FROM access_segments WHERE bits IS NULL ORDER BY seg LIMIT 1")
                     .fetch_optional(&mut *tx)
@@ -873,32 +962,7 @@ impl SqlStore {
             let (seg, events): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
             let bits = keyblocks::bits_for(u64::try_from(events).unwrap_or(0));
             for lvl in 0..=keyblocks::ACCOUNT_LEVEL {
-                let rows = if lvl == keyblocks::ACCOUNT_LEVEL {
-                    sqlx::query("SELECT account_id, at, seq FROM access_account_keys WHERE seg = $1")
-                        .bind(seg)
-                        .fetch_all(&mut *tx)
-                        .await?
-                } else {
-                    sqlx::query("SELECT key, at, seq FROM access_ip_keys WHERE seg = $1 AND lvl = $2")
-                        .bind(seg)
-                        .bind(lvl)
-                        .fetch_all(&mut *tx)
-                        .await?
-                };
-                let mut entries = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let key = if lvl == keyblocks::ACCOUNT_LEVEL {
-                        let id: String = r.try_get(0)?;
-                        let id =
-                            AccountId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("bad account id {id}")))?;
-                        keyblocks::account_key(&id)
-                    } else {
-                        r.try_get(0)?
-                    };
-                    entries.push(Entry { key, at: r.try_get(1)?, seq: r.try_get(2)? });
-                }
-                drop(rows);
-                entries.sort_unstable();
+                let entries = row_keys(&mut tx, seg, lvl).await?;
                 write_blocks(&mut tx, self.backend, seg, lvl, &entries, bits).await?;
             }
             for sql in [
@@ -1435,15 +1499,23 @@ impl Store for SqlStore {
         if self.backend == Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
         }
+        // Segments holding times at or after the cursor's (earlier ones hold nothing for a
+        // later page) and before `to`.
+        let since = after.map_or(from, |(at, _)| at.max(from));
         let mut segs: std::collections::HashMap<i64, u32> = std::collections::HashMap::new();
         for r in sqlx::query("SELECT seg, bits FROM access_segments WHERE max_at >= $1 AND min_at < $2")
-            .bind(from)
+            .bind(since)
             .bind(to)
             .fetch_all(&mut *tx)
             .await?
         {
-            let bits: i64 = r.try_get(1)?;
-            segs.insert(r.try_get(0)?, u32::try_from(bits).unwrap_or(keyblocks::MAX_BITS).min(keyblocks::MAX_BITS));
+            let seg: i64 = r.try_get(0)?;
+            let bits: Option<i64> = r.try_get(1)?;
+            let bits = bits
+                .and_then(|b| u32::try_from(b).ok())
+                .filter(|b| *b <= keyblocks::MAX_BITS)
+                .ok_or_else(|| StoreError::Corrupt(format!("access segment {seg} has no valid bucket bits")))?;
+            segs.insert(seg, bits);
         }
         let (lvl, mut keys) = match query {
             EventQuery::Account(id) => (keyblocks::ACCOUNT_LEVEL, vec![keyblocks::account_key(id)]),
@@ -1504,7 +1576,17 @@ impl Store for SqlStore {
         );
         let rows = sqlx::query(&sql).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        rows.iter().map(event_from_row).collect()
+        if rows.len() != found.len() {
+            return Err(StoreError::Corrupt(format!("{} access-event keys point at {} rows", found.len(), rows.len())));
+        }
+        let events: Vec<StoredEvent> = rows.iter().map(event_from_row).collect::<Result<_>>()?;
+        // An account's key is a 64-bit hash of its id: another account's events under the same
+        // hash (odds about n²/2⁶⁵) are dropped here, never returned. (The page may then be
+        // short by those events.)
+        Ok(match query {
+            EventQuery::Account(id) => events.into_iter().filter(|e| e.account_id == *id).collect(),
+            EventQuery::IpPrefixes { .. } => events,
+        })
     }
 
     async fn compact_events(&self, max_events: u64) -> Result<Compaction> {
@@ -2516,6 +2598,49 @@ mod migration_tests {
         }
         sqlx::query("ALTER SEQUENCE access_event_seq INCREMENT BY 65536").execute(&s.write).await.unwrap();
         s.migrate().await.unwrap();
+    }
+
+    /// Migration 0026 refuses to drop the row-per-key tables while a segment is unconverted
+    /// (here: applied directly, without `migrate`'s conversion), and keeps them. A process whose
+    /// migration failed exits (sqlx keeps its migration lock on the failed connection), so the
+    /// next `migrate` runs from a new connection, as a restarted server would.
+    async fn row_keys_are_not_dropped_unconverted(url: &str) {
+        let s = SqlStore::connect(url, &PoolConfig::default()).await.unwrap();
+        s.migrate_through(25).await.unwrap();
+        sqlx::query("INSERT INTO access_segments (seg, tier, min_at, max_at, events) VALUES (7, 0, 1, 2, 1)")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO access_ip_keys (seg, lvl, key, at, seq) VALUES (7, 0, 5, 1, 1)")
+            .execute(&s.write)
+            .await
+            .unwrap();
+        assert!(s.migrate_through(26).await.is_err(), "0026 must refuse");
+        let kept: i64 = sqlx::query("SELECT COUNT(*) FROM access_ip_keys").fetch_one(&s.read).await.unwrap().get(0);
+        assert_eq!(kept, 1);
+        s.close().await;
+        // `migrate` converts first, then 0026 applies.
+        let s = SqlStore::connect(url, &PoolConfig::default()).await.unwrap();
+        s.migrate().await.unwrap();
+        let blocks: i64 = sqlx::query("SELECT COUNT(*) FROM access_key_blocks WHERE seg = 7")
+            .fetch_one(&s.read)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(blocks, 1, "the one key's block (level 0; the other levels had no keys)");
+    }
+
+    #[tokio::test]
+    async fn sqlite_row_keys_are_not_dropped_unconverted() {
+        let dir = tempfile::tempdir().unwrap();
+        row_keys_are_not_dropped_unconverted(&format!("sqlite://{}?mode=rwc", dir.path().join("lessee.db").display()))
+            .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_row_keys_are_not_dropped_unconverted() {
+        let url = crate::testing::fresh_postgres_url().await.unwrap_or_else(|e| panic!("{e}"));
+        row_keys_are_not_dropped_unconverted(&url).await;
     }
 
     #[tokio::test]
