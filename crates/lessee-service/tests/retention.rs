@@ -65,14 +65,30 @@ async fn run(postgres: bool) {
         )
     };
     let now = svc.now();
-    // B's events all in one millisecond: 1,000 (one page of the hold check) from elsewhere, then
-    // the one from the held range, which only the second page, after the (time, sequence)
-    // cursor, holds.
+    // B's events all in one millisecond: 5,000 (five pages of the hold check, one of an
+    // export) from elsewhere, then the one from the held range, which only the last page,
+    // after the (time, sequence) cursor, holds.
     let at = now - Duration::hours(1);
-    let mut lines: Vec<String> = (0..1000).map(|_| ev(&b, "24.114.0.8", at)).collect();
+    let mut lines: Vec<String> = (0..5000).map(|_| ev(&b, "24.114.0.8", at)).collect();
     lines.push(ev(&b, "80.133.10.7", at));
     let batch = lessee_service::events::parse_batch(lines.join("\n").as_bytes()).unwrap();
     svc.ingest_events(&op, &ctx, batch, BatchMode::Atomic).await.unwrap();
+    let produced = svc
+        .legal_export(
+            &op,
+            &ctx,
+            Purpose::LegalProcess,
+            lessee_service::export::ExportRequest {
+                account_id: Some(b.clone()),
+                ip: None,
+                from: Some((at - Duration::minutes(1)).to_rfc3339()),
+                to: Some((at + Duration::minutes(1)).to_rfc3339()),
+                reference: "23-cr-7".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(produced.manifest.accounts[0].access_events, 5001, "every event, across the page boundary");
     let hold_c = svc
         .place_hold(
             &op,
