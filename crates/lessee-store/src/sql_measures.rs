@@ -301,6 +301,7 @@ impl SqlStore {
         upsert_impacts(self, tx, &impacts).await?;
 
         let decided: Vec<&lessee_domain::Account> = writes.iter().filter_map(|w| w.decision.as_ref()).collect();
+        let mut cases: Vec<(String, i64)> = Vec::new();
         for chunk in decided.chunks(IMPACT_ROWS) {
             let ids: Vec<String> = chunk.iter().map(|a| a.id.to_string()).collect();
             let list = self.params(0, ids.len());
@@ -372,9 +373,15 @@ impl SqlStore {
             q.execute(&mut **tx).await?;
             for (a, id) in chunk.iter().zip(&ids) {
                 if a.decision.outcome == lessee_domain::Outcome::ManualReview {
-                    open_review_tx(tx, id, "manual_review", "engine", millis(a.decision.decided_at)).await?;
+                    cases.push((id.clone(), millis(a.decision.decided_at)));
                 }
             }
+        }
+        // Cases in account order, as every other transaction opening several takes them
+        // (`Store::open_reviews_noting`), so that two cannot deadlock on PostgreSQL.
+        cases.sort_unstable();
+        for (id, at) in &cases {
+            open_review_tx(tx, id, "manual_review", "engine", *at).await?;
         }
 
         for chunk in writes.chunks(IMPACT_ROWS) {
