@@ -372,8 +372,9 @@ pub trait Store: ScreeningStore + MeasureStore + Send + Sync + 'static {
     /// Writes a batch of events and moves each account's `last_accessed_at` forward, with an
     /// audit record, in one transaction.
     async fn insert_events(&self, events: &[StoredEvent], audit: &AuditEvent) -> Result<()>;
-    /// [`Store::insert_events`], and in the same transaction [`Store::note_access_countries`]
-    /// of `noted` at `noted_at` (one writer transaction per batch instead of two).
+    /// [`Store::insert_events`], and in the same transaction the notes of
+    /// [`Store::open_reviews_noting`] for `noted` at `noted_at` (one writer transaction per
+    /// batch instead of two).
     async fn insert_events_noting(
         &self,
         events: &[StoredEvent],
@@ -522,11 +523,10 @@ pub trait Store: ScreeningStore + MeasureStore + Send + Sync + 'static {
     ) -> Result<Vec<(AccountId, String)>>;
     /// Countries these accounts were already seen accessing from: (account, ISO code).
     async fn access_countries(&self, ids: &[AccountId]) -> Result<Vec<(AccountId, String)>>;
-    /// Remembers that an account was seen accessing from these countries.
-    async fn note_access_countries(&self, seen: &[(AccountId, String)], at: DateTime<Utc>) -> Result<()>;
     /// Opens review cases (account, reason, audit record of the opening) opened by `by` at
-    /// `at`, and notes `noted` (as [`Store::note_access_countries`]), all in one transaction:
-    /// a country is noted if and only if its case is open. Returns the accounts a case was
+    /// `at`, and notes that the accounts in `noted` were seen accessing from those countries
+    /// (what [`Store::access_countries`] reads), all in one transaction: a country is noted if
+    /// and only if its case is open (with no cases, it only notes). Returns the accounts a case was
     /// opened on; the others had one open already (or do not exist).
     async fn open_reviews_noting(
         &self,

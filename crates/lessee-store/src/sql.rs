@@ -297,16 +297,14 @@ pub(crate) async fn open_review_tx(
         if done.rows_affected() == 1 {
             return Ok(true);
         }
-        let open: i64 = sqlx::query("SELECT COUNT(*) FROM reviews WHERE account_id = $1 AND status <> 'closed'")
-            .bind(account_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
-        let exists: i64 = sqlx::query("SELECT COUNT(*) FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM reviews WHERE account_id = $1 AND status <> 'closed'), \
+             (SELECT COUNT(*) FROM accounts WHERE id = $1)",
+        )
+        .bind(account_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let (open, exists): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
         if open > 0 || exists == 0 {
             return Ok(false);
         }
@@ -2168,16 +2166,6 @@ impl Store for SqlStore {
             }
         }
         Ok(out)
-    }
-
-    async fn note_access_countries(&self, seen: &[(AccountId, String)], at: DateTime<Utc>) -> Result<()> {
-        if seen.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.write.begin().await?;
-        note_access_countries_tx(&mut tx, self.backend, seen, at).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn open_reviews_noting(

@@ -855,7 +855,10 @@ async fn concurrent_access_country_notes_do_not_deadlock(s: Arc<SqlStore>) {
         let mut backward = forward.clone();
         backward.reverse();
         backward.extend(forward.iter().take(5).cloned()); // duplicates within a batch, too
-        let (x, y) = tokio::join!(s.note_access_countries(&forward, at), s.note_access_countries(&backward, at));
+        let (x, y) = tokio::join!(
+            s.open_reviews_noting(&[], "monitor", at, &forward),
+            s.open_reviews_noting(&[], "monitor", at, &backward)
+        );
         x.unwrap_or_else(|e| panic!("round {round}: {e}"));
         y.unwrap_or_else(|e| panic!("round {round}: {e}"));
     }
