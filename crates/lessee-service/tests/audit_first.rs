@@ -32,7 +32,7 @@ async fn run(postgres: bool) {
     let app = svc.application(&op, &ctx, &id, Purpose::Verification).await.unwrap();
     assert_eq!(app.external_id, opened.account.external_id);
 
-    let pool = store.write_pool();
+    let pool = store.audit_append_pool();
     if postgres {
         sqlx::query(
             "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ LANGUAGE plpgsql",

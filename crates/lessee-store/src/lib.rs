@@ -16,6 +16,8 @@
 #![forbid(unsafe_code)]
 
 mod audit_batch;
+mod audit_queue;
+pub use audit_queue::QUEUE_SUFFIX as AUDIT_QUEUE_SUFFIX;
 mod batch;
 mod bulk;
 pub mod keyblocks;

@@ -71,10 +71,16 @@ pub struct SqlStore {
     batcher: Option<tokio::sync::mpsc::Sender<crate::batch::CreateJob>>,
     /// Both backends: the group-commit writer(s) of `append_audit` (see `audit_batch.rs`).
     audit_batcher: Option<crate::audit_batch::AuditBatcher>,
+    /// SQLite with a database file: the file `append_audit` writes to (see `audit_queue.rs`).
+    audit_queue: Option<crate::audit_queue::AuditQueue>,
+    /// PostgreSQL: the audit writers' own connections.
+    audit_writers: Option<AnyPool>,
 }
 
-/// Audit writers on PostgreSQL (SQLite has one: it has one writer connection).
-const POSTGRES_AUDIT_WRITERS: usize = 2;
+/// Audit writers on PostgreSQL (SQLite has one: a file has one writer). One: with the batch cut
+/// after a yield, records gather while the previous batch commits; two writers alternating
+/// made smaller batches and measured no better (README, reads).
+const POSTGRES_AUDIT_WRITERS: usize = 1;
 
 const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
@@ -114,7 +120,12 @@ impl SqlStore {
                 // WAL lets readers run beside the writer; it is a property of the file.
                 sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await?;
                 let read = sqlite_pool(cfg.max_connections.max(2), cfg).connect(url).await?;
-                let audit = crate::audit_batch::AuditBatcher::spawn(write.clone(), backend, 1);
+                let audit_queue = match crate::audit_queue::queue_url(url) {
+                    Some(queue) => Some(crate::audit_queue::AuditQueue::open(&queue, cfg, SQLITE_PRAGMAS).await?),
+                    None => None,
+                };
+                let audit_pool = audit_queue.as_ref().map_or_else(|| write.clone(), |q| q.pool.clone());
+                let audit = crate::audit_batch::AuditBatcher::spawn(audit_pool, backend, 1);
                 let mut store = SqlStore {
                     backend,
                     write,
@@ -122,6 +133,8 @@ impl SqlStore {
                     partitions: Default::default(),
                     batcher: None,
                     audit_batcher: Some(audit),
+                    audit_queue,
+                    audit_writers: None,
                 };
                 store.batcher = Some(crate::batch::spawn(store.clone()));
                 Ok(store)
@@ -132,7 +145,16 @@ impl SqlStore {
                     .acquire_timeout(cfg.acquire_timeout)
                     .connect(url)
                     .await?;
-                let audit = crate::audit_batch::AuditBatcher::spawn(pool.clone(), backend, POSTGRES_AUDIT_WRITERS);
+                // The audit writers' own connections: not taken from the shared pool (a batch
+                // never waits behind requests for a connection) and not pinged before each
+                // batch (a round trip per batch; a connection whose batch failed is closed).
+                let audit_pool = AnyPoolOptions::new()
+                    .max_connections(POSTGRES_AUDIT_WRITERS as u32)
+                    .acquire_timeout(cfg.acquire_timeout)
+                    .test_before_acquire(false)
+                    .connect_lazy(url)?;
+                let audit =
+                    crate::audit_batch::AuditBatcher::spawn(audit_pool.clone(), backend, POSTGRES_AUDIT_WRITERS);
                 Ok(SqlStore {
                     backend,
                     write: pool.clone(),
@@ -140,6 +162,8 @@ impl SqlStore {
                     partitions: Default::default(),
                     batcher: None,
                     audit_batcher: Some(audit),
+                    audit_queue: None,
+                    audit_writers: Some(audit_pool),
                 })
             }
         }
@@ -178,11 +202,23 @@ impl SqlStore {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+        if let Some(q) = &self.audit_queue {
+            q.close().await;
+        }
+        if let Some(p) = &self.audit_writers {
+            p.close().await;
+        }
     }
 
     /// The pool that writes, for callers (benchmarks) that measure raw inserts.
     pub fn write_pool(&self) -> &AnyPool {
         &self.write
+    }
+
+    /// The pool `append_audit` writes to: the audit queue's file on SQLite with a database
+    /// file, the database itself otherwise (tests use it to make audit writes fail).
+    pub fn audit_append_pool(&self) -> &AnyPool {
+        self.audit_queue.as_ref().map_or(&self.write, |q| &q.pool)
     }
 }
 
@@ -424,28 +460,79 @@ async fn read_head(tx: &mut Transaction<'static, Any>) -> Result<(u64, Vec<(Node
     Ok((size, edge))
 }
 
-/// The sequencer: moves up to `limit` pending records into the tree in one transaction.
-/// Serialized by SQLite's single writer, and by an advisory lock on PostgreSQL.
-async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit: u32) -> Result<u64> {
+/// The sequencer: moves up to `limit` pending records into the tree in one transaction: those
+/// of the main database's `audit_pending` and (SQLite) those of the audit queue's file, merged
+/// by time, each source in its own order. Serialized by SQLite's single writer, and by an
+/// advisory lock on PostgreSQL. Returns how many, and the queue's mark after the transaction
+/// (if any): the caller deletes the queue's records through it after the commit.
+async fn sequence_tx(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    limit: u32,
+    queue: Option<&crate::audit_queue::AuditQueue>,
+) -> Result<(u64, Option<i64>)> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut **tx).await?;
     }
-    let pending =
-        sqlx::query(&format!("SELECT id, event FROM audit_pending ORDER BY id LIMIT {}", limit.clamp(1, 5000)))
+    let limit = limit.clamp(1, 5000);
+    let main: Vec<(i64, String, i64)> =
+        sqlx::query(&format!("SELECT id, event, created_at FROM audit_pending ORDER BY id LIMIT {limit}"))
             .fetch_all(&mut **tx)
-            .await?;
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_>>()?;
+    let mut old_mark = None;
+    let queued = match queue {
+        Some(queue) => {
+            // The mark is read in this transaction, which holds the database's one writer: no
+            // other sequencer can move it before this one commits (one in another process fails
+            // at its first write, its snapshot being stale).
+            let mark: i64 = sqlx::query("SELECT upto FROM audit_queue_marks WHERE queue_id = $1")
+                .bind(&queue.queue_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?
+                .unwrap_or(0);
+            old_mark = (mark > 0).then_some(mark);
+            queue.after(mark, limit).await?
+        }
+        None => Vec::new(),
+    };
+    // Merge by time; of each source a prefix is taken, so the queue's mark is the id of the
+    // last queue record taken.
+    let (mut m, mut q) = (main.into_iter().peekable(), queued.into_iter().peekable());
+    let mut ids: Vec<i64> = Vec::new();
+    let mut new_mark = None;
+    let mut pending: Vec<String> = Vec::new();
+    while pending.len() < limit as usize {
+        let from_main = match (m.peek(), q.peek()) {
+            (Some(a), Some(b)) => a.2 <= b.2,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if from_main { m.next() } else { q.next() };
+        let Some((id, event, _)) = next else { break };
+        if from_main {
+            ids.push(id);
+        } else {
+            new_mark = Some(id);
+        }
+        pending.push(event);
+    }
     if pending.is_empty() {
-        return Ok(0);
+        // Queue records left at or below the mark by a crash after an earlier commit.
+        return Ok((0, old_mark));
     }
     let (size, edge) = read_head(tx).await?;
     let mut frontier = Frontier::load(&NodeMap::new(size, edge.clone())).map_err(audit_err)?;
     let mut known: std::collections::HashMap<NodeId, Hash> = edge.into_iter().collect();
     let mut records: Vec<(i64, String, String, i64, String)> = Vec::with_capacity(pending.len());
     let mut nodes: Vec<(NodeId, Hash)> = Vec::new();
-    let mut ids: Vec<i64> = Vec::with_capacity(pending.len());
-    for (n, row) in pending.iter().enumerate() {
-        ids.push(row.try_get(0)?);
-        let event: AuditEvent = parse(&row.try_get::<String, _>(1)?)?;
+    for (n, event) in pending.iter().enumerate() {
+        let event: AuditEvent = parse(event)?;
         let seq = size + n as u64;
         let record = event.at(seq);
         let leaf = record.leaf_hash().map_err(audit_err)?;
@@ -501,7 +588,17 @@ async fn sequence_tx(tx: &mut Transaction<'static, Any>, backend: Backend, limit
     .bind(new_edge)
     .execute(&mut **tx)
     .await?;
-    Ok(records.len() as u64)
+    if let (Some(queue), Some(mark)) = (queue, new_mark) {
+        sqlx::query(
+            "INSERT INTO audit_queue_marks (queue_id, upto) VALUES ($1, $2) \
+             ON CONFLICT (queue_id) DO UPDATE SET upto = excluded.upto",
+        )
+        .bind(&queue.queue_id)
+        .bind(mark)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok((records.len() as u64, new_mark.or(old_mark)))
 }
 
 /// Reads the given node hashes in one statement.
@@ -1778,7 +1875,7 @@ impl Store for SqlStore {
                 return result;
             }
         }
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.audit_append_pool().begin().await?;
         enqueue_audit_tx(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
@@ -1786,8 +1883,15 @@ impl Store for SqlStore {
 
     async fn sequence_audit(&self, limit: u32) -> Result<u64> {
         let mut tx = self.write.begin().await?;
-        let n = sequence_tx(&mut tx, self.backend, limit).await?;
+        let (n, mark) = sequence_tx(&mut tx, self.backend, limit, self.audit_queue.as_ref()).await?;
         tx.commit().await?;
+        if let (Some(queue), Some(mark)) = (&self.audit_queue, mark) {
+            // After the commit: until then the records are only in the queue. If this fails,
+            // the next run skips them (they are at or below the mark) and deletes them.
+            if let Err(e) = queue.forget_through(mark).await {
+                tracing::warn!(error = %e, "Sequenced audit records could not be removed from the queue yet.");
+            }
+        }
         Ok(n)
     }
 

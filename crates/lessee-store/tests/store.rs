@@ -287,7 +287,10 @@ async fn tokens(s: Arc<SqlStore>) {
 async fn audit_log_appends_and_proves(s: Arc<SqlStore>) {
     let mut mem = lessee_audit::MemoryAuditLog::new();
     for i in 0..37u32 {
-        let e = event("account.read", &format!("acc-{i}"));
+        // Reads' records (the audit queue's file on SQLite) and changes' records (the database)
+        // are sequenced merged by time: these reads precede the opening below.
+        let mut e = event("account.read", &format!("acc-{i}"));
+        e.time -= chrono::Duration::seconds(i64::from(100 - i));
         s.append_audit(&e).await.unwrap();
         if i % 10 == 9 {
             // The sequencer runs in batches, interleaved with appends.
@@ -909,3 +912,96 @@ on_both_backends!(
     job_queue_dedupes_leases_and_retries,
     concurrent_access_country_notes_do_not_deadlock,
 );
+
+/// SQLite: reads' audit records go to a queue file beside the database, handed over to the tree
+/// by a mark kept in the database (see `audit_queue.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_audit_queue_hands_over_each_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue_file = dir.path().join(format!("lessee.db{}", lessee_store::AUDIT_QUEUE_SUFFIX));
+    let open = || async {
+        let s = SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap();
+        s.migrate().await.unwrap();
+        s
+    };
+    let at =
+        |secs: i64| Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().unwrap() + chrono::Duration::seconds(secs);
+    let s = open().await;
+    assert!(queue_file.exists(), "the queue file sits beside the database");
+    let count = |pool: sqlx::AnyPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_pending").fetch_one(&pool).await.unwrap()
+    };
+
+    // Reads at 1 s and 3 s, a change at 2 s: the tree holds them in time order.
+    for (secs, target) in [(1, "r1"), (3, "r3")] {
+        let mut e = event("account.read", target);
+        e.time = at(secs);
+        s.append_audit(&e).await.unwrap();
+    }
+    let app = application("acct-queue", "DE");
+    let acc = account(&app, 3);
+    let mut opening = event("account.open", &acc.id.to_string());
+    opening.time = at(2);
+    s.create_account(&acc, &sealed(&app), &[], &opening, None).await.unwrap();
+    assert_eq!(count(s.audit_append_pool().clone()).await, 2, "reads' records are in the queue");
+    assert_eq!(count(s.write_pool().clone()).await, 1, "the change's record is in the database");
+    assert_eq!(s.sequence_audit(100).await.unwrap(), 3);
+    let targets = |entries: Vec<lessee_audit::LogEntry>| {
+        entries.into_iter().map(|e| e.record.event.target.id).collect::<Vec<_>>()
+    };
+    assert_eq!(targets(s.audit_entries(0, 10).await.unwrap()), ["r1", acc.id.to_string().as_str(), "r3"]);
+    assert_eq!(count(s.audit_append_pool().clone()).await, 0, "sequenced records leave the queue");
+
+    // A crash between the database's commit and the queue's delete leaves sequenced records in
+    // the queue: they are skipped (and deleted), never sequenced twice.
+    let mut e = event("account.read", "r4");
+    e.time = at(4);
+    s.append_audit(&e).await.unwrap();
+    let kept: (i64, String, i64) = sqlx::query_as("SELECT id, event, created_at FROM audit_pending")
+        .fetch_one(s.audit_append_pool())
+        .await
+        .unwrap();
+    assert_eq!(s.sequence_audit(100).await.unwrap(), 1);
+    sqlx::query("INSERT INTO audit_pending (id, event, created_at) VALUES ($1, $2, $3)")
+        .bind(kept.0)
+        .bind(&kept.1)
+        .bind(kept.2)
+        .execute(s.audit_append_pool())
+        .await
+        .unwrap();
+    assert_eq!(s.sequence_audit(100).await.unwrap(), 0, "a record at or below the mark is not sequenced again");
+    assert_eq!(count(s.audit_append_pool().clone()).await, 0);
+    // Both paths bounded by the limit: two queued, one taken, then the other.
+    for (secs, target) in [(5, "r5"), (6, "r6")] {
+        let mut e = event("account.read", target);
+        e.time = at(secs);
+        s.append_audit(&e).await.unwrap();
+    }
+    assert_eq!(s.sequence_audit(1).await.unwrap(), 1);
+    assert_eq!(count(s.audit_append_pool().clone()).await, 1);
+    assert_eq!(s.sequence_audit(1).await.unwrap(), 1);
+    assert_eq!(s.audit_size().await.unwrap(), 6);
+    s.close().await;
+
+    // A queue file replaced by a new one (its ids start again at 1, below the old mark): its
+    // records are not mistaken for sequenced ones.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", queue_file.display()));
+    }
+    let s = open().await;
+    let mut e = event("account.read", "r7");
+    e.time = at(7);
+    s.append_audit(&e).await.unwrap();
+    assert_eq!(s.sequence_audit(100).await.unwrap(), 1);
+    let entries = s.audit_entries(0, 10).await.unwrap();
+    assert_eq!(targets(entries.clone()), ["r1", acc.id.to_string().as_str(), "r3", "r4", "r5", "r6", "r7"]);
+    // And the tree is the one an in-memory log of the same records has.
+    let mut mem = lessee_audit::MemoryAuditLog::new();
+    for e in &entries {
+        mem.append(e.record.event.clone()).unwrap();
+    }
+    let ids = Frontier::node_ids(7);
+    let map = lessee_audit::NodeMap::new(7, s.audit_nodes(&ids).await.unwrap());
+    assert_eq!(lessee_audit::root_at(&map, 7).unwrap(), mem.root());
+    s.close().await;
+}
