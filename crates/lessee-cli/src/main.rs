@@ -21,6 +21,12 @@ use lessee_store::{PoolConfig, SqlStore, Store};
 
 use crate::exit::Failure;
 
+/// mimalloc instead of the C library's allocator: the server allocates many small, short-lived
+/// objects across threads (JSON values, rows, request state), where glibc's malloc spends its
+/// time consolidating and locking arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Know-your-customer for US IaaS providers under Executive Order 13984.
 #[derive(Parser)]
 #[command(name = "lessee", version, about)]
