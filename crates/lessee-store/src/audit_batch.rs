@@ -204,6 +204,16 @@ mod tests {
         for t in tasks {
             assert!(t.await.unwrap().is_err());
         }
+        // The writer closed the connection of its failed batches; it writes again on a new one
+        // once the table is back.
+        sqlx::query("ALTER TABLE audit_pending_gone RENAME TO audit_pending")
+            .execute(s.audit_append_pool())
+            .await
+            .unwrap();
+        s.append_audit(&event(999)).await.unwrap();
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending").fetch_one(s.audit_append_pool()).await.unwrap();
+        assert_eq!(n, 201);
         s.close().await;
     }
 }
