@@ -2,9 +2,10 @@
 //! it returns data). Callers queue their record; a writer task takes every record queued while
 //! the previous batch ran, inserts them into `audit_pending` with multi-row statements in one
 //! transaction, and answers each caller only after the commit. If the batch fails, every caller
-//! in it gets the error: no audit, no data. SQLite has one such writer, on the audit queue's
-//! file (see `audit_queue.rs`); PostgreSQL a few, sharing one queue, so batches commit side by
-//! side. The writers have a pool of their own that does not ping connections before use.
+//! in it gets the error: no audit, no data. There is one writer: on SQLite on the audit
+//! queue's file (see `audit_queue.rs`), on PostgreSQL on a connection of its own; records
+//! gather while its previous batch commits. Its connections are not pinged before each batch
+//! unless idle; one whose batch failed is closed.
 
 use std::sync::Arc;
 

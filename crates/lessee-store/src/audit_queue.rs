@@ -18,8 +18,12 @@
 //! leaves rows the next run skips and deletes. Ids are `AUTOINCREMENT` (never reused) and
 //! assigned under the queue's write lock, so no id below a visible one can appear later.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 use crate::{PoolConfig, Result, StoreError};
 
@@ -31,6 +35,9 @@ pub const QUEUE_SUFFIX: &str = ".audit-queue";
 pub(crate) struct AuditQueue {
     pub(crate) pool: AnyPool,
     pub(crate) queue_id: String,
+    /// The mark through which rows were last deleted: a sequencer run with nothing new to
+    /// delete does not take the queue's write lock.
+    forgotten: Arc<AtomicI64>,
 }
 
 /// The queue's URL for a SQLite database URL, or `None` when the database has no file of its
@@ -51,12 +58,13 @@ pub(crate) fn queue_url(url: &str) -> Option<String> {
 impl AuditQueue {
     /// Opens (creating if needed) the queue file at `url`.
     pub(crate) async fn open(url: &str, cfg: &PoolConfig, pragmas: &'static str) -> Result<Self> {
-        // One connection, private to the audit writer and the sequencer: never handed to a
-        // caller, so it is not pinged before each use.
+        // Two connections, private to the audit writer and the sequencer (which reads beside
+        // the writer): never handed to a caller, so not pinged before each use, unless idle.
         let pool = AnyPoolOptions::new()
-            .max_connections(1)
+            .max_connections(2)
             .acquire_timeout(cfg.acquire_timeout)
             .test_before_acquire(false)
+            .before_acquire(ping_if_idle)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute(pragmas).await?;
@@ -82,7 +90,34 @@ impl AuditQueue {
         if uuid::Uuid::parse_str(&queue_id).is_err() {
             return Err(StoreError::Corrupt(format!("audit queue {url}: bad queue id")));
         }
-        Ok(AuditQueue { pool, queue_id })
+        Ok(AuditQueue { pool, queue_id, forgotten: Arc::new(AtomicI64::new(0)) })
+    }
+
+    /// Gives the queue a new id when its ids are behind `mark`, the highest id of this queue
+    /// the database holds as sequenced: the queue lost commits the database kept (a power loss
+    /// between them) or is an older copy. Its rows, sequenced or not, are then taken again
+    /// under the new id: a record twice in the log is better than one lost.
+    pub(crate) async fn renew_if_behind(&mut self, mark: i64) -> Result<()> {
+        let last: i64 =
+            sqlx::query("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_pending'), 0)")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+        if last >= mark {
+            return Ok(());
+        }
+        let renewed = uuid::Uuid::now_v7().to_string();
+        sqlx::query("UPDATE audit_queue_meta SET queue_id = $1 WHERE id = 1")
+            .bind(&renewed)
+            .execute(&self.pool)
+            .await?;
+        tracing::error!(
+            last_id = last,
+            sequenced_through = mark,
+            "The audit queue is behind the log (lost commits or an older copy); it continues under a new id, and records it still holds may appear twice in the log."
+        );
+        self.queue_id = renewed;
+        Ok(())
     }
 
     /// Up to `limit` records above `mark`, in queue order: (queue id, event JSON, time).
@@ -98,13 +133,31 @@ impl AuditQueue {
 
     /// Deletes the records at or below `mark` (already in the tree).
     pub(crate) async fn forget_through(&self, mark: i64) -> Result<()> {
+        if mark <= self.forgotten.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         sqlx::query("DELETE FROM audit_pending WHERE id <= $1").bind(mark).execute(&self.pool).await?;
+        self.forgotten.fetch_max(mark, Ordering::Relaxed);
         Ok(())
     }
 
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// `before_acquire` of the audit writers' pools: a connection idle for more than a second is
+/// pinged (it may have been closed meanwhile, e.g. by a database restart); a busy one is not.
+pub(crate) fn ping_if_idle(
+    conn: &mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        if meta.idle_for > Duration::from_secs(1) {
+            conn.ping().await?;
+        }
+        Ok(true)
+    })
 }
 
 #[cfg(test)]

@@ -121,7 +121,18 @@ impl SqlStore {
                 sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await?;
                 let read = sqlite_pool(cfg.max_connections.max(2), cfg).connect(url).await?;
                 let audit_queue = match crate::audit_queue::queue_url(url) {
-                    Some(queue) => Some(crate::audit_queue::AuditQueue::open(&queue, cfg, SQLITE_PRAGMAS).await?),
+                    Some(queue) => {
+                        let mut queue = crate::audit_queue::AuditQueue::open(&queue, cfg, SQLITE_PRAGMAS).await?;
+                        // Before anything is appended: a queue whose ids fell behind the mark
+                        // (it lost commits the database kept, or was restored from an older
+                        // copy) would hand out ids the sequencer skips.
+                        let mark = match write.acquire().await {
+                            Ok(mut conn) => queue_mark(&mut conn, &queue.queue_id).await.unwrap_or(0),
+                            Err(e) => return Err(e.into()),
+                        };
+                        queue.renew_if_behind(mark).await?;
+                        Some(queue)
+                    }
                     None => None,
                 };
                 let audit_pool = audit_queue.as_ref().map_or_else(|| write.clone(), |q| q.pool.clone());
@@ -147,11 +158,13 @@ impl SqlStore {
                     .await?;
                 // The audit writers' own connections: not taken from the shared pool (a batch
                 // never waits behind requests for a connection) and not pinged before each
-                // batch (a round trip per batch; a connection whose batch failed is closed).
+                // batch unless idle for a second (a round trip per batch; a connection whose
+                // batch failed is closed).
                 let audit_pool = AnyPoolOptions::new()
                     .max_connections(POSTGRES_AUDIT_WRITERS as u32)
                     .acquire_timeout(cfg.acquire_timeout)
                     .test_before_acquire(false)
+                    .before_acquire(crate::audit_queue::ping_if_idle)
                     .connect_lazy(url)?;
                 let audit =
                     crate::audit_batch::AuditBatcher::spawn(audit_pool.clone(), backend, POSTGRES_AUDIT_WRITERS);
@@ -219,6 +232,33 @@ impl SqlStore {
     /// file, the database itself otherwise (tests use it to make audit writes fail).
     pub fn audit_append_pool(&self) -> &AnyPool {
         self.audit_queue.as_ref().map_or(&self.write, |q| &q.pool)
+    }
+
+    /// SQLite with an audit queue: the sequencer's transaction takes the write lock at once
+    /// (`BEGIN IMMEDIATE`: a sequencer in another process waits for it instead of failing on
+    /// a stale snapshot) and commits with `synchronous = FULL`, so that the tree and the
+    /// queue's mark are on disk before the queue's rows are deleted (the two files commit
+    /// separately; with `NORMAL` a power loss could keep the deletion and lose the commit).
+    async fn sequence_with_queue(
+        &self,
+        queue: &crate::audit_queue::AuditQueue,
+        limit: u32,
+    ) -> Result<(u64, Option<i64>)> {
+        use sqlx::Connection;
+        let mut conn = self.write.acquire().await?;
+        sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+        let done = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let done = sequence_tx(&mut tx, self.backend, limit, Some(queue)).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(done)
+        }
+        .await;
+        if sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await.is_err() {
+            // Not handed out again with FULL (every later commit would wait for the disk).
+            let _ = conn.close().await;
+        }
+        done
     }
 }
 
@@ -431,8 +471,19 @@ pub(crate) async fn enqueue_audit_tx(tx: &mut Transaction<'static, Any>, event: 
     Ok(())
 }
 
+/// The highest id of the audit queue `queue_id` already in the tree (0: none).
+async fn queue_mark(conn: &mut sqlx::AnyConnection, queue_id: &str) -> Result<i64> {
+    Ok(sqlx::query("SELECT upto FROM audit_queue_marks WHERE queue_id = $1")
+        .bind(queue_id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
 /// Reads the tree's right edge: from `audit_head`, or (first time) from the nodes.
-async fn read_head(tx: &mut Transaction<'static, Any>) -> Result<(u64, Vec<(NodeId, Hash)>)> {
+async fn read_head(tx: &mut Transaction<'_, Any>) -> Result<(u64, Vec<(NodeId, Hash)>)> {
     if let Some(r) = sqlx::query("SELECT size, frontier FROM audit_head WHERE id = 1").fetch_optional(&mut **tx).await?
     {
         let size = u64::try_from(r.try_get::<i64, _>(0)?).map_err(audit_err)?;
@@ -466,7 +517,7 @@ async fn read_head(tx: &mut Transaction<'static, Any>) -> Result<(u64, Vec<(Node
 /// advisory lock on PostgreSQL. Returns how many, and the queue's mark after the transaction
 /// (if any): the caller deletes the queue's records through it after the commit.
 async fn sequence_tx(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     backend: Backend,
     limit: u32,
     queue: Option<&crate::audit_queue::AuditQueue>,
@@ -485,18 +536,21 @@ async fn sequence_tx(
     let mut old_mark = None;
     let queued = match queue {
         Some(queue) => {
-            // The mark is read in this transaction, which holds the database's one writer: no
-            // other sequencer can move it before this one commits (one in another process fails
-            // at its first write, its snapshot being stale).
-            let mark: i64 = sqlx::query("SELECT upto FROM audit_queue_marks WHERE queue_id = $1")
-                .bind(&queue.queue_id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?
-                .unwrap_or(0);
+            // The mark is read in this transaction, which holds the database's write lock
+            // (`BEGIN IMMEDIATE`): no other sequencer, in this process or another, can move it
+            // before this one commits.
+            let mark = queue_mark(tx, &queue.queue_id).await?;
             old_mark = (mark > 0).then_some(mark);
-            queue.after(mark, limit).await?
+            match queue.after(mark, limit).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    // The queue's records stay where they are, the mark unmoved: the
+                    // database's own records are sequenced meanwhile.
+                    tracing::error!(error = %e, "The audit queue could not be read; its records wait.");
+                    old_mark = None;
+                    Vec::new()
+                }
+            }
         }
         None => Vec::new(),
     };
@@ -1882,9 +1936,15 @@ impl Store for SqlStore {
     }
 
     async fn sequence_audit(&self, limit: u32) -> Result<u64> {
-        let mut tx = self.write.begin().await?;
-        let (n, mark) = sequence_tx(&mut tx, self.backend, limit, self.audit_queue.as_ref()).await?;
-        tx.commit().await?;
+        let (n, mark) = match (&self.audit_queue, self.backend) {
+            (Some(queue), Backend::Sqlite) => self.sequence_with_queue(queue, limit).await?,
+            _ => {
+                let mut tx = self.write.begin().await?;
+                let done = sequence_tx(&mut tx, self.backend, limit, None).await?;
+                tx.commit().await?;
+                done
+            }
+        };
         if let (Some(queue), Some(mark)) = (&self.audit_queue, mark) {
             // After the commit: until then the records are only in the queue. If this fails,
             // the next run skips them (they are at or below the mark) and deletes them.
