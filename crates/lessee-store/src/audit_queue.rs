@@ -16,7 +16,10 @@
 //! the old one), the highest queue id sequenced, in the same transaction as the records it
 //! sequenced. Queue rows at or below the mark are deleted after that commit; a crash in between
 //! leaves rows the next run skips and deletes. Ids are `AUTOINCREMENT` (never reused) and
-//! assigned under the queue's write lock, so no id below a visible one can appear later.
+//! assigned under the queue's write lock, so no id below a visible one can appear later. The
+//! sequencer commits with `synchronous = FULL` (the mark is on disk before the rows go); a
+//! queue found behind its mark at start (it lost commits in a power loss, or is an older copy)
+//! continues under a new id, so that the ids it hands out again are not taken as sequenced.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
