@@ -81,6 +81,13 @@ pub async fn serve(
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The whole router with `extra` routes beside the product's, behind the same middleware
+/// (request id, metrics, log line, headers, body limit): benchmarks compare their routes with
+/// the product's on the same request path.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/accounts", get(v1::list_accounts).post(v1::open_account))
         .route("/v1/accounts/{id}", get(v1::get_account))
@@ -121,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .merge(v1_measures::routes());
     Router::new()
         .merge(v1)
+        .merge(extra)
         .route("/openapi.json", get(openapi::serve))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

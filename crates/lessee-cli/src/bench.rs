@@ -145,15 +145,44 @@ struct Samples {
     latencies: Vec<Duration>,
     elapsed: Duration,
     errors: usize,
+    /// Busy CPU time of the whole machine during the run (client, server and database
+    /// alike), in clock ticks; `None` where `/proc/stat` cannot be read.
+    busy_ticks: Option<u64>,
 }
 
 impl Samples {
     /// Adds another run of the same mode.
     fn add(&mut self, other: Samples) {
+        // The first run's figure, or the sum while every run has one.
+        self.busy_ticks = if self.elapsed.is_zero() {
+            other.busy_ticks
+        } else {
+            self.busy_ticks.zip(other.busy_ticks).map(|(a, b)| a + b)
+        };
         self.latencies.extend(other.latencies);
         self.elapsed += other.elapsed;
         self.errors += other.errors;
     }
+
+    /// Machine CPU time per completed operation, in microseconds (Linux's `USER_HZ` is 100).
+    fn cpu_us_per_op(&self) -> Option<f64> {
+        let ops = self.latencies.len();
+        self.busy_ticks.filter(|_| ops > 0).map(|t| t as f64 * 10_000.0 / ops as f64)
+    }
+}
+
+/// Busy ticks of all CPUs so far (the `cpu` line of `/proc/stat` less idle and iowait).
+fn busy_ticks() -> Option<u64> {
+    parse_busy_ticks(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+fn parse_busy_ticks(stat: &str) -> Option<u64> {
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let fields: Vec<u64> = line.split_whitespace().map(str::parse).collect::<Result<_, _>>().ok()?;
+    // user nice system idle iowait irq softirq steal (guest time is within user already).
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some(total - idle)
 }
 
 async fn drive_samples<F, Fut>(n: usize, c: usize, job: F) -> Samples
@@ -164,6 +193,7 @@ where
     let job = Arc::new(job);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    let busy_before = busy_ticks();
     let mut workers = Vec::new();
     for _ in 0..c.max(1) {
         let job = job.clone();
@@ -194,7 +224,8 @@ where
             errors += e;
         }
     }
-    Samples { latencies: lat, elapsed: started.elapsed(), errors }
+    let busy_ticks = busy_before.zip(busy_ticks()).map(|(a, b)| b.saturating_sub(a));
+    Samples { latencies: lat, elapsed: started.elapsed(), errors, busy_ticks }
 }
 
 async fn open_store(
@@ -510,15 +541,13 @@ async fn open_accounts(
 /// Starts the API in-process on a loopback port (optionally with extra bench-only routes).
 async fn start_server(
     service: Arc<Service>,
-    extra: Option<Box<dyn FnOnce(AppState) -> axum::Router + Send>>,
+    extra: Option<axum::Router<AppState>>,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let state = AppState::new(service, ApiConfig::default());
-    let mut app = lessee_api::router(state.clone());
-    if let Some(extra) = extra {
-        app = app.merge(extra(state));
-    }
+    // Behind the product's middleware, like the routes they are compared with.
+    let app = lessee_api::router_with(state, extra.unwrap_or_default());
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
     });
@@ -1267,8 +1296,22 @@ pub struct ReadsArgs {
     /// Accounts read (each read picks one).
     #[arg(long, default_value_t = 2000)]
     accounts: usize,
+    /// Modes measured beside the baseline (e.g. `--modes decrypted` to profile one alone).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "api,audited,decrypted")]
+    modes: Vec<ReadMode>,
     #[command(flatten)]
     common: Common,
+}
+
+/// The modes of `bench reads` besides the baseline.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReadMode {
+    /// `GET /v1/accounts/{id}/application`: the product's read.
+    Api,
+    /// The baseline plus the audit record only.
+    Audited,
+    /// The baseline plus unwrapping, decryption and JSON only.
+    Decrypted,
 }
 
 /// Bench-only routes (never in the production router), on the same request path as
@@ -1282,7 +1325,7 @@ pub struct ReadsArgs {
 ///   response, with no audit record.
 ///
 /// The last two split the product's cost between auditing and encryption.
-fn bench_routes(vault: Arc<Vault>) -> impl FnOnce(AppState) -> axum::Router {
+fn bench_routes(vault: Arc<Vault>) -> axum::Router<AppState> {
     use axum::extract::{Path as UrlPath, State};
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};
@@ -1340,14 +1383,11 @@ fn bench_routes(vault: Arc<Vault>) -> impl FnOnce(AppState) -> axum::Router {
             Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }
     }
-    move |state: AppState| {
-        axum::Router::new()
-            .route("/bench/sealed/{id}", axum::routing::get(sealed))
-            .route("/bench/audited/{id}", axum::routing::get(audited))
-            .route("/bench/decrypted/{id}", axum::routing::get(decrypted))
-            .layer(axum::Extension(vault))
-            .with_state(state)
-    }
+    axum::Router::new()
+        .route("/bench/sealed/{id}", axum::routing::get(sealed))
+        .route("/bench/audited/{id}", axum::routing::get(audited))
+        .route("/bench/decrypted/{id}", axum::routing::get(decrypted))
+        .layer(axum::Extension(vault))
 }
 
 async fn reads(args: &ReadsArgs) -> anyhow::Result<()> {
@@ -1361,8 +1401,8 @@ async fn reads(args: &ReadsArgs) -> anyhow::Result<()> {
         cores()
     );
     println!(
-        "{:<9} {:<50} {:>9} {:>8} {:>8} {:>7} {:>7}",
-        "backend", "mode", "reads/s", "p50 ms", "p99 ms", "errors", "ratio"
+        "{:<9} {:<50} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7}",
+        "backend", "mode", "reads/s", "p50 ms", "p99 ms", "errors", "ratio", "cpu µs"
     );
     let keys = Keys::new()?;
     for backend in &args.common.backends {
@@ -1370,7 +1410,7 @@ async fn reads(args: &ReadsArgs) -> anyhow::Result<()> {
         let accounts = open_accounts(&bed.store, &keys.vault, &fixtures, args.accounts).await?;
         let service = keys.service(bed.store.clone())?;
         let token = token(&service, Role::ControlPlane).await?;
-        let (addr, server) = start_server(service, Some(Box::new(bench_routes(keys.vault.clone())))).await?;
+        let (addr, server) = start_server(service, Some(bench_routes(keys.vault.clone()))).await?;
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
         let get = |path: &'static str| {
             let client = client.clone();
@@ -1390,14 +1430,19 @@ async fn reads(args: &ReadsArgs) -> anyhow::Result<()> {
                 }
             }
         };
-        let modes = [
-            ("baseline: same path, sealed row, no decrypt/audit", "/bench/sealed/{id}"),
-            ("HTTP API: unwrap key, decrypt, audit, JSON", "/v1/accounts/{id}/application"),
-            ("  split: baseline + audit record only", "/bench/audited/{id}"),
-            ("  split: baseline + unwrap, decrypt, JSON only", "/bench/decrypted/{id}"),
+        let all = [
+            (None, "baseline: same path, sealed row, no decrypt/audit", "/bench/sealed/{id}"),
+            (Some(ReadMode::Api), "HTTP API: unwrap key, decrypt, audit, JSON", "/v1/accounts/{id}/application"),
+            (Some(ReadMode::Audited), "  split: baseline + audit record only", "/bench/audited/{id}"),
+            (Some(ReadMode::Decrypted), "  split: baseline + unwrap, decrypt, JSON only", "/bench/decrypted/{id}"),
         ];
+        let modes: Vec<(&str, &str)> = all
+            .iter()
+            .filter(|(m, _, _)| m.is_none_or(|m| args.modes.contains(&m)))
+            .map(|(_, name, path)| (*name, *path))
+            .collect();
         // Warm-up of each: connections, caches, prepared statements.
-        for (_, path) in modes {
+        for (_, path) in &modes {
             drive(500, args.concurrency, get(path)).await;
         }
         // Rounds alternate the modes, so that a drift of the machine's speed during the run
@@ -1413,21 +1458,64 @@ async fn reads(args: &ReadsArgs) -> anyhow::Result<()> {
         }
         server.abort();
         bed.close(&args.common.postgres_admin_url).await?;
+        let cpu: Vec<Option<f64>> = runs.iter().map(Samples::cpu_us_per_op).collect();
         let figures: Vec<Figures> = runs.into_iter().map(|r| figures(r.latencies, r.elapsed, r.errors)).collect();
         let base = figures.first().map_or(f64::MIN_POSITIVE, |f| f.ops_per_sec.max(f64::MIN_POSITIVE));
-        for ((mode, _), f) in modes.iter().zip(&figures) {
+        for (((mode, _), f), cpu) in modes.iter().zip(&figures).zip(&cpu) {
             println!(
-                "{:<9} {:<50} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>6.2}x",
+                "{:<9} {:<50} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>6.2}x {:>7}",
                 backend,
                 mode,
                 f.ops_per_sec,
                 f.p50_ms,
                 f.p99_ms,
                 f.errors,
-                base / f.ops_per_sec.max(f64::MIN_POSITIVE)
+                base / f.ops_per_sec.max(f64::MIN_POSITIVE),
+                cpu.map_or_else(|| "-".to_owned(), |c| format!("{c:.0}"))
             );
         }
     }
     println!("ratio = baseline reads/s / mode reads/s (the cost of encryption and auditing)");
+    println!("cpu µs = busy CPU time of the whole machine (client, server, database) per read, from /proc/stat");
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests report by panicking
+mod tests {
+    use std::time::Duration;
+
+    use super::{Samples, parse_busy_ticks};
+
+    #[test]
+    fn busy_ticks_are_all_but_idle_and_iowait() {
+        let stat = "cpu  100 5 50 1000 20 3 2 1 7 0\ncpu0 50 2 25 500 10 1 1 0 3 0\n";
+        // user + nice + system + irq + softirq + steal; guest (7) is within user already.
+        assert_eq!(parse_busy_ticks(stat), Some(100 + 5 + 50 + 3 + 2 + 1));
+        assert_eq!(parse_busy_ticks("cpu0 1 2 3 4 5\n"), None);
+        assert_eq!(parse_busy_ticks("cpu  1 2 x 4 5 6 7 8\n"), None);
+        assert_eq!(parse_busy_ticks("cpu  1 2 3\n"), None);
+        assert_eq!(parse_busy_ticks(""), None);
+    }
+
+    fn run(ops: usize, busy: Option<u64>) -> Samples {
+        Samples {
+            latencies: vec![Duration::from_micros(100); ops],
+            elapsed: Duration::from_secs(1),
+            errors: 0,
+            busy_ticks: busy,
+        }
+    }
+
+    #[test]
+    fn cpu_per_op_sums_the_rounds_and_is_unknown_if_one_round_lacks_it() {
+        let mut all = Samples::default();
+        all.add(run(1000, Some(30)));
+        all.add(run(1000, Some(10)));
+        // 40 ticks of 10 ms over 2,000 operations: 200 µs each.
+        assert_eq!(all.cpu_us_per_op(), Some(200.0));
+        all.add(run(1000, None));
+        assert_eq!(all.cpu_us_per_op(), None);
+        assert_eq!(Samples::default().cpu_us_per_op(), None);
+    }
 }
