@@ -97,12 +97,80 @@ impl OpeningMethod {
     }
 }
 
+// Internally tagged by `kind`, and deserialized by hand (see `CustomerVisitor`): serde's
+// derived code for an internally tagged enum buffers the whole object before it looks at the
+// tag, and every read of an application decrypts and parses it. (Not a doc comment: the doc
+// comment is the OpenAPI description.)
 /// The customer: an individual or an entity.
-#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Customer {
     Individual(Individual),
     Entity(Entity),
+}
+
+/// The derived, buffering form of [`Customer`]: the fallback when `kind` is not the object's
+/// first key.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum BufferedCustomer {
+    Individual(Individual),
+    Entity(Entity),
+}
+
+impl From<BufferedCustomer> for Customer {
+    fn from(c: BufferedCustomer) -> Self {
+        match c {
+            BufferedCustomer::Individual(i) => Customer::Individual(i),
+            BufferedCustomer::Entity(e) => Customer::Entity(e),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Customer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(CustomerVisitor)
+    }
+}
+
+/// When `kind` comes first, as lessee itself writes it (the tag leads in serde's output) and
+/// as clients usually send it, the rest of the object is parsed straight into the variant's
+/// struct, with its own strictness (unknown fields refused, a second `kind` among them).
+/// Otherwise the object is buffered as a JSON value and parsed by the derived code, with the
+/// same outcome and messages.
+struct CustomerVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CustomerVisitor {
+    type Value = Customer;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object with `kind` \"individual\" or \"entity\"")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Customer, A::Error> {
+        use serde::de::Error as _;
+        use serde::de::value::MapAccessDeserializer;
+        let Some(first) = map.next_key::<String>()? else {
+            return Err(A::Error::missing_field("kind"));
+        };
+        if first == "kind" {
+            let kind = map.next_value::<std::borrow::Cow<'de, str>>()?;
+            return match kind.as_ref() {
+                "individual" => Individual::deserialize(MapAccessDeserializer::new(map)).map(Customer::Individual),
+                "entity" => Entity::deserialize(MapAccessDeserializer::new(map)).map(Customer::Entity),
+                other => Err(A::Error::unknown_variant(other, &["individual", "entity"])),
+            };
+        }
+        let mut object = serde_json::Map::new();
+        object.insert(first, map.next_value::<serde_json::Value>()?);
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<serde_json::Value>()?;
+            if object.insert(key.clone(), value).is_some() {
+                return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+        }
+        BufferedCustomer::deserialize(serde_json::Value::Object(object)).map(Customer::from).map_err(A::Error::custom)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -387,4 +455,114 @@ pub struct OnBehalfOf {
 pub struct SubLessee {
     pub external_id: String,
     pub customer: Customer,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests report by panicking
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{BufferedCustomer, Customer};
+
+    fn fixtures() -> Vec<Value> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/applications");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                out.push(serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap());
+            }
+        }
+        assert!(out.len() >= 8, "the fixtures are missing");
+        out
+    }
+
+    /// JSON text of `v` with `kind` first or last in every object (nested customers too);
+    /// `serde_json::Map` itself keeps keys sorted.
+    fn render(v: &Value, kind_first: bool) -> String {
+        match v {
+            Value::Object(m) => {
+                let kind = m.get("kind").map(|k| format!("\"kind\":{k}"));
+                let rest = m
+                    .iter()
+                    .filter(|(k, _)| *k != "kind")
+                    .map(|(k, v)| format!("{}:{}", Value::from(k.as_str()), render(v, kind_first)));
+                let fields: Vec<String> =
+                    if kind_first { kind.into_iter().chain(rest).collect() } else { rest.chain(kind).collect() };
+                format!("{{{}}}", fields.join(","))
+            }
+            Value::Array(a) => format!("[{}]", a.iter().map(|v| render(v, kind_first)).collect::<Vec<_>>().join(",")),
+            other => other.to_string(),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Value, String> {
+        serde_json::from_str::<Customer>(text).map(|c| serde_json::to_value(c).unwrap()).map_err(|e| e.to_string())
+    }
+
+    fn parse_derived(text: &str) -> Result<Value, String> {
+        serde_json::from_str::<BufferedCustomer>(text)
+            .map(|c| serde_json::to_value(Customer::from(c)).unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_fixture_customer_parses_as_the_derived_code_does_with_kind_first_or_last() {
+        let mut kinds = std::collections::BTreeSet::new();
+        for app in fixtures() {
+            let customer = app.get("customer").unwrap();
+            kinds.insert(customer.get("kind").unwrap().as_str().unwrap().to_owned());
+            let first = render(customer, true);
+            let last = render(customer, false);
+            assert!(first.starts_with("{\"kind\":") && last.ends_with(&format!("\"kind\":{}}}", customer["kind"])));
+            let expected = parse_derived(&first).unwrap();
+            assert_eq!(expected["kind"], customer["kind"]);
+            assert_eq!(parse(&first).unwrap(), expected);
+            assert_eq!(parse(&last).unwrap(), expected);
+            assert_eq!(parse_derived(&last).unwrap(), expected);
+            // Whole applications (owners, sub-lessees, parties on whose behalf), in either
+            // order and from a `Value` (keys sorted), and as lessee writes them.
+            let mut seen = Vec::new();
+            for app in [
+                serde_json::from_str::<super::Application>(&render(&app, true)).unwrap(),
+                serde_json::from_str::<super::Application>(&render(&app, false)).unwrap(),
+                serde_json::from_value::<super::Application>(app.clone()).unwrap(),
+            ] {
+                let written = serde_json::to_vec(&app).unwrap();
+                let read: super::Application = serde_json::from_slice(&written).unwrap();
+                seen.push(serde_json::to_value(&read).unwrap());
+            }
+            assert!(seen.iter().all(|v| v == &seen[0]));
+        }
+        assert!(kinds.contains("individual") && kinds.contains("entity"), "{kinds:?}");
+    }
+
+    #[test]
+    fn bad_customers_are_refused_with_the_reason_in_either_order() {
+        let individual = json!({"kind": "individual", "name": {"given": "A", "family": "B"}});
+        assert!(parse(&individual.to_string()).is_ok(), "{:?}", parse(&individual.to_string()));
+        let cases = [
+            (json!({"name": {"given": "A", "family": "B"}}), "missing field `kind`"),
+            (json!({}), "missing field `kind`"),
+            (json!({"kind": "robot", "name": {"given": "A"}}), "unknown variant `robot`"),
+            (json!({"name": {"given": "A"}, "kind": "robot"}), "unknown variant `robot`"),
+            (json!({"kind": "individual", "name": {"given": "A", "family": "B"}, "nmae": 1}), "unknown field `nmae`"),
+            (json!({"name": {"given": "A", "family": "B"}, "nmae": 1, "kind": "individual"}), "unknown field `nmae`"),
+            (json!({"kind": 7}), "invalid type: integer `7`"),
+            (json!([1, 2]), "invalid type"),
+            (json!("individual"), "invalid type"),
+        ];
+        for (value, reason) in cases {
+            let err = parse(&value.to_string()).expect_err(&value.to_string());
+            assert!(err.contains(reason), "{value}: {err}");
+        }
+        // A second `kind` is refused, not silently taken.
+        for text in [
+            r#"{"kind": "individual", "kind": "entity", "name": {"given": "A", "family": "B"}}"#,
+            r#"{"name": {"given": "A", "family": "B"}, "kind": "individual", "kind": "entity"}"#,
+        ] {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains("kind"), "{text}: {err}");
+        }
+    }
 }
