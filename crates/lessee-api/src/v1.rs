@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lessee_domain::{Account, Application, Decision};
 use lessee_service::{AccountPage, ListQuery};
@@ -195,9 +195,12 @@ pub async fn get_application(
     Auth(principal): Auth,
     PurposeHeader(purpose): PurposeHeader,
     Path(id): Path<String>,
-) -> Result<Json<Application>, ApiError> {
+) -> Result<Response, ApiError> {
     let rid = ctx.request_id.clone();
-    state.service.application(&principal, &ctx, &id, purpose).await.map(Json).map_err(|e| ApiError::new(e, &rid))
+    // The JSON of `Application`, as sealed when this version sealed it (no parse and rewrite).
+    let json =
+        state.service.application_json(&principal, &ctx, &id, purpose).await.map_err(|e| ApiError::new(e, &rid))?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
 
 /// Redress: resubmit the application of an account (corrected identity data, a new document,

@@ -25,3 +25,72 @@ fn openapi_document_snapshot() {
     }
     insta::assert_json_snapshot!("openapi", doc);
 }
+
+/// Descriptions and examples removed (prose does not change the JSON), except where they are
+/// the names of properties.
+fn strip_prose(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for key in ["description", "example", "examples"] {
+                m.remove(key);
+            }
+            for (key, value) in m.iter_mut() {
+                match (key.as_str(), value) {
+                    ("properties", serde_json::Value::Object(props)) => props.values_mut().for_each(strip_prose),
+                    (_, value) => strip_prose(value),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_prose),
+        _ => {}
+    }
+}
+
+/// The schemas `Application` is made of (itself and every schema it refers to, transitively).
+fn application_schemas(doc: &serde_json::Value) -> std::collections::BTreeMap<String, serde_json::Value> {
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.trim_start_matches("#/components/schemas/").to_owned());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeMap::new();
+    let mut todo = vec!["Application".to_owned()];
+    while let Some(name) = todo.pop() {
+        if found.contains_key(&name) {
+            continue;
+        }
+        let mut schema = doc["components"]["schemas"][&name].clone();
+        assert!(schema.is_object(), "schema {name} is missing");
+        refs(&schema, &mut todo);
+        strip_prose(&mut schema);
+        found.insert(name, schema);
+    }
+    found
+}
+
+/// A sealed application marked with `SEALED_JSON_MARK` is returned by reads exactly as it was
+/// written; that is right only while `Application`'s JSON is what it was when it was sealed.
+/// This pins the schema the current mark stands for: if it fails, `Application`'s JSON changed,
+/// and the mark must move to the next one (so that applications sealed before are parsed and
+/// written again on read) and this digest be updated with it.
+#[test]
+fn sealed_json_mark_follows_the_application_schema() {
+    use sha2::{Digest, Sha256};
+    let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+    let schemas = application_schemas(&doc);
+    assert!(schemas.len() > 10 && schemas.contains_key("Individual") && schemas.contains_key("Payment"));
+    let digest = Sha256::digest(serde_json::to_vec(&schemas).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        (lessee_service::vault::SEALED_JSON_MARK, hex.as_str()),
+        (&b" \n"[..], "3a4f458d3f7d76e87c0e6cfa3b9ce7dee7dee8370602e2596f1f79cb9b9e67c8"),
+        "Application's JSON schema changed: move SEALED_JSON_MARK (crates/lessee-service/src/vault.rs) to the next mark and pin the new digest here"
+    );
+}

@@ -1375,8 +1375,9 @@ fn bench_routes(vault: Arc<Vault>) -> axum::Router<AppState> {
     ) -> Response {
         let Some(id) = AccountId::parse(&id) else { return StatusCode::NOT_FOUND.into_response() };
         match state.service.store().sealed_application(id).await {
-            Ok(Some(s)) => match vault.unseal(id, &s) {
-                Ok(app) => axum::Json(app).into_response(),
+            // As the product answers: the JSON as sealed (see `Vault::unseal_json`).
+            Ok(Some(s)) => match vault.unseal_json(id, &s) {
+                Ok(json) => ([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response(),
                 Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
             },
             Ok(None) => StatusCode::NOT_FOUND.into_response(),

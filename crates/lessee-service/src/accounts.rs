@@ -16,6 +16,7 @@ use crate::Service;
 use crate::audit::RequestContext;
 use crate::auth::{Permission, Principal, Purpose};
 use crate::error::{Error, ErrorCode, Result};
+use crate::vault::Vault;
 
 /// The result of opening an account.
 #[derive(Debug)]
@@ -312,6 +313,31 @@ impl Service {
         id: &str,
         purpose: Purpose,
     ) -> Result<Application> {
+        self.read_application(by, ctx, id, purpose, |vault, account_id, sealed| vault.unseal(account_id, sealed)).await
+    }
+
+    /// [`Service::application`] as the JSON of `Application` (what the API answers): an
+    /// application sealed by this version is returned as it was written, without parsing it
+    /// and writing it again (see [`crate::vault::SEALED_JSON_MARK`]).
+    pub async fn application_json(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        purpose: Purpose,
+    ) -> Result<Vec<u8>> {
+        self.read_application(by, ctx, id, purpose, |vault, account_id, sealed| vault.unseal_json(account_id, sealed))
+            .await
+    }
+
+    async fn read_application<T>(
+        &self,
+        by: &Principal,
+        ctx: &RequestContext,
+        id: &str,
+        purpose: Purpose,
+        open: impl FnOnce(&Vault, AccountId, &lessee_store::SealedApplication) -> Result<T>,
+    ) -> Result<T> {
         let account_id = parse_account_id(id)?;
         let target = account_id.to_string();
         // The row is read and decrypted while the audit record commits; nothing is returned
@@ -320,7 +346,7 @@ impl Service {
             let Some(sealed) = self.store.sealed_application(account_id).await? else {
                 return Err(Error::not_found("account"));
             };
-            self.vault.unseal(account_id, &sealed)
+            open(&self.vault, account_id, &sealed)
         };
         self.authorized_read(by, ctx, purpose, ("account.application.read", "account", &target), read).await
     }

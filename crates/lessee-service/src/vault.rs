@@ -18,6 +18,28 @@ fn field(id: &str) -> FieldRef<'_> {
     FieldRef::new("accounts", "sealed", id)
 }
 
+/// The mark that starts the plaintext of an application sealed by this version: whitespace,
+/// which JSON ignores (every reader, older binaries included, parses the plaintext as before)
+/// and which `serde_json` never writes (plaintexts sealed earlier start with `{`). A plaintext
+/// with this mark is JSON that this version's `Application` serializer wrote, so a read that
+/// answers with the application's JSON returns it as it is, without parsing it and writing it
+/// again; any other plaintext is parsed and written again. Marks are `n` spaces and a newline
+/// for version `n` (none is a prefix of another). **When the JSON of `Application` changes,
+/// move to the next mark**: the test `sealed_json_mark_follows_the_application_schema` (in
+/// `lessee-api`) pins the schema this mark stands for and fails until both are updated. It sees
+/// the schema as the OpenAPI document describes it (fields, types, variants); a change only to
+/// how a field is written (`skip_serializing_if`, a serialized default) it does not see: move
+/// the mark for those by hand.
+pub const SEALED_JSON_MARK: &[u8] = b" \n";
+
+/// [`SEALED_JSON_MARK`] and the application's JSON.
+fn marked_json(app: &Application) -> Result<lessee_crypto::Zeroizing<Vec<u8>>> {
+    let mut out = lessee_crypto::Zeroizing::new(Vec::with_capacity(2048));
+    out.extend_from_slice(SEALED_JSON_MARK);
+    serde_json::to_writer(&mut *out, app).map_err(Error::internal)?;
+    Ok(out)
+}
+
 pub struct Vault {
     envelope: Envelope,
     email: BlindIndexer,
@@ -79,7 +101,7 @@ impl Vault {
     pub fn seal(&self, id: AccountId, app: &Application) -> Result<(SealedApplication, Vec<BlindEntry>)> {
         let owner = id.to_string();
         let (key, wrapped) = self.envelope.create_data_key(&owner).map_err(crypto)?;
-        let plaintext = lessee_crypto::Zeroizing::new(serde_json::to_vec(app).map_err(Error::internal)?);
+        let plaintext = marked_json(app)?;
         let ciphertext = key.encrypt(&plaintext, &field(&owner)).map_err(crypto)?;
         let sealed = SealedApplication { ciphertext, wrapped_key: wrapped.to_bytes() };
         Ok((sealed, self.indexes(app)))
@@ -90,7 +112,7 @@ impl Vault {
     pub fn reseal(&self, id: AccountId, wrapped: &[u8], app: &Application) -> Result<(Vec<u8>, Vec<BlindEntry>)> {
         let owner = id.to_string();
         let key = self.data_key(id, wrapped)?;
-        let plaintext = lessee_crypto::Zeroizing::new(serde_json::to_vec(app).map_err(Error::internal)?);
+        let plaintext = marked_json(app)?;
         let ciphertext = key.encrypt(&plaintext, &field(&owner)).map_err(crypto)?;
         Ok((ciphertext, self.indexes(app)))
     }
@@ -139,11 +161,28 @@ impl Vault {
 
     /// Opens a sealed application.
     pub fn unseal(&self, id: AccountId, sealed: &SealedApplication) -> Result<Application> {
+        let plaintext = self.open(id, sealed)?;
+        serde_json::from_slice(&plaintext).map_err(Error::internal)
+    }
+
+    /// Opens a sealed application as the JSON of `Application`: the plaintext as it is when
+    /// this version sealed it ([`SEALED_JSON_MARK`]), parsed and written again otherwise.
+    pub fn unseal_json(&self, id: AccountId, sealed: &SealedApplication) -> Result<Vec<u8>> {
+        let plaintext = self.open(id, sealed)?;
+        match plaintext.strip_prefix(SEALED_JSON_MARK) {
+            Some(json) => Ok(json.to_vec()),
+            None => {
+                let app: Application = serde_json::from_slice(&plaintext).map_err(Error::internal)?;
+                serde_json::to_vec(&app).map_err(Error::internal)
+            }
+        }
+    }
+
+    fn open(&self, id: AccountId, sealed: &SealedApplication) -> Result<lessee_crypto::Zeroizing<Vec<u8>>> {
         let owner = id.to_string();
         let wrapped = WrappedDataKey::from_bytes(&sealed.wrapped_key).map_err(crypto)?;
         let key = self.envelope.open_data_key(&owner, &wrapped).map_err(crypto)?;
-        let plaintext = key.decrypt(&sealed.ciphertext, &field(&owner)).map_err(crypto)?;
-        serde_json::from_slice(&plaintext).map_err(Error::internal)
+        key.decrypt(&sealed.ciphertext, &field(&owner)).map_err(crypto)
     }
 
     fn push(out: &mut Vec<BlindEntry>, indexer: &BlindIndexer, subject: &str, raw: Option<&str>) {
@@ -239,5 +278,104 @@ impl Vault {
             _ => return None,
         };
         ix.index(raw).ok().map(|b| b.to_hex())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests report by panicking
+mod tests {
+    use std::sync::Arc;
+
+    use lessee_domain::{AccountId, Application};
+    use lessee_store::SealedApplication;
+
+    use super::{SEALED_JSON_MARK, Vault, field};
+
+    fn vault(dir: &std::path::Path) -> Vault {
+        Vault::new(Arc::new(lessee_crypto::LocalKeyring::open_or_create(dir).unwrap())).unwrap()
+    }
+
+    fn fixtures() -> Vec<(String, Application)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/applications");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(path).unwrap();
+                let app = serde_json::from_str(&text).unwrap();
+                out.push((text, app));
+            }
+        }
+        assert!(out.len() >= 8);
+        out
+    }
+
+    /// `plaintext` sealed under the account's data key as an earlier version would have.
+    fn sealed_as(v: &Vault, id: AccountId, wrapped: &[u8], plaintext: &[u8]) -> SealedApplication {
+        let key = v.data_key(id, wrapped).unwrap();
+        let ciphertext = key.encrypt(plaintext, &field(&id.to_string())).unwrap();
+        SealedApplication { ciphertext, wrapped_key: wrapped.to_vec() }
+    }
+
+    fn account(n: u8) -> AccountId {
+        AccountId::new(chrono::Utc::now(), [n; 10])
+    }
+
+    fn value(json: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(json).unwrap()
+    }
+
+    #[test]
+    fn applications_sealed_now_are_returned_as_written_and_older_ones_are_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        for (received, app) in fixtures() {
+            let id = account(1);
+            let (sealed, _) = v.seal(id, &app).unwrap();
+            let written = serde_json::to_vec(&app).unwrap();
+            // Sealed now: the mark, then exactly what the serializer writes.
+            let key = v.data_key(id, &sealed.wrapped_key).unwrap();
+            let plaintext = key.decrypt(&sealed.ciphertext, &field(&id.to_string())).unwrap();
+            assert_eq!(plaintext.strip_prefix(SEALED_JSON_MARK), Some(&written[..]));
+            assert_eq!(v.unseal_json(id, &sealed).unwrap(), written);
+            // Readers that know nothing of the mark (older binaries) parse it as before.
+            let older: Application = serde_json::from_slice(&plaintext).unwrap();
+            assert_eq!(serde_json::to_vec(&older).unwrap(), written);
+            assert_eq!(serde_json::to_vec(&v.unseal(id, &sealed).unwrap()).unwrap(), written);
+
+            // Sealed by an earlier version (no mark; here even the text as received, with its
+            // own key order and spacing), or under another mark: parsed and written again.
+            for plaintext in [received.as_bytes().to_vec(), [b"  \n".as_slice(), &written].concat()] {
+                let old = sealed_as(&v, id, &sealed.wrapped_key, &plaintext);
+                let json = v.unseal_json(id, &old).unwrap();
+                assert_eq!(json, written);
+                assert_eq!(value(&json)["external_id"], value(received.as_bytes())["external_id"]);
+            }
+
+            // A resubmission is sealed with the mark too.
+            let (resealed, _) = v.reseal(id, &sealed.wrapped_key, &app).unwrap();
+            let again = SealedApplication { ciphertext: resealed, wrapped_key: sealed.wrapped_key.clone() };
+            let plaintext = key.decrypt(&again.ciphertext, &field(&id.to_string())).unwrap();
+            assert!(plaintext.starts_with(SEALED_JSON_MARK));
+            assert_eq!(v.unseal_json(id, &again).unwrap(), written);
+        }
+    }
+
+    #[test]
+    fn a_sealed_application_opens_only_for_its_own_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let (_, app) = fixtures().into_iter().next().unwrap();
+        let id = account(1);
+        let (sealed, _) = v.seal(id, &app).unwrap();
+        assert!(v.unseal_json(account(2), &sealed).is_err());
+        let mut tampered = sealed.clone();
+        if let Some(b) = tampered.ciphertext.last_mut() {
+            *b ^= 1;
+        }
+        assert!(v.unseal_json(id, &tampered).is_err());
+        // A plaintext that is not an application (here: not JSON) is an error, not a reply.
+        let junk = sealed_as(&v, id, &sealed.wrapped_key, b"{not json");
+        assert!(v.unseal_json(id, &junk).is_err());
     }
 }
