@@ -75,11 +75,16 @@ fn application_schemas(doc: &serde_json::Value) -> std::collections::BTreeMap<St
     found
 }
 
+/// Every `SEALED_JSON_MARK` used so far, oldest first, with the digest of the `Application`
+/// schema it stands for. **Append, never edit**: when the schema changes, add the next mark (one
+/// more space) with the new digest, and set `SEALED_JSON_MARK` to it.
+const MARKS: &[(&[u8], &str)] = &[(b" \n", "3a4f458d3f7d76e87c0e6cfa3b9ce7dee7dee8370602e2596f1f79cb9b9e67c8")];
+
 /// A sealed application marked with `SEALED_JSON_MARK` is returned by reads exactly as it was
 /// written; that is right only while `Application`'s JSON is what it was when it was sealed.
-/// This pins the schema the current mark stands for: if it fails, `Application`'s JSON changed,
-/// and the mark must move to the next one (so that applications sealed before are parsed and
-/// written again on read) and this digest be updated with it.
+/// This fails when the schema no longer has the digest the current mark stands for, and when a
+/// mark is reused: the way to green is a new mark, so applications sealed before are parsed and
+/// written again on read.
 #[test]
 fn sealed_json_mark_follows_the_application_schema() {
     use sha2::{Digest, Sha256};
@@ -88,9 +93,15 @@ fn sealed_json_mark_follows_the_application_schema() {
     assert!(schemas.len() > 10 && schemas.contains_key("Individual") && schemas.contains_key("Payment"));
     let digest = Sha256::digest(serde_json::to_vec(&schemas).unwrap());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let (mark, pinned) = MARKS.last().unwrap();
     assert_eq!(
-        (lessee_service::vault::SEALED_JSON_MARK, hex.as_str()),
-        (&b" \n"[..], "3a4f458d3f7d76e87c0e6cfa3b9ce7dee7dee8370602e2596f1f79cb9b9e67c8"),
-        "Application's JSON schema changed: move SEALED_JSON_MARK (crates/lessee-service/src/vault.rs) to the next mark and pin the new digest here"
+        hex, *pinned,
+        "Application's JSON schema changed: append the next mark with this digest to MARKS and set SEALED_JSON_MARK (crates/lessee-service/src/vault.rs) to it"
     );
+    assert_eq!(lessee_service::vault::SEALED_JSON_MARK, *mark, "SEALED_JSON_MARK is not the last of MARKS");
+    for (n, (mark, digest)) in MARKS.iter().enumerate() {
+        // Version n + 1: n + 1 spaces and a newline (none a prefix of another).
+        assert_eq!(*mark, [vec![b' '; n + 1], vec![b'\n']].concat().as_slice(), "mark {n} is not the next mark");
+        assert_eq!(MARKS.iter().filter(|(_, d)| d == digest).count(), 1, "two marks stand for one schema");
+    }
 }

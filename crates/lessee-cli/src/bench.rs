@@ -148,23 +148,24 @@ struct Samples {
     /// Busy CPU time of the whole machine during the run (client, server and database
     /// alike), in clock ticks; `None` where `/proc/stat` cannot be read.
     busy_ticks: Option<u64>,
+    /// Runs added together.
+    runs: usize,
 }
 
 impl Samples {
     /// Adds another run of the same mode.
     fn add(&mut self, other: Samples) {
         // The first run's figure, or the sum while every run has one.
-        self.busy_ticks = if self.elapsed.is_zero() {
-            other.busy_ticks
-        } else {
-            self.busy_ticks.zip(other.busy_ticks).map(|(a, b)| a + b)
-        };
+        self.busy_ticks =
+            if self.runs == 0 { other.busy_ticks } else { self.busy_ticks.zip(other.busy_ticks).map(|(a, b)| a + b) };
+        self.runs += other.runs.max(1);
         self.latencies.extend(other.latencies);
         self.elapsed += other.elapsed;
         self.errors += other.errors;
     }
 
-    /// Machine CPU time per completed operation, in microseconds (Linux's `USER_HZ` is 100).
+    /// Machine CPU time per successful operation, in microseconds (`/proc/stat` counts in
+    /// `USER_HZ`, 100 a second on Linux whatever the kernel's tick).
     fn cpu_us_per_op(&self) -> Option<f64> {
         let ops = self.latencies.len();
         self.busy_ticks.filter(|_| ops > 0).map(|t| t as f64 * 10_000.0 / ops as f64)
@@ -179,9 +180,11 @@ fn busy_ticks() -> Option<u64> {
 fn parse_busy_ticks(stat: &str) -> Option<u64> {
     let line = stat.lines().next()?.strip_prefix("cpu ")?;
     let fields: Vec<u64> = line.split_whitespace().map(str::parse).collect::<Result<_, _>>().ok()?;
-    // user nice system idle iowait irq softirq steal (guest time is within user already).
-    let total: u64 = fields.iter().take(8).sum();
+    // user nice system idle iowait irq softirq: this machine's work; steal (time the host gave
+    // to others) is not, and guest time is within user already.
+    let total: u64 = fields.iter().take(7).sum();
     let idle = fields.get(3)? + fields.get(4)?;
+    fields.get(7)?;
     Some(total - idle)
 }
 
@@ -225,7 +228,7 @@ where
         }
     }
     let busy_ticks = busy_before.zip(busy_ticks()).map(|(a, b)| b.saturating_sub(a));
-    Samples { latencies: lat, elapsed: started.elapsed(), errors, busy_ticks }
+    Samples { latencies: lat, elapsed: started.elapsed(), errors, busy_ticks, runs: 1 }
 }
 
 async fn open_store(
@@ -1491,8 +1494,8 @@ mod tests {
     #[test]
     fn busy_ticks_are_all_but_idle_and_iowait() {
         let stat = "cpu  100 5 50 1000 20 3 2 1 7 0\ncpu0 50 2 25 500 10 1 1 0 3 0\n";
-        // user + nice + system + irq + softirq + steal; guest (7) is within user already.
-        assert_eq!(parse_busy_ticks(stat), Some(100 + 5 + 50 + 3 + 2 + 1));
+        // user + nice + system + irq + softirq; not steal (1); guest (7) is within user already.
+        assert_eq!(parse_busy_ticks(stat), Some(100 + 5 + 50 + 3 + 2));
         assert_eq!(parse_busy_ticks("cpu0 1 2 3 4 5\n"), None);
         assert_eq!(parse_busy_ticks("cpu  1 2 x 4 5 6 7 8\n"), None);
         assert_eq!(parse_busy_ticks("cpu  1 2 3\n"), None);
@@ -1505,6 +1508,7 @@ mod tests {
             elapsed: Duration::from_secs(1),
             errors: 0,
             busy_ticks: busy,
+            runs: 1,
         }
     }
 

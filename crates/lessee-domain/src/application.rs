@@ -136,8 +136,10 @@ impl<'de> Deserialize<'de> for Customer {
 /// When `kind` comes first, as lessee itself writes it (the tag leads in serde's output) and
 /// as clients usually send it, the rest of the object is parsed straight into the variant's
 /// struct, with its own strictness (unknown fields refused, a second `kind` among them).
-/// Otherwise the object is buffered as a JSON value and parsed by the derived code, with the
-/// same outcome and messages.
+/// Otherwise the object is buffered (refusing a key repeated at any depth, as the derived
+/// buffer did) and parsed by the derived code. Either way an object is accepted or refused as
+/// before, with the same reasons, except that `kind` must be a string (the derived code also
+/// took a variant's number) and an array in place of the object is refused.
 struct CustomerVisitor;
 
 impl<'de> serde::de::Visitor<'de> for CustomerVisitor {
@@ -154,22 +156,101 @@ impl<'de> serde::de::Visitor<'de> for CustomerVisitor {
             return Err(A::Error::missing_field("kind"));
         };
         if first == "kind" {
-            let kind = map.next_value::<std::borrow::Cow<'de, str>>()?;
-            return match kind.as_ref() {
+            let kind = map.next_value::<String>()?;
+            return match kind.as_str() {
                 "individual" => Individual::deserialize(MapAccessDeserializer::new(map)).map(Customer::Individual),
                 "entity" => Entity::deserialize(MapAccessDeserializer::new(map)).map(Customer::Entity),
                 other => Err(A::Error::unknown_variant(other, &["individual", "entity"])),
             };
         }
         let mut object = serde_json::Map::new();
-        object.insert(first, map.next_value::<serde_json::Value>()?);
+        object.insert(first, map.next_value::<StrictValue>()?.0);
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value::<serde_json::Value>()?;
+            let value = map.next_value::<StrictValue>()?.0;
             if object.insert(key.clone(), value).is_some() {
                 return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
             }
         }
+        if let Some(kind) = object.get("kind").filter(|k| !k.is_string()) {
+            return Err(A::Error::custom(format_args!("invalid type: {kind}, expected `kind` to be a string")));
+        }
         BufferedCustomer::deserialize(serde_json::Value::Object(object)).map(Customer::from).map_err(A::Error::custom)
+    }
+}
+
+/// A JSON value that refuses a key repeated in any of its objects: `serde_json::Value` keeps
+/// the last one silently, where the derived code's buffer kept both and the struct refused them.
+struct StrictValue(serde_json::Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictValueVisitor).map(StrictValue)
+    }
+}
+
+struct StrictValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictValueVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        StrictValue::deserialize(deserializer).map(|v| v.0)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element::<StrictValue>()? {
+            out.push(v.0);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<StrictValue>()?.0;
+            if out.insert(key.clone(), value).is_some() {
+                return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+        }
+        Ok(serde_json::Value::Object(out))
     }
 }
 
@@ -555,6 +636,23 @@ mod tests {
         for (value, reason) in cases {
             let err = parse(&value.to_string()).expect_err(&value.to_string());
             assert!(err.contains(reason), "{value}: {err}");
+        }
+        // A key repeated anywhere inside is refused, whichever order, as the derived code did.
+        for text in [
+            r#"{"kind": "individual", "name": {"given": "A", "given": "Evil", "family": "B"}}"#,
+            r#"{"name": {"given": "A", "given": "Evil", "family": "B"}, "kind": "individual"}"#,
+            r#"{"addresses": [{"a": 1, "a": 2}], "kind": "individual"}"#,
+        ] {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains("duplicate field"), "{text}: {err}");
+            if text.contains("Evil") {
+                assert!(parse_derived(text).is_err(), "the derived code refused it too");
+            }
+        }
+        // `kind` must be a string in either order (the derived code took a variant's number).
+        for text in [r#"{"kind": 0, "name": {"given": "A"}}"#, r#"{"name": {"given": "A"}, "kind": 0}"#] {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains("invalid type"), "{text}: {err}");
         }
         // A second `kind` is refused, not silently taken.
         for text in [

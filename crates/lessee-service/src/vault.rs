@@ -26,10 +26,11 @@ fn field(id: &str) -> FieldRef<'_> {
 /// again; any other plaintext is parsed and written again. Marks are `n` spaces and a newline
 /// for version `n` (none is a prefix of another). **When the JSON of `Application` changes,
 /// move to the next mark**: the test `sealed_json_mark_follows_the_application_schema` (in
-/// `lessee-api`) pins the schema this mark stands for and fails until both are updated. It sees
+/// `lessee-api`) pins the schema each mark stood for and fails until a new mark is added. It sees
 /// the schema as the OpenAPI document describes it (fields, types, variants); a change only to
 /// how a field is written (`skip_serializing_if`, a serialized default) it does not see: move
-/// the mark for those by hand.
+/// the mark for those by hand. And a read that must change what it returns (masking, say) must
+/// do so in [`Vault::unseal_json`] too: marked plaintexts do not pass through `Application` there.
 pub const SEALED_JSON_MARK: &[u8] = b" \n";
 
 /// [`SEALED_JSON_MARK`] and the application's JSON.
