@@ -174,10 +174,21 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_appends_are_all_durable_and_a_failed_batch_fails_every_caller() {
+    async fn concurrent_appends_are_all_durable_and_a_failed_batch_fails_every_caller_sqlite() {
         let dir = tempfile::tempdir().unwrap();
         let s = SqlStore::open_dir(dir.path(), &PoolConfig::default()).await.unwrap();
         s.migrate().await.unwrap();
+        appends_and_a_failed_batch(s).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_appends_are_all_durable_and_a_failed_batch_fails_every_caller_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = crate::testing::migrated_store(true, dir.path()).await.unwrap();
+        appends_and_a_failed_batch(s).await;
+    }
+
+    async fn appends_and_a_failed_batch(s: SqlStore) {
         let tasks: Vec<_> = (0..200)
             .map(|i| {
                 let s = s.clone();
