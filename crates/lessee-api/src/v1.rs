@@ -198,8 +198,7 @@ pub async fn get_application(
 ) -> Result<Response, ApiError> {
     let rid = ctx.request_id.clone();
     // The JSON of `Application`, as sealed when this version sealed it (no parse and rewrite).
-    let json =
-        state.service.application_json(&principal, &ctx, &id, purpose).await.map_err(|e| ApiError::new(e, &rid))?;
+    let json = state.service.application(&principal, &ctx, &id, purpose).await.map_err(|e| ApiError::new(e, &rid))?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
 

@@ -1284,6 +1284,7 @@ async fn resubmission_is_decided_again(postgres: bool) {
     const LEGAL: &[(&str, &str)] = &[("lessee-purpose", "legal_process")];
     let stored = server.req("GET", &path, Some(&legal), None, LEGAL).await;
     assert_eq!(stored.body["documents"][0]["mrz"], fixed["documents"][0]["mrz"]);
+    assert_eq!(stored.body, fixed, "the resubmitted application comes back as it was sent");
     let events = server
         .req(
             "GET",

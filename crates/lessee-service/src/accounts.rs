@@ -16,7 +16,6 @@ use crate::Service;
 use crate::audit::RequestContext;
 use crate::auth::{Permission, Principal, Purpose};
 use crate::error::{Error, ErrorCode, Result};
-use crate::vault::Vault;
 
 /// The result of opening an account.
 #[derive(Debug)]
@@ -304,40 +303,17 @@ impl Service {
         self.store.account(id).await?.ok_or_else(|| Error::not_found("account"))
     }
 
-    /// The application of an account: personal data. The caller's role must hold the purpose;
-    /// the read is audited before anything is returned, and a refused read is audited too.
+    /// The application of an account, as the JSON of `Application`: personal data. The
+    /// caller's role must hold the purpose; the read is audited before anything is returned, and
+    /// a refused read is audited too. An application sealed by this version is returned as it was
+    /// written, without parsing it and writing it again (see [`crate::vault::SEALED_JSON_MARK`]).
     pub async fn application(
         &self,
         by: &Principal,
         ctx: &RequestContext,
         id: &str,
         purpose: Purpose,
-    ) -> Result<Application> {
-        self.read_application(by, ctx, id, purpose, |vault, account_id, sealed| vault.unseal(account_id, sealed)).await
-    }
-
-    /// [`Service::application`] as the JSON of `Application` (what the API answers): an
-    /// application sealed by this version is returned as it was written, without parsing it
-    /// and writing it again (see [`crate::vault::SEALED_JSON_MARK`]).
-    pub async fn application_json(
-        &self,
-        by: &Principal,
-        ctx: &RequestContext,
-        id: &str,
-        purpose: Purpose,
     ) -> Result<Vec<u8>> {
-        self.read_application(by, ctx, id, purpose, |vault, account_id, sealed| vault.unseal_json(account_id, sealed))
-            .await
-    }
-
-    async fn read_application<T>(
-        &self,
-        by: &Principal,
-        ctx: &RequestContext,
-        id: &str,
-        purpose: Purpose,
-        open: impl FnOnce(&Vault, AccountId, &lessee_store::SealedApplication) -> Result<T>,
-    ) -> Result<T> {
         let account_id = parse_account_id(id)?;
         let target = account_id.to_string();
         // The row is read and decrypted while the audit record commits; nothing is returned
@@ -346,7 +322,7 @@ impl Service {
             let Some(sealed) = self.store.sealed_application(account_id).await? else {
                 return Err(Error::not_found("account"));
             };
-            open(&self.vault, account_id, &sealed)
+            self.vault.unseal_json(account_id, &sealed)
         };
         self.authorized_read(by, ctx, purpose, ("account.application.read", "account", &target), read).await
     }

@@ -29,7 +29,8 @@ async fn run(postgres: bool) {
     svc.sequence_audit().await.unwrap();
     let before = store.audit_size().await.unwrap();
 
-    let app = svc.application(&op, &ctx, &id, Purpose::Verification).await.unwrap();
+    let app: lessee_domain::Application =
+        serde_json::from_slice(&svc.application(&op, &ctx, &id, Purpose::Verification).await.unwrap()).unwrap();
     assert_eq!(app.external_id, opened.account.external_id);
 
     let pool = store.audit_append_pool();

@@ -45,8 +45,9 @@ async fn run(postgres: bool) {
 
     assert_eq!(svc.seal_legacy_applications().await.unwrap(), 1);
     assert_eq!(svc.seal_legacy_applications().await.unwrap(), 0, "sealing is done once");
-    let read = svc.application(&op, &ctx, &id, Purpose::Audit).await.unwrap();
-    assert_eq!(read.external_id, "acct-1001");
+    let read: serde_json::Value =
+        serde_json::from_slice(&svc.application(&op, &ctx, &id, Purpose::Audit).await.unwrap()).unwrap();
+    assert_eq!(read["external_id"], "acct-1001");
     let found = svc.find_accounts(&op, &ctx, "email", "k.mueller@example.de", Purpose::Audit).await.unwrap();
     assert_eq!(found.len(), 1, "indexes were rebuilt");
     let left: String = sqlx::query_scalar("SELECT application FROM accounts WHERE id = $1")
